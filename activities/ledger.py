@@ -1,0 +1,42 @@
+"""Ledger activities: apply a grant (idempotent by its source key)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from shop import ledger
+from shop.db import SessionFactory
+from shop.models import GrantKind
+
+
+class ApplyGrantInput(BaseModel):
+    subscription_id: int
+    source_key: str
+    seconds: int
+    kind: GrantKind
+    actor: str
+
+
+class ApplyGrantResult(BaseModel):
+    applied: bool
+    expires_at: datetime
+
+
+class LedgerActivities:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+
+    @activity.defn
+    async def apply_grant(self, inp: ApplyGrantInput) -> ApplyGrantResult:
+        result = await ledger.grant(
+            self.sessions,
+            inp.subscription_id,
+            inp.source_key,
+            timedelta(seconds=inp.seconds),
+            inp.kind,
+            inp.actor,
+        )
+        return ApplyGrantResult(applied=result.applied, expires_at=result.expires_at)

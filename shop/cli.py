@@ -1,0 +1,72 @@
+"""`vpnshop` command line: up, worker, api, bot, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from shop.settings import Settings, SettingsError, load_settings
+from shop.temporal import TemporalStartError
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("aiogram.event", "httpx", "temporalio.worker._workflow_instance"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vpnshop", description="A Telegram shop for VPN subscriptions")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "up", help="run everything in one process (embedded Temporal unless TEMPORAL_ADDRESS)"
+    )
+    commands.add_parser("worker", help="run the Temporal worker only")
+    commands.add_parser("api", help="run the HTTP API only")
+    commands.add_parser("bot", help="run the Telegram bot only")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    return parser
+
+
+async def _dispatch(command: str, settings: Settings) -> None:
+    from shop import processes
+
+    if command == "up":
+        await processes.up(settings)
+    elif command == "migrate":
+        from shop.migrate import upgrade
+
+        await upgrade(settings.db_url)
+    else:
+        role = {"worker": processes.run_worker, "api": processes.run_api, "bot": processes.run_bot}[command]
+        # Scaled roles never start an embedded server: they join the cluster in TEMPORAL_ADDRESS.
+        if settings.embedded_temporal:
+            raise SettingsError(f"invalid setting TEMPORAL_ADDRESS: required by `vpnshop {command}`")
+        await processes.run_roles(settings, [role], migrate=command == "worker")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        asyncio.run(_dispatch(args.command, settings))
+    except SettingsError as error:
+        print(f"vpnshop: {error}", file=sys.stderr)
+        return 2
+    except TemporalStartError as error:
+        print(f"vpnshop: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

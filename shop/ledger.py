@@ -1,0 +1,98 @@
+"""The entitlement ledger: every grant of access is a row keyed by its source.
+
+`grant()` applies each source key at most once, whatever the concurrency, and keeps
+`subscriptions.expires_at` equal to the result of the ledger in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from shop.db import SessionFactory
+from shop.models import Grant, GrantKind, Subscription, utcnow
+
+
+class UnknownSubscription(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    applied: bool  # False: this source key had already been applied
+    expires_at: datetime  # the subscription's expiry now
+    grant_expiry: datetime  # the expiry this source key produced when it was applied
+
+
+def next_expiry(current: datetime | None, duration: timedelta, now: datetime) -> datetime:
+    base = max(now, current) if current else now
+    return max(now, base + duration)
+
+
+async def grant(
+    sessions: SessionFactory,
+    subscription_id: int,
+    source_key: str,
+    duration: timedelta,
+    kind: GrantKind,
+    actor: str,
+    now: datetime | None = None,
+) -> GrantResult:
+    now = now or utcnow()
+    try:
+        async with sessions() as session, session.begin():
+            # Writing the row first locks it: on PostgreSQL it serialises grants of one
+            # subscription, on SQLite it takes the write lock before any read so no snapshot goes stale.
+            locked = await session.execute(
+                update(Subscription)
+                .where(Subscription.id == subscription_id)
+                .values(updated_at=now)
+                .returning(Subscription.expires_at)
+            )
+            row = locked.first()
+            if row is None:
+                raise UnknownSubscription(subscription_id)
+            current: datetime | None = row[0]
+            existing = await session.scalar(select(Grant).where(Grant.source_key == source_key))
+            if existing is not None:
+                return GrantResult(False, current or existing.resulting_expiry, existing.resulting_expiry)
+            new_expiry = next_expiry(current, duration, now)
+            session.add(
+                Grant(
+                    subscription_id=subscription_id,
+                    kind=kind,
+                    source_key=source_key,
+                    duration_seconds=int(duration.total_seconds()),
+                    resulting_expiry=new_expiry,
+                    actor=actor,
+                    created_at=now,
+                )
+            )
+            values: dict[str, object] = {"expires_at": new_expiry}
+            if kind is GrantKind.PURCHASE:
+                values["has_paid"] = True
+            await session.execute(
+                update(Subscription).where(Subscription.id == subscription_id).values(values)
+            )
+            return GrantResult(True, new_expiry, new_expiry)
+    except IntegrityError:
+        # The same source key was applied to another subscription row at the same moment.
+        async with sessions() as session:
+            existing = await session.scalar(select(Grant).where(Grant.source_key == source_key))
+            expires = await session.scalar(
+                select(Subscription.expires_at).where(Subscription.id == subscription_id)
+            )
+        if existing is None:
+            raise
+        return GrantResult(False, expires or existing.resulting_expiry, existing.resulting_expiry)
+
+
+async def history(sessions: SessionFactory, subscription_id: int) -> list[Grant]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Grant).where(Grant.subscription_id == subscription_id).order_by(Grant.id)
+        )
+        return list(rows)

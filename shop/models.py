@@ -1,0 +1,251 @@
+"""The shop's tables (SQLAlchemy 2). Alembic migrations in `shop/migrations` create the same schema."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class GrantKind(enum.StrEnum):
+    PURCHASE = "purchase"
+    TRIAL = "trial"
+    GIFT = "gift"
+    REFERRAL = "referral"
+    REFUND = "refund"
+
+
+class PaymentMethod(enum.StrEnum):
+    YOOKASSA = "yookassa"
+    CRYPTOPAY = "cryptopay"
+    STARS = "stars"
+    P2P = "p2p"
+
+
+class PaymentStatus(enum.StrEnum):
+    CREATED = "created"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    DELIVERED = "delivered"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REVIEW = "review"
+    REFUNDED = "refunded"
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK, so adding a member needs no ALTER TYPE on PostgreSQL.
+    return Enum(cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # Telegram id
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    full_name: Mapped[str] = mapped_column(String(256), default="")
+    language: Mapped[str] = mapped_column(String(8), default="ru")
+    referrer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    trial_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_users_referrer_id", "referrer_id"),)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Cache of the ledger's result: written only by shop.ledger in the grant's transaction.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    has_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Grant(Base):
+    """One row of the entitlement ledger; `source_key` makes every grant apply at most once."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[GrantKind] = mapped_column(_enum(GrantKind, "grant_kind"))
+    source_key: Mapped[str] = mapped_column(String(128), unique=True)
+    duration_seconds: Mapped[int] = mapped_column(BigInteger)
+    resulting_expiry: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    duration_days: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(8), default="RUB")
+    price_stars: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    panel_url: Mapped[str] = mapped_column(String(512))  # scheme://host:port/base-path/
+    username: Mapped[str] = mapped_column(String(128), default="")
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    api_token_encrypted: Mapped[str] = mapped_column(Text, default="")
+    totp_secret_encrypted: Mapped[str] = mapped_column(Text, default="")
+    verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    inbound_id: Mapped[int] = mapped_column(Integer)
+    public_address: Mapped[str | None] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    country: Mapped[str] = mapped_column(String(64), default="")
+    flag: Mapped[str] = mapped_column(String(16), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PanelClient(Base):
+    """A subscription's client on one host, and what the shop last wrote there."""
+
+    __tablename__ = "panel_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    host_id: Mapped[int] = mapped_column(Integer, ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    client_uuid: Mapped[str] = mapped_column(String(36))
+    email: Mapped[str] = mapped_column(String(64))
+    sub_id: Mapped[str] = mapped_column(String(32))
+    link: Mapped[str] = mapped_column(Text, default="")
+    expiry_written: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enabled_written: Mapped[bool] = mapped_column(Boolean, default=False)
+    upload: Mapped[int] = mapped_column(BigInteger, default=0)
+    download: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "host_id"),)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # ours, minted at method choice
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(Integer, ForeignKey("plans.id"))
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(8))
+    status: Mapped[PaymentStatus] = mapped_column(
+        _enum(PaymentStatus, "payment_status"), default=PaymentStatus.CREATED
+    )
+    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    confirmation_url: Mapped[str | None] = mapped_column(Text)
+    receipt_email: Mapped[str | None] = mapped_column(String(255))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("method", "provider_payment_id"),
+        Index("ix_payments_status_created_at", "status", "created_at"),
+    )
+
+
+class Reminder(Base):
+    """One expiry reminder; UNIQUE(subscription, expiry, mark) makes each one send at most once."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    mark: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ReminderStatus] = mapped_column(
+        _enum(ReminderStatus, "reminder_status"), default=ReminderStatus.PENDING
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("subscription_id", "expires_at", "mark"),)

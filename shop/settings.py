@@ -1,0 +1,120 @@
+"""Settings from the environment and `.env`.
+
+Every process builds one `Settings` through `load_settings()`; a missing or malformed variable
+stops start-up with one line naming it (`SettingsError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Storage and Temporal. Unset TEMPORAL_ADDRESS means "start the embedded dev server".
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    temporal_address: str | None = None
+    temporal_namespace: str = "vpnshop"
+    temporal_task_queue: str = "vpnshop"
+    temporal_port: int = Field(7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(8233, ge=1, le=65535)
+    temporal_ui_url: str = ""
+    temporal_retention_days: int = Field(30, ge=1)
+
+    # HTTP API (webhooks, /sub, health, admin).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=1, le=65535)
+    public_base_url: str = ""
+
+    # Telegram. The bot runs only when a token is set.
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    admin_ids: Annotated[list[int], NoDecode] = []
+
+    # Key for panel credentials stored in the database (Fernet, urlsafe base64 of 32 bytes).
+    encryption_key: SecretStr | None = None
+
+    # Shop.
+    shop_name: str = "vpnshop"
+    currency: str = "RUB"
+    trial_days: int = Field(3, ge=0)
+    default_plan_price: Decimal = Decimal("199.00")
+
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return upper
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'vpnshop.db'}"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return not self.temporal_address
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def temporal_web(self) -> str:
+        return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    def is_admin(self, telegram_id: int) -> bool:
+        return telegram_id in self.admin_ids
+
+
+def describe_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    value = first.get("input")
+    shown = "" if value is None or isinstance(value, dict) else f" (got {str(value)[:40]!r})"
+    return f"invalid setting {name}: {first['msg']}{shown}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,52 @@
+"""The worker process: registers every workflow and activity on the shop's task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.ledger import LedgerActivities
+from shop.context import AppContext
+from workflows.grant import GrantAccessWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS: list[type] = [GrantAccessWorkflow]
+
+# Our own modules hold only models and pure helpers on the workflow side: passing them through
+# keeps the sandbox from re-importing SQLAlchemy and pydantic for every run.
+PASSTHROUGH = ("shop", "activities", "pydantic", "sqlalchemy")
+
+
+def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
+    ledger = LedgerActivities(ctx.sessions)
+    return [ledger.apply_grant]
+
+
+def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or ctx.settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_for(ctx),
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
+    client = ctx.require_temporal()
+    worker = build_worker(ctx, client)
+    async with worker:
+        log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
+        await stop.wait()
+    log.info("worker stopped")

@@ -38,6 +38,7 @@ async def register_user(
         if user is not None:
             user.username = username
             user.full_name = full_name
+            user.bot_blocked_at = None  # they are talking to the bot, so it is not blocked
             await session.commit()
             return Registration(user, False)
         referrer = None

@@ -6,12 +6,15 @@ stops start-up with one line naming it (`SettingsError`), never a traceback.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shop.reminders import ReminderPolicy, parse_marks
 
 
 class SettingsError(Exception):
@@ -53,6 +56,14 @@ class Settings(BaseSettings):
     currency: str = "RUB"
     trial_days: int = Field(3, ge=0)
 
+    # Expiry lifecycle: reminder marks are offsets from the expiry (-24h before, +24h after).
+    reminder_marks: str = "-72h,-24h,-1h,0h,+24h"
+    trial_reminder_marks: str = "-24h,0h"
+    reminder_grace_hours: int = Field(24, ge=1)
+    reminder_keep_days: int = Field(90, ge=1)
+    expiry_scan_minutes: int = Field(5, ge=1)
+    telegram_messages_per_second: float = Field(25.0, gt=0, le=30)
+
     log_level: str = "INFO"
 
     @field_validator("admin_ids", mode="before")
@@ -67,6 +78,12 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("reminder_marks", "trial_reminder_marks")
+    @classmethod
+    def _marks(cls, value: str) -> str:
+        parse_marks(value)
         return value
 
     @field_validator("log_level")
@@ -96,6 +113,14 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(
+            paid=parse_marks(self.reminder_marks),
+            trial=parse_marks(self.trial_reminder_marks),
+            grace=timedelta(hours=self.reminder_grace_hours),
+        )
 
     def is_admin(self, telegram_id: int) -> bool:
         return telegram_id in self.admin_ids

@@ -1,0 +1,101 @@
+"""Reminder activities: claim the reminders due now, send a batch of them, clean old rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from pydantic import BaseModel
+from temporalio import activity
+
+from bot.reminder_messages import reminder_text, renew_keyboard
+from shop import reminders
+from shop.db import SessionFactory
+from shop.models import ReminderStatus, utcnow
+from shop.pacing import RateLimiter
+from shop.reminders import ReminderPolicy
+from shop.telegram_send import SendOutcome, send_paced
+
+
+class ClaimInput(BaseModel):
+    now: datetime | None = None  # tests move the clock; Schedules leave it to the activity
+
+
+class ClaimResult(BaseModel):
+    reminder_ids: list[int]
+    telegram_configured: bool
+
+
+class SendBatchInput(BaseModel):
+    reminder_ids: list[int]
+    now: datetime | None = None
+
+
+class SendCounts(BaseModel):
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    skipped: int = 0
+
+    def __add__(self, other: SendCounts) -> SendCounts:
+        fields = SendCounts.model_fields
+        return SendCounts(**{name: getattr(self, name) + getattr(other, name) for name in fields})
+
+
+class CleanupInput(BaseModel):
+    keep_days: int
+    now: datetime | None = None
+
+
+_COUNTER = {
+    SendOutcome.SENT: ReminderStatus.SENT,
+    SendOutcome.FAILED: ReminderStatus.FAILED,
+    SendOutcome.BLOCKED: ReminderStatus.BLOCKED,
+}
+
+
+class ReminderActivities:
+    def __init__(
+        self, sessions: SessionFactory, policy: ReminderPolicy, bot: Bot | None, limiter: RateLimiter
+    ) -> None:
+        self.sessions = sessions
+        self.policy = policy
+        self.bot = bot
+        self.limiter = limiter
+
+    @activity.defn
+    async def claim_reminders(self, inp: ClaimInput) -> ClaimResult:
+        if self.bot is None:
+            activity.logger.info("reminders not claimed: TELEGRAM_BOT_TOKEN is not set")
+            return ClaimResult(reminder_ids=[], telegram_configured=False)
+        ids = await reminders.claim_due(self.sessions, self.policy, inp.now or utcnow())
+        return ClaimResult(reminder_ids=ids, telegram_configured=True)
+
+    @activity.defn
+    async def send_reminders(self, inp: SendBatchInput) -> SendCounts:
+        """Sends each claimed reminder once; a retry skips the ones already recorded as sent."""
+        assert self.bot is not None, "claim_reminders returns nothing without a bot"
+        counts = SendCounts()
+        for reminder_id in inp.reminder_ids:
+            activity.heartbeat(reminder_id)
+            now = inp.now or utcnow()
+            outgoing = await reminders.load_outgoing(self.sessions, self.policy, reminder_id, now)
+            if outgoing is None:
+                counts.skipped += 1
+                continue
+            text = reminder_text(
+                outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now
+            )
+            outcome, error = await send_paced(
+                self.bot, self.limiter, outgoing.user_id, text, renew_keyboard(outgoing.language)
+            )
+            await reminders.record(self.sessions, reminder_id, _COUNTER[outcome], now, error)
+            if outcome is SendOutcome.BLOCKED:
+                await reminders.mark_bot_blocked(self.sessions, outgoing.user_id, now)
+            setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+        return counts
+
+    @activity.defn
+    async def clean_reminders(self, inp: CleanupInput) -> int:
+        now = inp.now or utcnow()
+        return await reminders.delete_finished(self.sessions, self.policy, now, timedelta(days=inp.keep_days))

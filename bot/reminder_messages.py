@@ -1,0 +1,31 @@
+"""The text and the renew button of an expiry reminder, in the customer's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.texts import t
+from shop.reminders import Mark, parse_marks
+
+RENEW_CALLBACK = "renew"
+
+
+def _left(language: str, expires_at: datetime, now: datetime) -> str:
+    hours = max(1, round((expires_at - now).total_seconds() / 3600))
+    return t(language, "hours_left", n=hours) if hours < 48 else t(language, "days_left", n=round(hours / 24))
+
+
+def reminder_text(language: str, mark_name: str, expires_at: datetime, has_paid: bool, now: datetime) -> str:
+    mark: Mark = parse_marks(mark_name)[0]
+    when = expires_at.strftime("%d.%m.%Y %H:%M UTC")
+    key = f"reminder_{mark.kind}"
+    if mark.kind != "winback" and not has_paid:
+        key += "_trial"
+    return t(language, key, when=when, left=_left(language, expires_at, now))
+
+
+def renew_keyboard(language: str) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(text=t(language, "button_renew"), callback_data=RENEW_CALLBACK)
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])

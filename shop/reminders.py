@@ -1,0 +1,214 @@
+"""Expiry reminders: which mark is due for a subscription, claiming it once, recording the outcome.
+
+A mark is an offset from the expiry (`-24h` fires a day before, `+24h` a day after). A reminder
+is claimed by inserting its row, UNIQUE on (subscription, expiry, mark), before it is sent, so an
+overlapping scan, a retried activity or a second worker cannot send it twice; a renewal moves the
+expiry and so starts a fresh cycle of marks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from shop.db import SessionFactory
+from shop.models import Reminder, ReminderStatus, Subscription, User
+
+_MARK = re.compile(r"^([+-]?)(\d+)([hd])$")
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    offset: timedelta  # fire time = expiry + offset
+
+    @property
+    def name(self) -> str:
+        hours = int(self.offset.total_seconds() // 3600)
+        return f"{hours:+d}h" if hours else "0h"
+
+    @property
+    def kind(self) -> str:
+        """What the message says: before expiry, at expiry, or after it (win-back)."""
+        if self.offset < timedelta(0):
+            return "soon"
+        return "expired" if self.offset == timedelta(0) else "winback"
+
+
+def parse_marks(spec: str) -> tuple[Mark, ...]:
+    """`"-72h,-24h,-1h,0h,+24h"` -> marks, sorted; raises ValueError naming a bad item."""
+    marks = set()
+    for item in (part.strip() for part in spec.split(",")):
+        found = _MARK.match(item)
+        if not found:
+            raise ValueError(f"bad reminder mark {item!r}: use offsets like -24h, 0h, +1d")
+        sign, number, unit = found.groups()
+        hours = int(number) * (24 if unit == "d" else 1)
+        marks.add(Mark(timedelta(hours=-hours if sign == "-" else hours)))
+    if not marks:
+        raise ValueError("no reminder marks given")
+    return tuple(sorted(marks))
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    paid: tuple[Mark, ...]
+    trial: tuple[Mark, ...]
+    grace: timedelta  # how late a missed mark may still be sent
+
+    def marks_for(self, has_paid: bool) -> tuple[Mark, ...]:
+        return self.paid if has_paid else self.trial
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """Expiries for which some mark can be due at `now` (an index range on expires_at)."""
+        offsets = [mark.offset for mark in (*self.paid, *self.trial)]
+        return now - max(offsets) - self.grace, now - min(offsets)
+
+
+def due_mark(expires_at: datetime, now: datetime, marks: Sequence[Mark], grace: timedelta) -> Mark | None:
+    """The one mark to send now: the latest that has fired.
+
+    After downtime a subscription that missed several marks gets only this most relevant one. A
+    mark stays due until the next one fires; the last mark only for `grace` after it fired.
+    """
+    fired = [mark for mark in marks if expires_at + mark.offset <= now]
+    if not fired:
+        return None
+    latest = max(fired)
+    if latest == max(marks) and now - (expires_at + latest.offset) > grace:
+        return None
+    return latest
+
+
+@dataclass(frozen=True)
+class Claim:
+    reminder_id: int
+    subscription_id: int
+    user_id: int
+    expires_at: datetime
+    mark: str
+
+
+async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datetime) -> list[int]:
+    """Insert a row for every reminder due now and return the ids of rows still to send.
+
+    Rows claimed earlier but never sent (a worker died between claim and send) are returned too.
+    """
+    low, high = policy.window(now)
+    async with sessions() as session, session.begin():
+        candidates = await session.execute(
+            select(Subscription.id, Subscription.expires_at, Subscription.has_paid)
+            .join(User, User.id == Subscription.user_id)
+            .where(
+                Subscription.expires_at >= low,
+                Subscription.expires_at <= high,
+                User.banned.is_(False),
+                User.bot_blocked_at.is_(None),
+            )
+        )
+        rows: list[dict[str, object]] = []
+        for subscription_id, expires_at, has_paid in candidates:
+            mark = expires_at and due_mark(expires_at, now, policy.marks_for(has_paid), policy.grace)
+            if mark:
+                rows.append(
+                    {
+                        "subscription_id": subscription_id,
+                        "expires_at": expires_at,
+                        "mark": mark.name,
+                        "status": ReminderStatus.PENDING,
+                        "created_at": now,
+                    }
+                )
+        if rows:
+            dialect = session.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            for chunk in _chunks(rows, 500):
+                await session.execute(insert(Reminder).values(chunk).on_conflict_do_nothing())
+        pending = await session.scalars(
+            select(Reminder.id)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.created_at >= now - policy.grace)
+            .order_by(Reminder.id)
+        )
+        return list(pending)
+
+
+def _chunks(rows: list[dict[str, object]], size: int) -> list[list[dict[str, object]]]:
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed reminder that is still worth sending, with what the message needs."""
+
+    reminder_id: int
+    user_id: int
+    language: str
+    mark: str
+    expires_at: datetime
+    has_paid: bool
+
+
+async def load_outgoing(
+    sessions: SessionFactory, policy: ReminderPolicy, reminder_id: int, now: datetime
+) -> Outgoing | None:
+    """The reminder if it is still pending and still the one to send: no renewal, ban or block
+    since it was claimed, and no later mark has superseded it while it waited."""
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(Reminder, Subscription, User)
+                .join(Subscription, Subscription.id == Reminder.subscription_id)
+                .join(User, User.id == Subscription.user_id)
+                .where(Reminder.id == reminder_id)
+            )
+        ).first()
+    if found is None:
+        return None
+    reminder, subscription, user = found
+    if reminder.status is not ReminderStatus.PENDING:
+        return None
+    due = due_mark(reminder.expires_at, now, policy.marks_for(subscription.has_paid), policy.grace)
+    stale = subscription.expires_at != reminder.expires_at or due is None or due.name != reminder.mark
+    if stale or user.banned or user.bot_blocked_at is not None:
+        await record(sessions, reminder_id, ReminderStatus.SKIPPED)
+        return None
+    return Outgoing(
+        reminder_id, user.id, user.language, reminder.mark, reminder.expires_at, subscription.has_paid
+    )
+
+
+async def record(
+    sessions: SessionFactory,
+    reminder_id: int,
+    status: ReminderStatus,
+    now: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    values: dict[str, object] = {"status": status, "error": error}
+    if status is ReminderStatus.SENT:
+        values["sent_at"] = now
+    async with sessions() as session, session.begin():
+        await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(values))
+
+
+async def mark_bot_blocked(sessions: SessionFactory, user_id: int, now: datetime) -> None:
+    """The user blocked the bot: stop reminding them until they talk to it again."""
+    async with sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == user_id).values(bot_blocked_at=now))
+
+
+async def delete_finished(
+    sessions: SessionFactory, policy: ReminderPolicy, now: datetime, keep: timedelta
+) -> int:
+    """Delete rows kept `keep` long whose expiry no scan can claim again (else they would resend)."""
+    cutoff = min(now - keep, policy.window(now)[0])
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            delete(Reminder).where(Reminder.expires_at < cutoff, Reminder.created_at < now - keep)
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,43 @@
+"""Sending one message to a customer at Telegram's pace, with an outcome instead of an exception."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+
+from shop.pacing import RateLimiter
+
+log = logging.getLogger(__name__)
+MAX_RETRY_AFTER_ROUNDS = 10
+
+
+class SendOutcome(enum.StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked the bot or deleted their account: do not retry
+    FAILED = "failed"  # Telegram refused this message for good (e.g. chat not found)
+
+
+async def send_paced(
+    bot: Bot, limiter: RateLimiter, chat_id: int, text: str, reply_markup: Any = None
+) -> tuple[SendOutcome, str | None]:
+    """Send once. A 429 means "not sent": wait as told and try the same message again.
+
+    Network errors propagate, so the calling activity is retried by Temporal.
+    """
+    for _ in range(MAX_RETRY_AFTER_ROUNDS):
+        await limiter.acquire()
+        try:
+            await bot.send_message(chat_id, text, reply_markup=reply_markup)
+            return SendOutcome.SENT, None
+        except TelegramRetryAfter as error:
+            limiter.pause(error.retry_after)
+        except TelegramForbiddenError as error:
+            return SendOutcome.BLOCKED, error.message
+        except TelegramBadRequest as error:
+            log.warning("telegram refused a message to %s: %s", chat_id, error.message)
+            return SendOutcome.FAILED, error.message
+    raise RuntimeError(f"telegram kept answering 429 for chat {chat_id}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from aiogram import Bot
@@ -54,6 +57,24 @@ _COUNTER = {
 }
 
 
+@contextlib.asynccontextmanager
+async def heartbeating(every: float = 2.0) -> AsyncIterator[None]:
+    """Heartbeat in the background, so a long flood wait is not taken for a dead worker."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class ReminderActivities:
     def __init__(
         self, sessions: SessionFactory, policy: ReminderPolicy, bot: Bot | None, limiter: RateLimiter
@@ -76,24 +97,28 @@ class ReminderActivities:
         """Sends each claimed reminder once; a retry skips the ones already recorded as sent."""
         assert self.bot is not None, "claim_reminders returns nothing without a bot"
         counts = SendCounts()
-        for reminder_id in inp.reminder_ids:
-            activity.heartbeat(reminder_id)
-            now = inp.now or utcnow()
-            outgoing = await reminders.load_outgoing(self.sessions, self.policy, reminder_id, now)
-            if outgoing is None:
-                counts.skipped += 1
-                continue
-            text = reminder_text(
-                outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now
-            )
-            outcome, error = await send_paced(
-                self.bot, self.limiter, outgoing.user_id, text, renew_keyboard(outgoing.language)
-            )
-            await reminders.record(self.sessions, reminder_id, _COUNTER[outcome], now, error)
-            if outcome is SendOutcome.BLOCKED:
-                await reminders.mark_bot_blocked(self.sessions, outgoing.user_id, now)
-            setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+        async with heartbeating():
+            for reminder_id in inp.reminder_ids:
+                await self._send_one(reminder_id, inp.now, counts)
         return counts
+
+    async def _send_one(self, reminder_id: int, fixed_now: datetime | None, counts: SendCounts) -> None:
+        assert self.bot is not None
+        now = fixed_now or utcnow()
+        outgoing = await reminders.load_outgoing(self.sessions, self.policy, reminder_id, now)
+        if outgoing is None:
+            counts.skipped += 1
+            return
+        text = reminder_text(
+            outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now
+        )
+        outcome, error = await send_paced(
+            self.bot, self.limiter, outgoing.user_id, text, renew_keyboard(outgoing.language)
+        )
+        await reminders.record(self.sessions, reminder_id, _COUNTER[outcome], now, error)
+        if outcome is SendOutcome.BLOCKED:
+            await reminders.mark_bot_blocked(self.sessions, outgoing.user_id, now)
+        setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
 
     @activity.defn
     async def clean_reminders(self, inp: CleanupInput) -> int:

@@ -8,34 +8,50 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from aiogram import Bot
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ledger import LedgerActivities
+from activities.reminders import ReminderActivities
+from bot.main import build_bot
 from shop.context import AppContext
+from shop.pacing import RateLimiter
+from workflows.expiry import ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [GrantAccessWorkflow]
+WORKFLOWS: list[type] = [GrantAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
 # keeps the sandbox from re-importing SQLAlchemy and pydantic for every run.
-PASSTHROUGH = ("shop", "activities", "pydantic", "sqlalchemy")
+PASSTHROUGH = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
 
 
-def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
+def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]:
+    settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
-    return [ledger.apply_grant]
+    # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
+    limiter = RateLimiter(settings.telegram_messages_per_second)
+    reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
+    return [
+        ledger.apply_grant,
+        reminders.claim_reminders,
+        reminders.send_reminders,
+        reminders.clean_reminders,
+    ]
 
 
-def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None) -> Worker:
+def build_worker(
+    ctx: AppContext, client: Client, task_queue: str | None = None, bot: Bot | None = None
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or ctx.settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(ctx),
+        activities=activities_for(ctx, bot),
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
         ),
@@ -45,8 +61,12 @@ def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None)
 
 async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
     client = ctx.require_temporal()
-    worker = build_worker(ctx, client)
-    async with worker:
-        log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
-        await stop.wait()
+    bot = build_bot(ctx.settings) if ctx.settings.telegram_bot_token else None
+    try:
+        async with build_worker(ctx, client, bot=bot):
+            log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
+            await stop.wait()
+    finally:
+        if bot is not None:
+            await bot.session.close()
     log.info("worker stopped")

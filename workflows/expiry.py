@@ -49,7 +49,7 @@ class ExpiryScanWorkflow:
                 ReminderActivities.send_reminders,
                 SendBatchInput(reminder_ids=ids[start : start + BATCH], now=inp.now),
                 start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=timedelta(seconds=20),
+                heartbeat_timeout=timedelta(seconds=10),
                 retry_policy=RETRY,
             )
         report = ExpiryScanReport(

@@ -36,7 +36,8 @@ Test-control API (`TelegramSandbox`):
 - people: `add_user(id, first_name, username=, last_name=, language_code="ru")`,
   `block(user_id, blocked=True)`; channels: `add_channel("name", bot_is_admin=True)`,
   `set_membership("name", user_id, status)`, `set_bot_admin("name", bool)`;
-  limits: `set_rate_limit(per_second | None)`, `set_pre_checkout_timeout(seconds)`.
+  limits: `set_rate_limit(per_second | None)`, `flood_wait(after, seconds)` (429s for `seconds`
+  once `after` more messages went out), `set_pre_checkout_timeout(seconds)`.
 - updates (each enqueued for polling or webhook delivery): `send_text(user_id, text)` (commands
   too) -> update id; `press(user_id, message, button_text)` taps a callback button that exists on
   the message now -> callback query id; `send_callback(user_id, message_id, data)` with any data

@@ -153,6 +153,10 @@ class TelegramSandbox:
         """Messages per second over all chats before 429 "retry after N" (None: no limit)."""
         self.world.rate_limit = per_second
 
+    def flood_wait(self, after: int, seconds: int) -> None:
+        """After `after` more sends, every send answers 429 "retry after N" for `seconds`."""
+        self.world.flood_after, self.world.flood_seconds = after, seconds
+
     def set_pre_checkout_timeout(self, seconds: float) -> None:
         self.world.pre_checkout_timeout = seconds
 

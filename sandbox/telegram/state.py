@@ -45,6 +45,9 @@ class World:
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every method call, in order
         self.pre_checkout_timeout = 10.0
         self.rate_limit: int | None = None  # messages per second, all chats together
+        self.flood_after: int | None = None  # sends left before a flood wait starts
+        self.flood_seconds = 0
+        self.flood_until = 0.0
         self._sent_times: deque[float] = deque()
         self._ids = itertools.count(1)
         # Updates: a queue Telegram keeps until the bot confirms them (offset or a 2xx webhook answer).
@@ -149,15 +152,29 @@ class World:
 
     def throttle(self, method: str) -> None:
         """The global send limit: 429 with `retry_after` once `rate_limit` messages went out this second."""
-        if self.rate_limit is None or method not in SENDING_METHODS:
+        if method not in SENDING_METHODS:
             return
         now = time.monotonic()
+        self._flood_wait(now)
+        if self.rate_limit is None:
+            return
         while self._sent_times and now - self._sent_times[0] >= 1.0:
             self._sent_times.popleft()
         if len(self._sent_times) >= self.rate_limit:
             retry_after = max(1, math.ceil(self._sent_times[0] + 1.0 - now))
             raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
         self._sent_times.append(now)
+
+    def _flood_wait(self, now: float) -> None:
+        """Telegram's FLOOD_WAIT: after a number of sends, every send waits `flood_seconds`."""
+        if self.flood_after is not None:
+            if self.flood_after == 0:
+                self.flood_after, self.flood_until = None, now + self.flood_seconds
+            else:
+                self.flood_after -= 1
+        if now < self.flood_until:
+            retry_after = max(1, math.ceil(self.flood_until - now))
+            raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
     # --- updates ------------------------------------------------------------------------------
     async def enqueue(self, kind: str, body: dict[str, Any]) -> int:

@@ -109,9 +109,7 @@ class ReminderActivities:
         if outgoing is None:
             counts.skipped += 1
             return
-        text = reminder_text(
-            outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now
-        )
+        text = reminder_text(outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now)
         outcome, error = await send_paced(
             self.bot, self.limiter, outgoing.user_id, text, renew_keyboard(outgoing.language)
         )

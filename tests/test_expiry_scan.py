@@ -192,9 +192,8 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
             id=f"expiry-scan:{task_queue}",
             task_queue=task_queue,
         )
-        async with asyncio.timeout(60):
-            while len(telegram.calls("sendMessage")) <= 25:  # the 26th send met the flood wait
-                await asyncio.sleep(0.05)
+        # The 26th send meets the flood wait: the worker is paused, 25 reminders are out.
+        await telegram.wait_for(lambda: len(telegram.calls("sendMessage")) > 25, seconds=60)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert await _sent_count(telegram, users) == 25

@@ -50,6 +50,8 @@ class CleanupInput(BaseModel):
     now: datetime | None = None
 
 
+SEND_CONCURRENCY = 8
+
 _COUNTER = {
     SendOutcome.SENT: ReminderStatus.SENT,
     SendOutcome.FAILED: ReminderStatus.FAILED,
@@ -97,9 +99,16 @@ class ReminderActivities:
         """Sends each claimed reminder once; a retry skips the ones already recorded as sent."""
         assert self.bot is not None, "claim_reminders returns nothing without a bot"
         counts = SendCounts()
-        async with heartbeating():
-            for reminder_id in inp.reminder_ids:
+        in_flight = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def send(reminder_id: int) -> None:
+            async with in_flight:
                 await self._send_one(reminder_id, inp.now, counts)
+
+        # A few sends overlap so a round trip does not cost a permit; the limiter spaces them.
+        async with heartbeating(), asyncio.TaskGroup() as group:
+            for reminder_id in inp.reminder_ids:
+                group.create_task(send(reminder_id))
         return counts
 
     async def _send_one(self, reminder_id: int, fixed_now: datetime | None, counts: SendCounts) -> None:

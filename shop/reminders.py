@@ -101,9 +101,15 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
     """
     low, high = policy.window(now)
     async with sessions() as session, session.begin():
+        # Marks already claimed for the current expiry come along, so a repeat scan inserts nothing.
         candidates = await session.execute(
-            select(Subscription.id, Subscription.expires_at, Subscription.has_paid)
+            select(Subscription.id, Subscription.expires_at, Subscription.has_paid, Reminder.mark)
             .join(User, User.id == Subscription.user_id)
+            .outerjoin(
+                Reminder,
+                (Reminder.subscription_id == Subscription.id)
+                & (Reminder.expires_at == Subscription.expires_at),
+            )
             .where(
                 Subscription.expires_at >= low,
                 Subscription.expires_at <= high,
@@ -111,10 +117,18 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
                 User.bot_blocked_at.is_(None),
             )
         )
+        claimed: dict[int, set[str]] = {}
+        expiries: dict[int, tuple[datetime, bool]] = {}
+        for subscription_id, expires_at, has_paid, mark_name in candidates:
+            if expires_at is not None:  # always, inside the window; for the type checker
+                expiries[subscription_id] = (expires_at, has_paid)
+            marks = claimed.setdefault(subscription_id, set())
+            if mark_name:
+                marks.add(mark_name)
         rows: list[dict[str, object]] = []
-        for subscription_id, expires_at, has_paid in candidates:
-            mark = expires_at and due_mark(expires_at, now, policy.marks_for(has_paid), policy.grace)
-            if mark:
+        for subscription_id, (expires_at, has_paid) in expiries.items():
+            mark = due_mark(expires_at, now, policy.marks_for(has_paid), policy.grace)
+            if mark and mark.name not in claimed[subscription_id]:
                 rows.append(
                     {
                         "subscription_id": subscription_id,
@@ -128,6 +142,7 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             for chunk in _chunks(rows, 500):
+                # A concurrent scan may have claimed the same rows a moment ago: theirs stand.
                 await session.execute(insert(Reminder).values(chunk).on_conflict_do_nothing())
         pending = await session.scalars(
             select(Reminder.id)

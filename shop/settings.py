@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     reminder_grace_hours: int = Field(24, ge=1)
     reminder_keep_days: int = Field(90, ge=1)
     expiry_scan_minutes: int = Field(5, ge=1)
-    telegram_messages_per_second: float = Field(25.0, gt=0, le=30)
+    telegram_messages_per_second: float = Field(28.0, gt=0, le=30)
 
     log_level: str = "INFO"
 

@@ -156,6 +156,18 @@ async def _sent_count(telegram: TelegramSandbox, users: range) -> int:
     return sum(len(telegram.messages(user_id)) for user_id in users)
 
 
+async def _until_recorded(ctx: AppContext, count: int) -> None:
+    for _ in range(200):
+        async with ctx.sessions() as session:
+            sent = await session.scalar(
+                select(func.count()).select_from(Reminder).where(Reminder.status == ReminderStatus.SENT)
+            )
+        if sent == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} sent reminders were never recorded")
+
+
 def _worker_process(
     ctx: AppContext, server: EmbeddedTemporal, telegram: TelegramSandbox
 ) -> subprocess.Popen[bytes]:
@@ -192,8 +204,9 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
             id=f"expiry-scan:{task_queue}",
             task_queue=task_queue,
         )
-        # The 26th send meets the flood wait: the worker is paused, 25 reminders are out.
+        # The 26th send meets the flood wait: the worker pauses with 25 reminders out and recorded.
         await telegram.wait_for(lambda: len(telegram.calls("sendMessage")) > 25, seconds=60)
+        await _until_recorded(ctx, 25)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert await _sent_count(telegram, users) == 25

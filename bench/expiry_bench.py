@@ -1,0 +1,210 @@
+"""Expiry lifecycle benchmark.
+
+Part 1 (PostgreSQL, 1,000,000 subscriptions): the reminder scan's candidate query (an index range
+on subscriptions.expires_at) against the same query forced to a full table scan, and the whole
+claim (query + marking rows) at one moment.
+
+Part 2 (embedded Temporal + sandbox Bot API limited to 30 messages/s with 429s): reminders sent
+per second by the ExpiryScanWorkflow, with duplicates and losses counted from the sandbox.
+
+    .venv/bin/python -m bench.expiry_bench [--subscriptions 1000000] [--reminders 1000]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/vpnshop_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+from bot.main import build_bot
+from sandbox.telegram import TelegramSandbox
+from shop import reminders
+from shop.context import AppContext
+from shop.db import create_engine, session_factory
+from shop.migrate import upgrade
+from shop.models import Subscription, User
+from shop.settings import load_settings
+from shop.temporal import EmbeddedTemporal, connect, free_port
+from worker.main import build_worker
+from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
+
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+
+
+async def _recreate(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    async with admin.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(f"DROP DATABASE IF EXISTS {parsed.database}"))
+        await connection.execute(text(f"CREATE DATABASE {parsed.database}"))
+    await admin.dispose()
+
+
+async def _seed(url: str, count: int) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        # Expiries spread over a year around NOW, like a shop with steady sales.
+        await connection.execute(
+            text(
+                "INSERT INTO users (id, full_name, language, banned, trial_used, created_at, updated_at) "
+                "SELECT g, 'user' || g, 'ru', false, false, now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"n": count},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO subscriptions"
+                " (id, user_id, token, expires_at, has_paid, created_at, updated_at)"
+                " SELECT g, g, md5(g::text) || md5('t' || g::text),"
+                " CAST(:now AS timestamptz) + (random() * 365 - 60) * interval '1 day',"
+                " random() < 0.8, now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"n": count, "now": NOW},
+        )
+        await connection.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
+CANDIDATES = (
+    "SELECT s.id, s.expires_at, s.has_paid FROM subscriptions s JOIN users u ON u.id = s.user_id "
+    "WHERE s.expires_at >= :low AND s.expires_at <= :high AND NOT u.banned AND u.bot_blocked_at IS NULL"
+)
+
+
+async def _time_query(
+    url: str, full_scan: bool, low: datetime, high: datetime, rounds: int = 5
+) -> tuple[float, int]:
+    engine = create_engine(url)
+    times, rows = [], 0
+    async with engine.connect() as connection:
+        if full_scan:
+            await connection.execute(text("SET enable_indexscan = off"))
+            await connection.execute(text("SET enable_bitmapscan = off"))
+        for _ in range(rounds):
+            started = time.perf_counter()
+            rows = len((await connection.execute(text(CANDIDATES), {"low": low, "high": high})).all())
+            times.append(time.perf_counter() - started)
+    await engine.dispose()
+    return statistics.median(times), rows
+
+
+async def part_one(url: str, count: int) -> None:
+    print(f"part 1: {count:,} subscriptions in PostgreSQL ({make_url(url).database})")
+    await _recreate(url)
+    await upgrade(url)
+    started = time.perf_counter()
+    await _seed(url, count)
+    print(f"  seeded in {time.perf_counter() - started:.1f} s")
+    policy = load_settings(_env_file=None).reminder_policy
+    low, high = policy.window(NOW)
+    indexed, rows = await _time_query(url, False, low, high)
+    full, full_rows = await _time_query(url, True, low, high)
+    assert rows == full_rows
+    print(f"  candidate query, index range : {indexed * 1000:8.1f} ms  ({rows:,} candidates)")
+    print(f"  candidate query, full scan   : {full * 1000:8.1f} ms")
+    print(f"  ratio full scan / index      : {full / indexed:8.1f}x")
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    started = time.perf_counter()
+    claimed = await reminders.claim_due(sessions, policy, NOW)
+    claim_time = time.perf_counter() - started
+    started = time.perf_counter()
+    again = await reminders.claim_due(sessions, policy, NOW + timedelta(minutes=5))
+    repeat_time = time.perf_counter() - started
+    await engine.dispose()
+    print(
+        f"  first claim (query + insert) : {claim_time * 1000:8.1f} ms  ({len(claimed):,} reminders claimed)"
+    )
+    print(f"  repeat claim (nothing new)   : {repeat_time * 1000:8.1f} ms  ({len(again):,} still pending)")
+
+
+async def part_two(count: int) -> None:
+    print(f"part 2: {count:,} due reminders, embedded Temporal, sandbox Bot API at 30 msg/s with 429s")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        await upgrade(url)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        async with engine.begin() as connection:
+            ids = range(1, count + 1)
+            await connection.execute(insert(User), [{"id": i, "full_name": f"user{i}"} for i in ids])
+            expires = NOW + timedelta(hours=20)
+            await connection.execute(
+                insert(Subscription),
+                [
+                    {
+                        "id": i,
+                        "user_id": i,
+                        "token": uuid.uuid4().hex,
+                        "expires_at": expires,
+                        "has_paid": True,
+                    }
+                    for i in ids
+                ],
+            )
+        server = EmbeddedTemporal(free_port(), None, "vpnshop")
+        server.start()
+        try:
+            async with TelegramSandbox() as telegram:
+                telegram.set_rate_limit(30)
+                for user_id in range(1, count + 1):
+                    telegram.add_user(user_id, "u")
+                client = await connect(server.address, "vpnshop")
+                settings = load_settings(
+                    _env_file=None,
+                    database_url=url,
+                    temporal_address=server.address,
+                    temporal_task_queue="bench",
+                    telegram_bot_token=telegram.token,
+                    telegram_api_url=telegram.api_url,
+                )
+                ctx = AppContext(settings, engine, sessions, client)
+                bot = build_bot(settings)
+                async with build_worker(ctx, client, bot=bot):
+                    started = time.perf_counter()
+                    report = await client.execute_workflow(
+                        ExpiryScanWorkflow.run, ExpiryScanInput(now=NOW), id="bench-scan", task_queue="bench"
+                    )
+                    elapsed = time.perf_counter() - started
+                await bot.session.close()
+                per_chat = [len(telegram.messages(user_id)) for user_id in range(1, count + 1)]
+                refused = len(telegram.calls("sendMessage")) - sum(per_chat)
+        finally:
+            server.stop()
+        await engine.dispose()
+    print(
+        f"  sent {report.sent:,} in {elapsed:.1f} s: {report.sent / elapsed:.1f} reminders/s "
+        f"(limit 30/s, pacing set to {settings.telegram_messages_per_second:g}/s)"
+    )
+    print(
+        f"  429 answers: {refused}, duplicates: {sum(n - 1 for n in per_chat if n > 1)}, "
+        f"lost: {per_chat.count(0)}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--subscriptions", type=int, default=1_000_000)
+    parser.add_argument("--reminders", type=int, default=1000)
+    parser.add_argument(
+        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/vpnshop_bench"
+    )
+    args = parser.parse_args()
+    await part_one(args.database_url, args.subscriptions)
+    await part_two(args.reminders)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

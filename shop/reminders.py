@@ -102,9 +102,13 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
     low, high = policy.window(now)
     async with sessions() as session, session.begin():
         # Marks already claimed for the current expiry come along, so a repeat scan inserts nothing.
+        unreachable = (
+            select(User.id)
+            .where(User.id == Subscription.user_id, User.banned | User.bot_blocked_at.is_not(None))
+            .exists()
+        )
         candidates = await session.execute(
             select(Subscription.id, Subscription.expires_at, Subscription.has_paid, Reminder.mark)
-            .join(User, User.id == Subscription.user_id)
             .outerjoin(
                 Reminder,
                 (Reminder.subscription_id == Subscription.id)
@@ -113,8 +117,7 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
             .where(
                 Subscription.expires_at >= low,
                 Subscription.expires_at <= high,
-                User.banned.is_(False),
-                User.bot_blocked_at.is_(None),
+                ~unreachable,
             )
         )
         claimed: dict[int, set[str]] = {}

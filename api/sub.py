@@ -22,7 +22,7 @@ from shop.subscription.content import Entry, Status, entries, reported_expiry, s
 from shop.subscription.formats import Format, UnknownFormat, choose_format
 from shop.subscription.headers import ProfileInfo, subscription_headers
 from shop.subscription.page import PageFacts, render_not_found, render_page
-from shop.subscription.store import SubscriptionRecord, find_by_token
+from shop.subscription.store import SubscriptionReader, SubscriptionRecord
 from shop.subscription.texts import pick_language, t
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -51,11 +51,12 @@ def _refusal(status: int, reason: str, headers: dict[str, str] | None = None) ->
     )
 
 
-def router_for(ctx: AppContext) -> APIRouter:
+def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
     settings = ctx.settings
     limiter = RateLimiter(settings.sub_rate_limit_per_minute, settings.sub_rate_limit_burst)
     proxies = parse_networks(settings.trusted_proxies)
     title = settings.sub_profile_title or settings.shop_name
+    base_url = settings.base_url
     router = APIRouter()
 
     def renew_hint(language: str) -> str:
@@ -77,8 +78,8 @@ def router_for(ctx: AppContext) -> APIRouter:
         language = pick_language(request.headers.get("accept-language", ""), record.language)
         return Response(render_page(language, facts), media_type=HTML, headers=PAGE_HEADERS)
 
-    @router.api_route("/sub/{token}", methods=["GET", "HEAD"])
-    async def subscription(request: Request, token: str) -> Response:
+    async def subscription(request: Request) -> Response:
+        token: str = request.path_params["token"]
         wait = limiter.acquire(client_ip(request, proxies))
         if wait:
             return _refusal(429, "too many requests", {"Retry-After": str(math.ceil(wait))})
@@ -94,7 +95,7 @@ def router_for(ctx: AppContext) -> APIRouter:
             )
         except UnknownFormat:
             return _refusal(400, f"unknown format; use one of: {', '.join(f.value for f in Format)}")
-        record = await find_by_token(ctx.engine, token)
+        record = await reader.find(token)
         if record is None:
             if wanted is Format.HTML:
                 language = pick_language(headers.get("accept-language", ""), "")
@@ -103,7 +104,7 @@ def router_for(ctx: AppContext) -> APIRouter:
             return Response(status_code=404, headers=NO_STORE)
         now = utcnow()
         status = status_of(record, now)
-        url = f"{settings.base_url}/sub/{token}"
+        url = f"{base_url}/sub/{token}"
         if wanted is Format.HTML:
             return page(request, record, status, url)
         shown = entries(record, status, renew_hint(record.language))
@@ -114,4 +115,6 @@ def router_for(ctx: AppContext) -> APIRouter:
         response_headers = subscription_headers(profile, record.upload, record.download, expire, announce)
         return Response(render(shown), media_type=media_type, headers=response_headers)
 
+    # A plain Starlette route: FastAPI's parameter machinery would cost more than the lookup itself.
+    router.add_route("/sub/{token}", subscription, methods=["GET", "HEAD"])
     return router

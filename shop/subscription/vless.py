@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 NETWORKS = frozenset({"tcp", "ws", "grpc", "xhttp", "httpupgrade", "kcp", "http", "h2"})
@@ -114,4 +115,10 @@ def parse_vless(uri: str) -> VlessLink:
 
 def with_remark(uri: str, remark: str) -> str:
     """The same link shown under the shop's name for the host (the fragment is the display name)."""
-    return f"{uri.split('#', 1)[0]}#{quote(remark, safe='')}"
+    return f"{uri.split('#', 1)[0]}#{_fragment(remark)}"
+
+
+@lru_cache(maxsize=4096)
+def _fragment(remark: str) -> str:
+    # Few distinct names (one per host) on the hottest path: quote each once.
+    return quote(remark, safe="")

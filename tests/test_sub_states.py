@@ -7,14 +7,15 @@ from datetime import timedelta
 from urllib.parse import quote, unquote
 
 import pytest
-from sqlalchemy import event, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import update
 
+from api.app import create_app
 from shop.accounts import rotate_token
 from shop.models import User, utcnow
+from shop.subscription.store import SqliteReader
 from shop.subscription.vless import parse_vless
 from tests.conftest import Database
-from tests.sub_client import api_client
+from tests.sub_client import api_client, app_client
 from tests.sub_data import make_hosts, seed_subscription
 from tests.test_sub_endpoint import sub_context
 
@@ -43,22 +44,21 @@ async def test_known_and_unknown_tokens_cost_one_identical_query(sqlite_db: Data
     """Timing equality by construction: the same single indexed statement either way."""
     seeded = await seed_subscription(sqlite_db.sessions, await make_hosts(sqlite_db.sessions))
     statements: list[str] = []
-
-    def record(_conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
-
-    event.listen(sqlite_db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        async with api_client(sub_context(sqlite_db)) as client:
-            known = await client.get(f"/sub/{seeded.token}")
-            after_known = list(statements)
-            unknown = await client.get(f"/sub/{seeded.token[:-1]}x")
-    finally:
-        event.remove(sqlite_db.engine.sync_engine, "before_cursor_execute", record)
+    app = create_app(sub_context(sqlite_db))
+    reader = app.state.subscriptions
+    assert isinstance(reader, SqliteReader)
+    reader.connect().set_trace_callback(statements.append)
+    setup = len(statements)
+    async with app_client(app) as client:
+        known = await client.get(f"/sub/{seeded.token}")
+        after_known = statements[setup:]
+        unknown = await client.get(f"/sub/{seeded.token[:-1]}x")
     assert (known.status_code, unknown.status_code) == (200, 404)
     assert len(after_known) == 1
-    assert statements == after_known * 2
-    assert "WHERE subscriptions.token = ?" in statements[0]
+    assert len(statements) == setup + 2
+    # The trace shows bound values: the two statements differ in the token only.
+    assert statements[-1] == after_known[0].replace(seeded.token, f"{seeded.token[:-1]}x")
+    assert f"WHERE subscriptions.token = '{seeded.token}'" in after_known[0]
 
 
 async def test_expired_subscription_gets_one_placeholder_and_a_past_expiry(db: Database) -> None:

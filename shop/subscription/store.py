@@ -111,16 +111,15 @@ class SqliteReader:
         self.statement = statement
         self.connection: sqlite3.Connection | None = None
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA query_only=ON")
-        connection.execute("PRAGMA busy_timeout=1000")  # bounds a stall of the event loop
-        return connection
+    def connect(self) -> sqlite3.Connection:
+        if self.connection is None:
+            self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.connection.execute("PRAGMA query_only=ON")
+            self.connection.execute("PRAGMA busy_timeout=1000")  # bounds a stall of the event loop
+        return self.connection
 
     async def find(self, token: str) -> SubscriptionRecord | None:
-        if self.connection is None:
-            self.connection = self._connect()
-        return record_from(token, self.connection.execute(self.statement, (token,)).fetchall())
+        return record_from(token, self.connect().execute(self.statement, (token,)).fetchall())
 
     async def close(self) -> None:
         if self.connection is not None:

@@ -19,7 +19,8 @@ from shop.subscription.content import Status
 from shop.subscription.texts import t
 
 _HERE = Path(__file__).parent
-_PAGE = Template((_HERE / "page.html").read_text(encoding="utf-8"))
+_SHELL = Template((_HERE / "shell.html").read_text(encoding="utf-8"))
+_SUBSCRIPTION = Template((_HERE / "subscription.html").read_text(encoding="utf-8"))
 _NOT_FOUND = Template((_HERE / "not_found.html").read_text(encoding="utf-8"))
 PLATFORMS = (
     ("android", "Android"),
@@ -109,9 +110,9 @@ def render_page(lang: str, facts: PageFacts) -> str:
         f"<p>{escape(t(lang, f'howto_{platform}'))}</p></details>"
         for index, (platform, name) in enumerate(PLATFORMS)
     )
-    return _PAGE.substitute(
-        lang=lang,
-        title=escape(t(lang, "page_title", shop=facts.shop)),
+    title = escape(t(lang, "page_title", shop=facts.shop))
+    content = _SUBSCRIPTION.substitute(
+        title=title,
         status_class=facts.status.value,
         status=escape(t(lang, f"status_{facts.status.value}")),
         facts=_facts(lang, facts),
@@ -126,10 +127,11 @@ def render_page(lang: str, facts: PageFacts) -> str:
         how_to_connect=escape(t(lang, "how_to_connect")),
         howto=howto,
     )
+    return _SHELL.substitute(lang=lang, title=title, content=content)
 
 
 @lru_cache(maxsize=4)
 def render_not_found(lang: str) -> str:
-    return _NOT_FOUND.substitute(
-        lang=lang, title=escape(t(lang, "not_found_title")), text=escape(t(lang, "not_found_text"))
-    )
+    title = escape(t(lang, "not_found_title"))
+    content = _NOT_FOUND.substitute(title=title, text=escape(t(lang, "not_found_text")))
+    return _SHELL.substitute(lang=lang, title=title, content=content)

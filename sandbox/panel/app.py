@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -190,7 +191,10 @@ class PanelApp:
             return envelope(False, f"{context} ({error})")
         if request.method == "POST":
             if self.faults.take("commit_then_timeout", route):
-                await asyncio.sleep(self.faults.hang_seconds)
+                # Shutting the sandbox down cancels the hang; that is the answer never arriving.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(self.faults.hang_seconds)
+                return bare(504)
             if self.faults.take("empty_next", route):
                 return Response(status_code=200)
         return envelope(True, reply.msg, reply.obj)

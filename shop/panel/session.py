@@ -27,7 +27,11 @@ from shop.panel.versions import PanelVersion
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+def panel_timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(5.0, seconds))
+
+
+DEFAULT_TIMEOUT = panel_timeout(15.0)
 # A probe email no shop ever uses: `clients/get/<it>` tells v3.1+ (JSON) from v3.0 (bare 404).
 _PROBE = "vpnshop-version-probe"
 
@@ -171,6 +175,9 @@ class PanelSession:
         )
         if response.status_code == 404 and not response.content:
             return PanelVersion.V3_0
+        if response.status_code in (401, 403):
+            what = "the API token" if self.bearer else "the new session"
+            raise PanelAuthError(f"the panel refused {what} (HTTP {response.status_code})")
         self._json(response, "clients/get")
         return PanelVersion.V3_1
 
@@ -213,8 +220,6 @@ class PanelSession:
             try:
                 self._check_session(response)
             except _SessionGone:
-                if response.status_code == 403 and self.bearer:
-                    raise PanelAuthError(f"{path}: the API token is not allowed here") from None
                 if attempt == 2 or self.bearer:
                     break
                 log.info(

@@ -130,7 +130,7 @@ class HostService:
             rows = await session.execute(
                 select(PanelClient.host_id, func.count()).group_by(PanelClient.host_id)
             )
-        return {host_id: count for host_id, count in rows.tuples()}
+        return {int(host_id): int(count) for host_id, count in rows}
 
     def _credentials(self, data: HostInput) -> PanelCredentials:
         return PanelCredentials(

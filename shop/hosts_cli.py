@@ -6,6 +6,7 @@ Secrets may be given as "-" to read them from standard input, keeping them out o
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -73,6 +74,7 @@ def _describe(host: Host, clients: int) -> str:
 
 async def run(args: argparse.Namespace, settings: Settings) -> str:
     """Run one hosts action; returns what to print. Raises HostError (exit code 1)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per outcome, nothing else
     await upgrade(settings.db_url)
     ctx = AppContext.open(settings)
     try:

@@ -66,7 +66,9 @@ class PanelActivities:
     async def upsert_client(self, inp: ClientOnHostInput) -> ClientSync:
         host = await self._enabled_host(inp.host_id)
         if host is None:
-            return ClientSync(subscription_id=inp.subscription_id, host_id=inp.host_id, status=SyncStatus.SKIPPED)
+            return ClientSync(
+                subscription_id=inp.subscription_id, host_id=inp.host_id, status=SyncStatus.SKIPPED
+            )
         try:
             return await self.provisioner.sync(host, inp.subscription_id)
         except (PanelError, UnsupportedInbound) as error:
@@ -75,7 +77,10 @@ class PanelActivities:
     @activity.defn
     async def mark_for_reconcile(self, inp: MarkForReconcileInput) -> None:
         activity.logger.warning(
-            "subscription %s on host %s left for reconciliation: %s", inp.subscription_id, inp.host_id, inp.error
+            "subscription %s on host %s left for reconciliation: %s",
+            inp.subscription_id,
+            inp.host_id,
+            inp.error,
         )
         await self.provisioner.mark_for_reconcile(inp.subscription_id, inp.host_id)
 
@@ -85,6 +90,8 @@ class PanelActivities:
         if host is None:
             return HostReconcileReport(host_id=inp.host_id, host_name="", errors=["host gone or disabled"])
         try:
-            return await reconcile_host(self.provisioner, host, progress=lambda done: activity.heartbeat(done))
+            return await reconcile_host(
+                self.provisioner, host, progress=lambda done: activity.heartbeat(done)
+            )
         except (PanelError, UnsupportedInbound) as error:
             raise _failure(error) from error

@@ -25,9 +25,20 @@ from shop.panel.session import PanelCredentials, panel_timeout
 from shop.panel.totp import valid_secret
 from shop.provisioning import Provisioner
 
-CONNECTION_FIELDS = ("panel_url", "username", "password", "api_token", "totp_secret", "verify_tls", "inbound_id")
-SECRET_FIELDS = {"password": "password_encrypted", "api_token": "api_token_encrypted",
-                 "totp_secret": "totp_secret_encrypted"}
+CONNECTION_FIELDS = (
+    "panel_url",
+    "username",
+    "password",
+    "api_token",
+    "totp_secret",
+    "verify_tls",
+    "inbound_id",
+)
+SECRET_FIELDS = {
+    "password": "password_encrypted",
+    "api_token": "api_token_encrypted",
+    "totp_secret": "totp_secret_encrypted",
+}
 
 
 class HostError(Exception):
@@ -85,9 +96,11 @@ def parse_input(values: dict[str, object]) -> HostInput:
         raise _invalid(error) from None
 
 
-async def check_panel(credentials: PanelCredentials, inbound_id: int, timeout: float = 15.0) -> Inbound:
+async def check_panel(
+    credentials: PanelCredentials, inbound_id: int, timeout_seconds: float = 15.0
+) -> Inbound:
     """Log in and read the inbound; a HostError says what is wrong in one line."""
-    async with Panel(credentials, panel_timeout(timeout)) as panel:
+    async with Panel(credentials, panel_timeout(timeout_seconds)) as panel:
         try:
             await panel.version()
         except PanelAuthError as error:
@@ -209,7 +222,8 @@ class HostService:
                 outcome[await provisioner.remove(host, row.subscription_id, row.email)] += 1
         except PanelError as error:
             raise HostError(
-                f"host {name!r} kept: could not remove its clients from the panel ({type(error).__name__}: {error})"
+                f"host {name!r} kept: could not remove its clients from the panel "
+                f"({type(error).__name__}: {error})"
             ) from None
         async with self.sessions() as session:
             stored = await session.get(Host, host.id)

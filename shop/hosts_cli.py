@@ -45,18 +45,36 @@ def _connection_flags(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--username")
     parser.add_argument("--password", help='"-" reads it from stdin')
     parser.add_argument("--api-token", dest="api_token", help='v3 Bearer token; "-" reads it from stdin')
-    parser.add_argument("--totp-secret", dest="totp_secret", help='two-factor secret; "-" reads it from stdin')
-    parser.add_argument("--insecure", dest="verify_tls", action="store_false", default=None,
-                        help="accept a self-signed TLS certificate")
-    parser.add_argument("--address", dest="public_address", help="address in links (default: the panel's host)")
+    parser.add_argument(
+        "--totp-secret", dest="totp_secret", help='two-factor secret; "-" reads it from stdin'
+    )
+    parser.add_argument(
+        "--insecure",
+        dest="verify_tls",
+        action="store_false",
+        default=None,
+        help="accept a self-signed TLS certificate",
+    )
+    parser.add_argument(
+        "--address", dest="public_address", help="address in links (default: the panel's host)"
+    )
     parser.add_argument("--flag", help="emoji flag shown in link names")
     parser.add_argument("--country")
     parser.add_argument("--order", dest="sort_order", type=int)
 
 
 def _values(args: argparse.Namespace) -> dict[str, object]:
-    keys = ("panel_url", "inbound_id", "username", *SECRETS, "verify_tls", "public_address", "flag", "country",
-            "sort_order")
+    keys = (
+        "panel_url",
+        "inbound_id",
+        "username",
+        *SECRETS,
+        "verify_tls",
+        "public_address",
+        "flag",
+        "country",
+        "sort_order",
+    )
     values = {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
     for key in SECRETS:
         if values.get(key) == "-":
@@ -69,7 +87,8 @@ def _values(args: argparse.Namespace) -> dict[str, object]:
 def _describe(host: Host, clients: int) -> str:
     state = "enabled" if host.enabled else "disabled"
     address = host.public_address or "-"
-    return f"{host.name}\t{state}\t{host.panel_url}\tinbound {host.inbound_id}\taddress {address}\t{clients} clients"
+    fields = (host.name, state, host.panel_url, f"inbound {host.inbound_id}", f"address {address}")
+    return "\t".join((*fields, f"{clients} clients"))
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> str:
@@ -94,10 +113,16 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
             return f"host {host.name!r} {args.action}d"
         pool = PanelPool(lambda: service.sealer, settings.panel_timeout_seconds)
         try:
-            outcome = await service.delete(args.name, Provisioner(ctx.sessions, pool, settings.panel_email_prefix))
+            outcome = await service.delete(
+                args.name, Provisioner(ctx.sessions, pool, settings.panel_email_prefix)
+            )
         finally:
             await pool.aclose()
-        note = f", {outcome['disabled']} left disabled (3x-ui keeps one client per inbound)" if outcome["disabled"] else ""
+        note = (
+            f", {outcome['disabled']} left disabled (3x-ui keeps one client per inbound)"
+            if outcome["disabled"]
+            else ""
+        )
         return f"host {args.name!r} deleted: {outcome['deleted']} clients removed from the panel{note}"
     finally:
         await ctx.close()

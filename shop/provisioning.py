@@ -71,7 +71,9 @@ def _desired_query() -> Any:
     )
 
 
-async def desired_state(sessions: SessionFactory, subscription_id: int, now: datetime | None = None) -> Desired | None:
+async def desired_state(
+    sessions: SessionFactory, subscription_id: int, now: datetime | None = None
+) -> Desired | None:
     async with sessions() as session:
         row = (await session.execute(_desired_query().where(Subscription.id == subscription_id))).first()
     return _desired(row, now or utcnow()) if row else None
@@ -90,7 +92,7 @@ def expiry_ms(moment: datetime | None) -> int:
 
 
 async def _save_row(session: AsyncSession, values: dict[str, Any]) -> None:
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(PanelClient).values(**values)
     changes = {k: v for k, v in values.items() if k not in ("subscription_id", "host_id")}
     await session.execute(
@@ -134,13 +136,19 @@ class Provisioner:
             )
 
     async def sync(
-        self, host: Host, subscription_id: int, known: RemoteClient | None = None, inbound: Inbound | None = None
+        self,
+        host: Host,
+        subscription_id: int,
+        known: RemoteClient | None = None,
+        inbound: Inbound | None = None,
     ) -> ClientSync:
         """Upsert the subscription's client on `host`. `known`: a fresh panel reading of it, if any."""
         async with self.pool.serialised(subscription_id, host.id):
             desired = await desired_state(self.sessions, subscription_id)
             if desired is None or desired.expires_at is None:
-                return ClientSync(subscription_id=subscription_id, host_id=host.id, status=SyncStatus.NO_ACCESS)
+                return ClientSync(
+                    subscription_id=subscription_id, host_id=host.id, status=SyncStatus.NO_ACCESS
+                )
             inbound = inbound or await self.pool.inbound(host)
             panel = self.pool.client(host)
             row = await self.row(subscription_id, host.id)
@@ -149,7 +157,9 @@ class Provisioner:
                 known = known or await panel.find_client(inbound.id, spec.email)
                 if known is None:
                     return ClientSync(
-                        subscription_id=subscription_id, host_id=host.id, status=SyncStatus.ABSENT,
+                        subscription_id=subscription_id,
+                        host_id=host.id,
+                        status=SyncStatus.ABSENT,
                         expires_at=desired.expires_at,
                     )
             first: SyncStatus | None = None
@@ -213,8 +223,12 @@ class Provisioner:
                 return "absent"
             inbound = await self.pool.inbound(host)
             spec = ClientSpec(
-                uuid=remote.uuid, email=email, sub_id=remote.sub_id, expiry_ms=expiry_ms(utcnow()),
-                enable=False, flow=inbound.flow(),
+                uuid=remote.uuid,
+                email=email,
+                sub_id=remote.sub_id,
+                expiry_ms=expiry_ms(utcnow()),
+                enable=False,
+                flow=inbound.flow(),
             )
             await panel.upsert_client(host.inbound_id, spec, remote)
             return "disabled"

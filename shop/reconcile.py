@@ -41,7 +41,8 @@ class HostReconcileReport(BaseModel):
     def summary(self) -> str:
         return (
             f"host {self.host_name}: {self.checked} checked, {self.fixed_expiry} expiry fixed, "
-            f"{self.fixed_enabled} enabled fixed, {self.recreated} re-created, {self.backfilled} back-filled, "
+            f"{self.fixed_enabled} enabled fixed, {self.recreated} re-created, "
+            f"{self.backfilled} back-filled, "
             f"{self.failed} failed, {self.unknown_count} unknown on the panel"
         )
 

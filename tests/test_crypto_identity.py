@@ -27,7 +27,9 @@ def test_seal_and_open_round_trip_and_a_wrong_key_is_refused() -> None:
         Sealer(Fernet.generate_key()).open(sealed)
 
 
-def test_embedded_mode_generates_one_private_key_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_embedded_mode_generates_one_private_key_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     first = encryption_key(settings(tmp_path))
     path = tmp_path / "secret.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

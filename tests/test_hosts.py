@@ -32,7 +32,9 @@ async def host_count(ctx: AppContext) -> int:
         return int(await session.scalar(select(func.count()).select_from(Host)) or 0)
 
 
-async def test_add_seals_secrets_and_checks_the_inbound(panel_ctx: AppContext, start_panel: StartPanel) -> None:
+async def test_add_seals_secrets_and_checks_the_inbound(
+    panel_ctx: AppContext, start_panel: StartPanel
+) -> None:
     panel = await start_panel(version=V3_0, base_path="/secret/")
     host = await add_sandbox_host(panel_ctx, panel, name="de-1", password=panel.password)
     async with panel_ctx.sessions() as session:
@@ -73,7 +75,9 @@ async def test_names_are_unique_and_edits_are_checked(panel_ctx: AppContext, sta
     hosts = service(panel_ctx)
     with pytest.raises(HostError, match="cannot log in"):
         await hosts.edit("nl", {"password": "wrong"})
-    assert Sealer.from_settings(panel_ctx.settings).open((await hosts.get("nl")).password_encrypted) == "admin"
+    assert (
+        Sealer.from_settings(panel_ctx.settings).open((await hosts.get("nl")).password_encrypted) == "admin"
+    )
     edited = await hosts.edit("nl", {"flag": "🇳🇱", "public_address": "nl.example.com", "name": "nl-1"})
     assert (edited.name, edited.flag, edited.public_address) == ("nl-1", "🇳🇱", "nl.example.com")
     with pytest.raises(HostError, match="no host named"):
@@ -91,7 +95,9 @@ async def test_delete_removes_clients_first_and_keeps_the_host_when_the_panel_fa
     provisioner = Provisioner(ctx.sessions, pool, "vpnshop")
     for telegram_id in (1, 2):
         sub = await subscriber(ctx.sessions, telegram_id, f"u{telegram_id}")
-        await ledger.grant(ctx.sessions, sub.id, f"p{telegram_id}", timedelta(days=9), GrantKind.PURCHASE, "t")
+        await ledger.grant(
+            ctx.sessions, sub.id, f"p{telegram_id}", timedelta(days=9), GrantKind.PURCHASE, "t"
+        )
         for host in hosts.values():
             await provisioner.sync(host, sub.id)
     await panels[V2].down()
@@ -114,11 +120,24 @@ def test_parse_input_normalises_the_url() -> None:
 
 
 async def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "ENCRYPTION_KEY": TEST_KEY,
-           "DATA_DIR": str(tmp_path), "PANEL_TIMEOUT_SECONDS": "3"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "ENCRYPTION_KEY": TEST_KEY,
+        "DATA_DIR": str(tmp_path),
+        "PANEL_TIMEOUT_SECONDS": "3",
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shop.cli", "hosts", *args, env=env, cwd=tmp_path,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "shop.cli",
+        "hosts",
+        *args,
+        env=env,
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate(stdin.encode())
     return process.returncode or 0, out.decode(), err.decode()
@@ -127,15 +146,38 @@ async def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, str
 async def test_hosts_cli_end_to_end(tmp_path: Path, start_panel: StartPanel) -> None:
     panel = await start_panel(version=V3_1, base_path="/p4nel/")
     code, out, err = await run_cli(
-        tmp_path, "add", "fi", "--url", panel.url, "--inbound", str(panel.inbound_id),
-        "--username", "admin", "--password", "-", "--flag", "🇫🇮", stdin="admin\n",
+        tmp_path,
+        "add",
+        "fi",
+        "--url",
+        panel.url,
+        "--inbound",
+        str(panel.inbound_id),
+        "--username",
+        "admin",
+        "--password",
+        "-",
+        "--flag",
+        "🇫🇮",
+        stdin="admin\n",
     )
     assert code == 0, err
     assert "added" in out
     code, out, _ = await run_cli(tmp_path, "list")
     assert code == 0 and "fi\tenabled" in out and "0 clients" in out
-    code, _, err = await run_cli(tmp_path, "add", "bad", "--url", panel.url, "--inbound", "9",
-                                 "--username", "admin", "--password", "admin")
+    code, _, err = await run_cli(
+        tmp_path,
+        "add",
+        "bad",
+        "--url",
+        panel.url,
+        "--inbound",
+        "9",
+        "--username",
+        "admin",
+        "--password",
+        "admin",
+    )
     assert code == 1 and err.strip() == "vpnshop: inbound 9 does not exist on the panel"
     code, _, err = await run_cli(tmp_path, "disable", "nope")
     assert code == 1 and "no host named 'nope'" in err

@@ -22,8 +22,13 @@ EXPIRY = int(time.time() * 1000) + 30 * DAY_MS
 
 def spec(**changes: object) -> ClientSpec:
     values: dict[str, object] = {
-        "uuid": UUID, "email": "vpnshop-7-1", "sub_id": "k3j4h5g6f7d8s9a0",
-        "expiry_ms": EXPIRY, "enable": True, "flow": VISION, "tg_id": 12345,
+        "uuid": UUID,
+        "email": "vpnshop-7-1",
+        "sub_id": "k3j4h5g6f7d8s9a0",
+        "expiry_ms": EXPIRY,
+        "enable": True,
+        "flow": VISION,
+        "tg_id": 12345,
     }
     values.update(changes)
     return ClientSpec(**values)  # type: ignore[arg-type]
@@ -45,8 +50,14 @@ async def test_client_lifecycle_in_every_version(any_panel: SandboxPanel) -> Non
         await panel.version()
         inbound = any_panel.inbound_id
         # An operator's own client, so deleting ours is not refused by the last-client rule.
-        any_panel.state.add_clients(inbound, {"clients": [{"id": "0b7d4c55-0000-4000-8000-000000000009",
-                                                            "email": "admin-phone", "enable": True}]})
+        any_panel.state.add_clients(
+            inbound,
+            {
+                "clients": [
+                    {"id": "0b7d4c55-0000-4000-8000-000000000009", "email": "admin-phone", "enable": True}
+                ]
+            },
+        )
         wanted = spec()
         before = panel.calls
         assert (await panel.upsert_client(inbound, wanted)).action is UpsertAction.CREATED
@@ -59,9 +70,12 @@ async def test_client_lifecycle_in_every_version(any_panel: SandboxPanel) -> Non
         assert (await panel.upsert_client(inbound, wanted)).action is UpsertAction.UNCHANGED
         assert panel.calls - before == 1
 
-        for change in ({"expiry_ms": wanted.expiry_ms + 30 * DAY_MS},  # extend
-                       {"expiry_ms": wanted.expiry_ms - 10 * DAY_MS},  # shorten
-                       {"enable": False}, {"enable": True}):
+        for change in (
+            {"expiry_ms": wanted.expiry_ms + 30 * DAY_MS},  # extend
+            {"expiry_ms": wanted.expiry_ms - 10 * DAY_MS},  # shorten
+            {"enable": False},
+            {"enable": True},
+        ):
             wanted = spec(**{**wanted.__dict__, **change})
             before = panel.calls
             result = await panel.upsert_client(inbound, wanted)
@@ -87,7 +101,11 @@ async def test_update_keeps_the_operators_fields(any_panel: SandboxPanel) -> Non
         stored.update(limitIp=2, comment="vip")  # set by an admin in the panel UI
         await panel.upsert_client(any_panel.inbound_id, spec(enable=False))
         stored = any_panel.client("vpnshop-7-1")
-        assert stored is not None and (stored["limitIp"], stored["comment"], stored["enable"]) == (2, "vip", False)
+        assert stored is not None and (stored["limitIp"], stored["comment"], stored["enable"]) == (
+            2,
+            "vip",
+            False,
+        )
 
 
 async def test_delete_of_the_last_client_is_refused_by_classic_panels(start_panel: StartPanel) -> None:
@@ -99,7 +117,9 @@ async def test_delete_of_the_last_client_is_refused_by_classic_panels(start_pane
             await panel.upsert_client(sandbox.inbound_id, spec())
             with pytest.raises(PanelLastClient):
                 await panel.delete_client(sandbox.inbound_id, "vpnshop-7-1")
-            await panel.upsert_client(sandbox.inbound_id, spec(email="vpnshop-8-1", uuid="11111111-2222-4333-8444-555555555555"))
+            await panel.upsert_client(
+                sandbox.inbound_id, spec(email="vpnshop-8-1", uuid="11111111-2222-4333-8444-555555555555")
+            )
             assert await panel.delete_client(sandbox.inbound_id, "vpnshop-7-1") is True
             assert sandbox.client("vpnshop-7-1") is None
 
@@ -123,7 +143,9 @@ async def test_old_panels_answer_401_or_redirect_and_the_client_recovers(
     async with client_for(sandbox) as panel:
         await panel.upsert_client(sandbox.inbound_id, spec())
         sandbox.expire_sessions()
-        assert (await panel.upsert_client(sandbox.inbound_id, spec(enable=False))).action is UpsertAction.UPDATED
+        assert (
+            await panel.upsert_client(sandbox.inbound_id, spec(enable=False))
+        ).action is UpsertAction.UPDATED
         assert sandbox.auth.logins == 2
 
 
@@ -143,7 +165,8 @@ async def test_racing_adds_end_with_one_client(any_panel: SandboxPanel) -> None:
     any_panel.faults.delay = 0.05  # both lookups miss before either add lands
     async with client_for(any_panel) as first, client_for(any_panel) as second:
         results = await asyncio.gather(
-            first.upsert_client(any_panel.inbound_id, spec()), second.upsert_client(any_panel.inbound_id, spec())
+            first.upsert_client(any_panel.inbound_id, spec()),
+            second.upsert_client(any_panel.inbound_id, spec()),
         )
     assert {r.action for r in results} <= {UpsertAction.CREATED, UpsertAction.UNCHANGED}
     assert len([c for c in any_panel.clients() if c["email"] == "vpnshop-7-1"]) == 1
@@ -170,7 +193,9 @@ async def test_panel_down_then_up_keeps_the_session(any_panel: SandboxPanel) -> 
         with pytest.raises(PanelUnavailable):
             await panel.upsert_client(any_panel.inbound_id, spec(enable=False))
         await any_panel.up()
-        assert (await panel.upsert_client(any_panel.inbound_id, spec(enable=False))).action is UpsertAction.UPDATED
+        assert (
+            await panel.upsert_client(any_panel.inbound_id, spec(enable=False))
+        ).action is UpsertAction.UPDATED
         assert any_panel.auth.logins == 1  # cookies survive a panel restart
 
 
@@ -199,8 +224,19 @@ async def test_foreign_client_holding_our_email_is_a_duplicate(start_panel: Star
     for version in (V2, V3_0):
         sandbox = await start_panel(version=version)
         other = sandbox.state.add_inbound(port=8443, remark="other")
-        sandbox.state.add_clients(other.id, {"clients": [{"id": "0b7d4c55-0000-4000-8000-000000000001",
-                                                           "email": "VPNSHOP-7-1", "subId": "x", "enable": True}]})
+        sandbox.state.add_clients(
+            other.id,
+            {
+                "clients": [
+                    {
+                        "id": "0b7d4c55-0000-4000-8000-000000000001",
+                        "email": "VPNSHOP-7-1",
+                        "subId": "x",
+                        "enable": True,
+                    }
+                ]
+            },
+        )
         async with client_for(sandbox) as panel:
             with pytest.raises(PanelDuplicate):
                 await panel.upsert_client(sandbox.inbound_id, spec())
@@ -209,7 +245,9 @@ async def test_foreign_client_holding_our_email_is_a_duplicate(start_panel: Star
 
 @pytest.mark.parametrize("version", [V3_0, V3_1])
 async def test_bearer_token_needs_no_login_and_is_scoped(start_panel: StartPanel, version: str) -> None:
-    sandbox = await start_panel(version=version, api_tokens={"tok-admin": {"admin"}, "tok-monitor": {"monitor"}})
+    sandbox = await start_panel(
+        version=version, api_tokens={"tok-admin": {"admin"}, "tok-monitor": {"monitor"}}
+    )
     async with client_for(sandbox, username="", password="", api_token="tok-admin") as panel:
         assert (await panel.upsert_client(sandbox.inbound_id, spec())).action is UpsertAction.CREATED
     assert sandbox.auth.logins == 0

@@ -14,7 +14,11 @@ UUID = "b831381d-6324-4d53-ad4f-8cda48b30811"
 REALITY = {
     "serverNames": ["www.microsoft.com", "learn.microsoft.com"],
     "shortIds": ["6ba85179e30d4fc2", "a1"],
-    "settings": {"publicKey": "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "fingerprint": "chrome", "spiderX": "/"},
+    "settings": {
+        "publicKey": "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw",
+        "fingerprint": "chrome",
+        "spiderX": "/",
+    },
 }
 TLS = {"serverName": "vpn.example.com", "alpn": ["h2", "http/1.1"], "settings": {"fingerprint": "firefox"}}
 NETWORK = {
@@ -32,8 +36,15 @@ def inbound(network: str, security: str, **settings: Any) -> Inbound:
         stream["realitySettings"] = REALITY
     if security == "tls":
         stream["tlsSettings"] = TLS
-    return Inbound.parse({"id": 3, "protocol": "vless", "port": 443, "settings": {"clients": [], "encryption": "none", **settings},
-                          "streamSettings": stream})
+    return Inbound.parse(
+        {
+            "id": 3,
+            "protocol": "vless",
+            "port": 443,
+            "settings": {"clients": [], "encryption": "none", **settings},
+            "streamSettings": stream,
+        }
+    )
 
 
 def params(link: str) -> dict[str, str]:
@@ -45,7 +56,12 @@ def params(link: str) -> dict[str, str]:
 def test_every_combination(network: str, security: str) -> None:
     link = vless_link(inbound(network, security), UUID, "vpn.example.com", "🇩🇪 Frankfurt", "subA")
     parts = urlsplit(link)
-    assert (parts.scheme, parts.username, parts.hostname, parts.port) == ("vless", UUID, "vpn.example.com", 443)
+    assert (parts.scheme, parts.username, parts.hostname, parts.port) == (
+        "vless",
+        UUID,
+        "vpn.example.com",
+        443,
+    )
     assert unquote(parts.fragment) == "🇩🇪 Frankfurt"
     query = params(link)
     assert query["type"] == network and query["security"] == security and query["encryption"] == "none"
@@ -84,7 +100,9 @@ def test_unsupported_inbounds_are_refused() -> None:
     vmess = Inbound.parse({"id": 1, "protocol": "vmess", "port": 1, "settings": "{}", "streamSettings": "{}"})
     with pytest.raises(UnsupportedInbound, match="vmess, not VLESS"):
         vless_link(vmess, UUID, "a", "b", "c")
-    kcp = Inbound.parse({"id": 1, "protocol": "vless", "port": 1, "settings": {}, "streamSettings": {"network": "kcp"}})
+    kcp = Inbound.parse(
+        {"id": 1, "protocol": "vless", "port": 1, "settings": {}, "streamSettings": {"network": "kcp"}}
+    )
     with pytest.raises(UnsupportedInbound, match="kcp"):
         vless_link(kcp, UUID, "a", "b", "c")
 
@@ -93,6 +111,13 @@ def test_string_and_object_settings_parse_the_same() -> None:
     import json
 
     as_objects = inbound("ws", "tls")
-    as_strings = Inbound.parse({"id": 3, "protocol": "vless", "port": 443, "settings": json.dumps(as_objects.settings),
-                                "streamSettings": json.dumps(as_objects.stream)})
+    as_strings = Inbound.parse(
+        {
+            "id": 3,
+            "protocol": "vless",
+            "port": 443,
+            "settings": json.dumps(as_objects.settings),
+            "streamSettings": json.dumps(as_objects.stream),
+        }
+    )
     assert vless_link(as_objects, UUID, "h", "r", "s") == vless_link(as_strings, UUID, "h", "r", "s")

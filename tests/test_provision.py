@@ -16,10 +16,17 @@ from shop.provisioning import expiry_ms
 from tests.factories import subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
-from workflows.provision import ProvisionInput, ProvisionResult, ProvisionSubscriptionWorkflow, provision_workflow_id
+from workflows.provision import (
+    ProvisionInput,
+    ProvisionResult,
+    ProvisionSubscriptionWorkflow,
+    provision_workflow_id,
+)
 
 
-async def provision(client: Client, queue: str, sub_id: int, trigger: str, **extra: object) -> ProvisionResult:
+async def provision(
+    client: Client, queue: str, sub_id: int, trigger: str, **extra: object
+) -> ProvisionResult:
     return await client.execute_workflow(
         ProvisionSubscriptionWorkflow.run,
         ProvisionInput(subscription_id=sub_id, **extra),  # type: ignore[arg-type]
@@ -50,8 +57,13 @@ async def test_grant_provisions_every_host_and_a_rerun_changes_nothing(
     sub = await subscriber(ctx.sessions)
     result = await temporal_client.execute_workflow(
         GrantAccessWorkflow.run,
-        GrantAccessInput(subscription_id=sub.id, source_key=f"trial:{task_queue}", seconds=3 * 86400,
-                         kind=GrantKind.TRIAL, actor="test"),
+        GrantAccessInput(
+            subscription_id=sub.id,
+            source_key=f"trial:{task_queue}",
+            seconds=3 * 86400,
+            kind=GrantKind.TRIAL,
+            actor="test",
+        ),
         id=grant_workflow_id(f"trial:{task_queue}"),
         task_queue=task_queue,
     )
@@ -107,8 +119,10 @@ async def test_a_host_down_does_not_hold_up_the_others_and_completes_when_back(
     await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
     await flaky.down()
     handle = await temporal_client.start_workflow(
-        ProvisionSubscriptionWorkflow.run, ProvisionInput(subscription_id=sub.id),
-        id=provision_workflow_id(sub.id, f"outage-{task_queue}"), task_queue=task_queue,
+        ProvisionSubscriptionWorkflow.run,
+        ProvisionInput(subscription_id=sub.id),
+        id=provision_workflow_id(sub.id, f"outage-{task_queue}"),
+        task_queue=task_queue,
     )
     for _ in range(100):
         if healthy.clients():
@@ -147,14 +161,18 @@ async def test_racing_runs_leave_one_client_with_the_latest_expiry(
     await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
     panel.faults.delay = 0.1
     first = await temporal_client.start_workflow(
-        ProvisionSubscriptionWorkflow.run, ProvisionInput(subscription_id=sub.id),
-        id=provision_workflow_id(sub.id, f"a-{task_queue}"), task_queue=task_queue,
+        ProvisionSubscriptionWorkflow.run,
+        ProvisionInput(subscription_id=sub.id),
+        id=provision_workflow_id(sub.id, f"a-{task_queue}"),
+        task_queue=task_queue,
     )
     await asyncio.sleep(0.15)
     await ledger.grant(ctx.sessions, sub.id, "pay:2", timedelta(days=30), GrantKind.PURCHASE, "test")
     second = await temporal_client.start_workflow(
-        ProvisionSubscriptionWorkflow.run, ProvisionInput(subscription_id=sub.id),
-        id=provision_workflow_id(sub.id, f"b-{task_queue}"), task_queue=task_queue,
+        ProvisionSubscriptionWorkflow.run,
+        ProvisionInput(subscription_id=sub.id),
+        id=provision_workflow_id(sub.id, f"b-{task_queue}"),
+        task_queue=task_queue,
     )
     await asyncio.gather(first.result(), second.result())
     [client] = panel.clients()
@@ -203,7 +221,9 @@ async def test_no_access_and_expired_subscriptions_create_nothing(
     assert (await acts.provisioner.sync(host, sub.id)).status == "no_access"
     async with ctx.sessions() as session, session.begin():
         await session.execute(
-            update(Subscription).where(Subscription.id == sub.id).values(expires_at=utcnow() - timedelta(days=1))
+            update(Subscription)
+            .where(Subscription.id == sub.id)
+            .values(expires_at=utcnow() - timedelta(days=1))
         )
     assert (await acts.provisioner.sync(host, sub.id)).status == "absent"
     assert panel.clients() == [] and await rows(ctx, sub.id) == []

@@ -18,7 +18,12 @@ from worker.schedules import ScheduleDefinition, ensure_schedules, reconcile_pan
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 from workflows.reconcile import ReconcileInput, ReconcilePanelsWorkflow, ReconcileResult
 
-FOREIGN = {"id": "0b7d4c55-0000-4000-8000-000000000001", "email": "operator-phone", "enable": True, "subId": "op"}
+FOREIGN = {
+    "id": "0b7d4c55-0000-4000-8000-000000000001",
+    "email": "operator-phone",
+    "enable": True,
+    "subId": "op",
+}
 
 
 async def reconcile(client: Client, queue: str, name: str) -> ReconcileResult:
@@ -32,8 +37,10 @@ async def two_subscriptions(ctx: AppContext, client: Client, queue: str) -> list
     for sub in subs:
         await ledger.grant(ctx.sessions, sub.id, f"pay:{sub.id}", timedelta(days=30), GrantKind.PURCHASE, "t")
         await client.execute_workflow(
-            ProvisionSubscriptionWorkflow.run, ProvisionInput(subscription_id=sub.id),
-            id=provision_workflow_id(sub.id, f"setup-{queue}"), task_queue=queue,
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=sub.id),
+            id=provision_workflow_id(sub.id, f"setup-{queue}"),
+            task_queue=queue,
         )
     return subs
 
@@ -49,7 +56,9 @@ async def test_drift_is_fixed_missing_clients_recreated_unknown_reported(
     alice, bob = await two_subscriptions(ctx, temporal_client, task_queue)
     emails = {}
     for panel in panels:
-        ours = sorted((c for c in panel.clients() if c["email"] != "operator-phone"), key=lambda c: c["email"])
+        ours = sorted(
+            (c for c in panel.clients() if c["email"] != "operator-phone"), key=lambda c: c["email"]
+        )
         emails[panel.port] = [c["email"] for c in ours]
         ours[0]["expiryTime"] -= 86_400_000  # someone shortened Alice by a day in the panel UI
         ours[0]["enable"] = False
@@ -66,7 +75,9 @@ async def test_drift_is_fixed_missing_clients_recreated_unknown_reported(
                 stored = await session.get(Subscription, sub.id)
             email = next(e for e in emails[panel.port] if e.startswith(f"vpnshop-{sub.id}-"))
             client = panel.client(email)
-            assert client is not None and client["expiryTime"] == expiry_ms(stored.expires_at if stored else None)
+            assert client is not None and client["expiryTime"] == expiry_ms(
+                stored.expires_at if stored else None
+            )
             assert client["enable"] is True
         assert panel.client("operator-phone") is not None  # reported, never deleted
 
@@ -131,7 +142,9 @@ async def test_schedule_is_created_once_and_updated_in_place(
     panel_ctx: AppContext, temporal_client: Client, task_queue: str
 ) -> None:
     definition = ScheduleDefinition(f"reconcile-panels-{task_queue}", reconcile_panels)
-    assert await ensure_schedules(temporal_client, panel_ctx.settings, task_queue, [definition]) == [definition.schedule_id]
+    assert await ensure_schedules(temporal_client, panel_ctx.settings, task_queue, [definition]) == [
+        definition.schedule_id
+    ]
     handle = temporal_client.get_schedule_handle(definition.schedule_id)
     try:
         await handle.pause(note="operator pause")

@@ -45,7 +45,8 @@ def every(
         action=action,
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
         policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup or max(2 * interval, timedelta(seconds=10))
+            overlap=ScheduleOverlapPolicy.SKIP,
+            catchup_window=catchup or max(2 * interval, timedelta(seconds=10)),
         ),
         state=ScheduleState(note=note),
     )
@@ -70,7 +71,10 @@ SCHEDULES: list[ScheduleDefinition] = [ScheduleDefinition(RECONCILE_WORKFLOW_ID,
 
 
 async def ensure_schedules(
-    client: Client, settings: Settings, task_queue: str | None = None, definitions: list[ScheduleDefinition] | None = None
+    client: Client,
+    settings: Settings,
+    task_queue: str | None = None,
+    definitions: list[ScheduleDefinition] | None = None,
 ) -> list[str]:
     """Create each schedule, or bring an existing one up to date; racing workers are harmless."""
     queue = task_queue or settings.temporal_task_queue
@@ -84,7 +88,9 @@ async def ensure_schedules(
 
             def replace(current: ScheduleUpdateInput, schedule: Schedule = desired) -> ScheduleUpdate:
                 # Keep a pause an operator set in the UI; everything else follows the code.
-                return ScheduleUpdate(schedule=dataclasses.replace(schedule, state=current.description.schedule.state))
+                return ScheduleUpdate(
+                    schedule=dataclasses.replace(schedule, state=current.description.schedule.state)
+                )
 
             await client.get_schedule_handle(definition.schedule_id).update(replace)
             log.info("schedule %s updated", definition.schedule_id)

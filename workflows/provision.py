@@ -48,15 +48,17 @@ def provision_workflow_id(subscription_id: int, trigger: str) -> str:
 
 
 PER_ATTEMPT = timedelta(seconds=60)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(seconds=30))
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
+)
 
 
 @workflow.defn
 class ProvisionSubscriptionWorkflow:
     @workflow.run
     async def run(self, inp: ProvisionInput) -> ProvisionResult:
-        host_ids = await workflow.execute_activity_method(
+        # A local activity: one indexed query, and a round trip less through the server per run.
+        host_ids = await workflow.execute_local_activity_method(
             PanelActivities.list_enabled_hosts,
             ListHostsInput(only=inp.host_ids),
             start_to_close_timeout=timedelta(seconds=30),
@@ -78,7 +80,9 @@ class ProvisionSubscriptionWorkflow:
             reason = str(error.cause or error)
             await workflow.execute_activity_method(
                 PanelActivities.mark_for_reconcile,
-                MarkForReconcileInput(subscription_id=inp.subscription_id, host_id=host_id, error=reason[:500]),
+                MarkForReconcileInput(
+                    subscription_id=inp.subscription_id, host_id=host_id, error=reason[:500]
+                ),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RETRY,
             )

@@ -52,4 +52,6 @@ class ReconcilePanelsWorkflow:
                 retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2)),
             )
         except ActivityError as error:
-            return HostReconcileReport(host_id=host_id, host_name="", errors=[str(error.cause or error)[:500]])
+            return HostReconcileReport(
+                host_id=host_id, host_name="", errors=[str(error.cause or error)[:500]]
+            )

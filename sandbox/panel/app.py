@@ -17,7 +17,7 @@ from sandbox.panel.auth import Auth, Session
 from sandbox.panel.clients_api import ClientsApi
 from sandbox.panel.faults import Faults
 from sandbox.panel.routes import dispatch
-from sandbox.panel.state import V2, V3_1, Panic, PanelState, ServiceError
+from sandbox.panel.state import V2, V3_1, PanelState, Panic, ServiceError
 
 LOGIN_OK = "You have successfully logged into your account."
 LOGIN_BAD = "Invalid username or password or two-factor code."

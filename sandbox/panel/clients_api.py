@@ -23,7 +23,7 @@ class ClientsApi:
         attached = self._attached(email)
         if not attached:
             raise ServiceError("record not found")
-        inbound, client = attached[0]
+        client = attached[0][1]
         row = self.state.traffic.get(email)
         body = {k: v for k, v in client.items() if k not in ("created_at", "updated_at")}
         body.update(
@@ -39,7 +39,7 @@ class ClientsApi:
             "usedTraffic": 0,
         }
 
-    def list(self) -> list[dict[str, Any]]:
+    def list_all(self) -> list[dict[str, Any]]:
         emails = dict.fromkeys(str(c.get("email", "")) for _, c in self.state.all_clients())
         out = []
         for email in emails:

@@ -74,7 +74,7 @@ def _classic(state: PanelState, method: str, route: str, body: dict[str, Any]) -
     for verb, pattern, context, handler in table:
         match = re.fullmatch(pattern, route)
         if match and verb == method:
-            return context, lambda h=handler, m=match: h(m)  # type: ignore[misc]
+            return context, lambda h=handler, m=match: h(m)
     return None
 
 
@@ -103,7 +103,7 @@ def _clients(api: ClientsApi, method: str, route: str, body: dict[str, Any]) -> 
         return [_int(i) for i in body.get("inboundIds") or []]
 
     table: list[tuple[str, str, str, Callable[[re.Match[str]], Reply]]] = [
-        ("GET", r"list", "Obtain", lambda m: Reply(api.list())),
+        ("GET", r"list", "Obtain", lambda m: Reply(api.list_all())),
         ("GET", r"get/(.+)", "Obtain", lambda m: Reply(api.record(m[1]))),
         ("GET", r"traffic/(.+)", "Obtain", lambda m: Reply(_traffic_or_none(api, m[1]))),
         ("POST", r"add", WRONG, lambda m: _then(ADDED, lambda: api.add(body))),
@@ -115,7 +115,7 @@ def _clients(api: ClientsApi, method: str, route: str, body: dict[str, Any]) -> 
     for verb, pattern, context, handler in table:
         match = re.fullmatch(pattern, route)
         if match and verb == method:
-            return context, lambda h=handler, m=match: h(m)  # type: ignore[misc]
+            return context, lambda h=handler, m=match: h(m)
     return None
 
 

@@ -44,7 +44,10 @@ def _network_params(inbound: Inbound) -> dict[str, str]:
         return {"path": str(settings.get("path") or "/"), "host": str(host)}
     if network == "grpc":
         settings = stream.get("grpcSettings") or {}
-        params = {"serviceName": str(settings.get("serviceName") or ""), "authority": str(settings.get("authority") or "")}
+        params = {
+            "serviceName": str(settings.get("serviceName") or ""),
+            "authority": str(settings.get("authority") or ""),
+        }
         if settings.get("multiMode"):
             params["mode"] = "multi"
         return params
@@ -89,7 +92,9 @@ def check_supported(inbound: Inbound) -> None:
     if inbound.protocol != "vless":
         raise UnsupportedInbound(f"inbound {inbound.id} is {inbound.protocol or 'unknown'}, not VLESS")
     if inbound.network not in NETWORKS:
-        raise UnsupportedInbound(f"inbound {inbound.id} uses {inbound.network}; supported: {', '.join(NETWORKS)}")
+        raise UnsupportedInbound(
+            f"inbound {inbound.id} uses {inbound.network}; supported: {', '.join(NETWORKS)}"
+        )
     if inbound.security not in SECURITIES:
         raise UnsupportedInbound(f"inbound {inbound.id} uses security {inbound.security}")
 

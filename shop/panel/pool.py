@@ -46,8 +46,14 @@ class PanelPool:
         return self._sealer
 
     def _fingerprint(self, host: Host) -> str:
-        parts = (host.panel_url, host.username, host.password_encrypted, host.api_token_encrypted,
-                 host.totp_secret_encrypted, str(host.verify_tls))
+        parts = (
+            host.panel_url,
+            host.username,
+            host.password_encrypted,
+            host.api_token_encrypted,
+            host.totp_secret_encrypted,
+            str(host.verify_tls),
+        )
         return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
     def client(self, host: Host) -> PanelClient:

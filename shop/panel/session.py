@@ -27,6 +27,7 @@ from shop.panel.versions import PanelVersion
 
 log = logging.getLogger(__name__)
 
+
 def panel_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(5.0, seconds))
 

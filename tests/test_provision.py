@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from temporalio.client import Client
 
-from sandbox.panel import V2, V3_0, V3_1
+from sandbox.panel import V2, V3_0, V3_1, SandboxPanel
 from shop import ledger
 from shop.context import AppContext
-from shop.models import GrantKind, PanelClient, Subscription, User, utcnow
+from shop.models import GrantKind, Host, PanelClient, Subscription, User, utcnow
 from shop.provisioning import expiry_ms
 from tests.factories import subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host
@@ -22,6 +22,7 @@ from workflows.provision import (
     ProvisionSubscriptionWorkflow,
     provision_workflow_id,
 )
+from workflows.reconcile import ReconcileInput, ReconcilePanelsWorkflow
 
 
 async def provision(
@@ -45,6 +46,16 @@ async def expires(ctx: AppContext, sub_id: int) -> int:
 async def rows(ctx: AppContext, sub_id: int) -> list[PanelClient]:
     async with ctx.sessions() as session:
         return list(await session.scalars(select(PanelClient).where(PanelClient.subscription_id == sub_id)))
+
+
+async def one_paid_host(
+    ctx: AppContext, start_panel: StartPanel, version: str
+) -> tuple[SandboxPanel, Host, Subscription]:
+    panel = await start_panel(version=version)
+    host = await add_sandbox_host(ctx, panel)
+    sub = await subscriber(ctx.sessions)
+    await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
+    return panel, host, sub
 
 
 async def test_grant_provisions_every_host_and_a_rerun_changes_nothing(
@@ -88,10 +99,7 @@ async def test_renewal_ban_and_unban_follow_the_database(
     panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
 ) -> None:
     ctx = panel_worker
-    panel = await start_panel(version=V2)
-    await add_sandbox_host(ctx, panel)
-    sub = await subscriber(ctx.sessions)
-    await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
+    panel, _, sub = await one_paid_host(ctx, start_panel, V2)
     await provision(temporal_client, task_queue, sub.id, "first")
     await ledger.grant(ctx.sessions, sub.id, "pay:2", timedelta(days=30), GrantKind.PURCHASE, "test")
     renewed = await provision(temporal_client, task_queue, sub.id, "renew")
@@ -139,26 +147,27 @@ async def test_past_the_retry_bound_the_host_is_marked_for_reconciliation(
     panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
 ) -> None:
     ctx = panel_worker
-    panel = await start_panel(version=V3_0)
-    host = await add_sandbox_host(ctx, panel)
-    sub = await subscriber(ctx.sessions)
-    await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
+    panel, host, sub = await one_paid_host(ctx, start_panel, V3_0)
     await panel.down()
     result = await provision(temporal_client, task_queue, sub.id, "bounded", retry_seconds=3)
     assert result.failed_hosts == [host.id]
     assert "PanelUnavailable" in result.hosts[0].error or "timed out" in result.hosts[0].error
     [row] = await rows(ctx, sub.id)
     assert row.needs_reconcile and row.link == ""
+    await panel.up()
+    await temporal_client.execute_workflow(
+        ReconcilePanelsWorkflow.run, ReconcileInput(), id=f"reconcile-{task_queue}", task_queue=task_queue
+    )
+    [row] = await rows(ctx, sub.id)
+    assert not row.needs_reconcile and row.link.startswith("vless://")
+    assert panel.clients()[0]["expiryTime"] == await expires(ctx, sub.id)
 
 
 async def test_racing_runs_leave_one_client_with_the_latest_expiry(
     panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
 ) -> None:
     ctx = panel_worker
-    panel = await start_panel(version=V2)
-    await add_sandbox_host(ctx, panel)
-    sub = await subscriber(ctx.sessions)
-    await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
+    panel, _, sub = await one_paid_host(ctx, start_panel, V2)
     panel.faults.delay = 0.1
     first = await temporal_client.start_workflow(
         ProvisionSubscriptionWorkflow.run,
@@ -187,10 +196,7 @@ async def test_a_stale_writer_rereads_the_ledger_and_rewrites(
     from activities.panels import PanelActivities
 
     ctx = panel_ctx
-    panel = await start_panel(version=V3_1)
-    host = await add_sandbox_host(ctx, panel)
-    sub = await subscriber(ctx.sessions)
-    await ledger.grant(ctx.sessions, sub.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "test")
+    panel, host, sub = await one_paid_host(ctx, start_panel, V3_1)
     slow, fast = PanelActivities(ctx.sessions, ctx.settings), PanelActivities(ctx.sessions, ctx.settings)
     await fast.pool.inbound(host)  # warm: one call fewer than the cold one
     await fast.provisioner.sync(host, sub.id)

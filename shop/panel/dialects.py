@@ -26,13 +26,6 @@ class Dialect(Protocol):
     async def delete_client(self, inbound_id: int, remote: RemoteClient) -> None: ...
 
 
-async def _get_inbound(session: PanelSession, inbound_id: int) -> Inbound:
-    obj = await session.call("GET", f"{INBOUNDS}/get/{inbound_id}")
-    if not isinstance(obj, dict):
-        raise PanelNotFound(f"inbound {inbound_id} not found")
-    return Inbound.parse(obj)
-
-
 def _in_inbound(inbound: Inbound, email: str) -> RemoteClient | None:
     for entry in inbound.clients:
         if str(entry.get("email", "")) == email:
@@ -40,13 +33,18 @@ def _in_inbound(inbound: Inbound, email: str) -> RemoteClient | None:
     return None
 
 
-class ClassicDialect:
+class _Routes:
     def __init__(self, session: PanelSession) -> None:
         self.session = session
 
     async def get_inbound(self, inbound_id: int) -> Inbound:
-        return await _get_inbound(self.session, inbound_id)
+        obj = await self.session.call("GET", f"{INBOUNDS}/get/{inbound_id}")
+        if not isinstance(obj, dict):
+            raise PanelNotFound(f"inbound {inbound_id} not found")
+        return Inbound.parse(obj)
 
+
+class ClassicDialect(_Routes):
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         # One traffic row is far cheaper than the whole inbound; since 2.8.3 it carries uuid and subId.
         try:
@@ -100,14 +98,8 @@ class ClassicDialect:
             return  # 2.9.4+ reports an unknown client; before, deleting it was a silent success
 
 
-class ClientsApiDialect:
+class ClientsApiDialect(_Routes):
     """v3.1+: one client record per email, attached to inbounds by id."""
-
-    def __init__(self, session: PanelSession) -> None:
-        self.session = session
-
-    async def get_inbound(self, inbound_id: int) -> Inbound:
-        return await _get_inbound(self.session, inbound_id)
 
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         try:

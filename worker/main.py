@@ -13,12 +13,16 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ledger import LedgerActivities
+from activities.panels import PanelActivities
 from shop.context import AppContext
+from worker.schedules import ensure_schedules
 from workflows.grant import GrantAccessWorkflow
+from workflows.provision import ProvisionSubscriptionWorkflow
+from workflows.reconcile import ReconcilePanelsWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [GrantAccessWorkflow]
+WORKFLOWS: list[type] = [GrantAccessWorkflow, ProvisionSubscriptionWorkflow, ReconcilePanelsWorkflow]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
 # keeps the sandbox from re-importing SQLAlchemy and pydantic for every run.
@@ -27,7 +31,14 @@ PASSTHROUGH = ("shop", "activities", "pydantic", "sqlalchemy")
 
 def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
     ledger = LedgerActivities(ctx.sessions)
-    return [ledger.apply_grant]
+    panels = PanelActivities(ctx.sessions, ctx.settings)
+    return [
+        ledger.apply_grant,
+        panels.list_enabled_hosts,
+        panels.upsert_client,
+        panels.mark_for_reconcile,
+        panels.reconcile_host,
+    ]
 
 
 def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None) -> Worker:
@@ -46,6 +57,7 @@ def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None)
 async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
     client = ctx.require_temporal()
     worker = build_worker(ctx, client)
+    await ensure_schedules(client, ctx.settings)
     async with worker:
         log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
         await stop.wait()

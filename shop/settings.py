@@ -6,6 +6,7 @@ stops start-up with one line naming it (`SettingsError`), never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,12 @@ class Settings(BaseSettings):
     # Key for panel credentials stored in the database (Fernet, urlsafe base64 of 32 bytes).
     encryption_key: SecretStr | None = None
 
+    # 3x-ui panels. Client emails are "<prefix>-<subscription>-<inbound>"; use a distinct prefix
+    # per shop when two shops share one panel.
+    panel_email_prefix: str = Field("vpnshop", pattern=r"^[a-z][a-z0-9]{0,15}$")
+    panel_timeout_seconds: float = Field(15.0, gt=0, le=120)
+    panel_reconcile_minutes: int = Field(10, ge=1)
+
     # Shop.
     shop_name: str = "vpnshop"
     currency: str = "RUB"
@@ -64,6 +71,16 @@ class Settings(BaseSettings):
     expiry_scan_minutes: int = Field(5, ge=1)
     telegram_messages_per_second: float = Field(28.0, gt=0, le=30)
 
+    # Subscription endpoint /sub/<token>.
+    sub_profile_title: str = ""  # profile name in the apps; SHOP_NAME when empty
+    sub_update_interval_hours: int = Field(12, ge=1, le=168)
+    support_url: str = ""
+    sub_renew_url: str = ""  # where inactive subscriptions are sent to renew (the bot's t.me link)
+    sub_xray_json_for_apps: bool = False
+    sub_rate_limit_per_minute: int = Field(60, ge=0)  # per client IP and API process; 0 turns it off
+    sub_rate_limit_burst: int = Field(30, ge=1)
+    trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
+
     log_level: str = "INFO"
 
     @field_validator("admin_ids", mode="before")
@@ -71,6 +88,16 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("database_url")

@@ -79,7 +79,7 @@ async def _open(backend: str, url: str) -> Database:
         await _fresh_postgres(url)
     await upgrade(url)
     engine = (
-        create_engine(url, pool_size=60, max_overflow=10) if backend == "postgres" else create_engine(url)
+        create_engine(url, pool_size=20, max_overflow=40) if backend == "postgres" else create_engine(url)
     )
     return Database(backend, url, engine, session_factory(engine))
 
@@ -156,3 +156,7 @@ async def running_worker(ctx: AppContext, temporal_client: Client) -> AsyncItera
     """A worker with every workflow and activity, on this test's own task queue."""
     async with build_worker(ctx, temporal_client):
         yield ctx
+
+
+# Sandbox 3x-ui panels (see tests/panel_fixtures.py).
+from tests.panel_fixtures import any_panel, panel_ctx, panel_worker, start_panel  # noqa: E402, F401

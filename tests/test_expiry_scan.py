@@ -23,6 +23,7 @@ from shop.context import AppContext
 from shop.models import GrantKind, Reminder, ReminderStatus, User
 from shop.temporal import EmbeddedTemporal
 from tests.conftest import Database, make_context
+from tests.polling import eventually
 from worker.main import build_worker
 from workflows.expiry import ExpiryScanInput, ExpiryScanReport, ExpiryScanWorkflow
 
@@ -156,16 +157,16 @@ async def _sent_count(telegram: TelegramSandbox, users: range) -> int:
     return sum(len(telegram.messages(user_id)) for user_id in users)
 
 
-async def _until_recorded(ctx: AppContext, count: int) -> None:
-    for _ in range(200):
-        async with ctx.sessions() as session:
-            sent = await session.scalar(
-                select(func.count()).select_from(Reminder).where(Reminder.status == ReminderStatus.SENT)
-            )
-        if sent == count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} sent reminders were never recorded")
+async def _recorded(ctx: AppContext) -> int:
+    async with ctx.sessions() as session:
+        sent = await session.scalar(
+            select(func.count()).select_from(Reminder).where(Reminder.status == ReminderStatus.SENT)
+        )
+    return int(sent or 0)
+
+
+async def _is_recorded(ctx: AppContext, count: int) -> bool:
+    return await _recorded(ctx) == count
 
 
 def _worker_process(
@@ -206,7 +207,7 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
         )
         # The 26th send meets the flood wait: the worker pauses with 25 reminders out and recorded.
         await telegram.wait_for(lambda: len(telegram.calls("sendMessage")) > 25, seconds=60)
-        await _until_recorded(ctx, 25)
+        await eventually(lambda: _is_recorded(ctx, 25))
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert await _sent_count(telegram, users) == 25
@@ -217,8 +218,4 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
         worker.kill()
         worker.wait()
     assert [len(telegram.messages(user_id)) for user_id in users] == [1] * 60
-    async with ctx.sessions() as session:
-        sent = await session.scalar(
-            select(func.count()).select_from(Reminder).where(Reminder.status == ReminderStatus.SENT)
-        )
-    assert sent == 60
+    assert await _recorded(ctx) == 60

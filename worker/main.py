@@ -14,33 +14,52 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ledger import LedgerActivities
+from activities.lifecycle import LifecycleActivities
+from activities.panels import PanelActivities
 from activities.reminders import ReminderActivities
 from bot.main import build_bot
 from shop.context import AppContext
 from shop.pacing import RateLimiter
-from workflows.expiry import ExpiryScanWorkflow, ReminderCleanupWorkflow
+from worker.schedules import ensure_schedules
+from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
+from workflows.provision import ProvisionSubscriptionWorkflow
+from workflows.reconcile import ReconcilePanelsWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [GrantAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow]
+WORKFLOWS: list[type] = [
+    GrantAccessWorkflow,
+    ProvisionSubscriptionWorkflow,
+    ReconcilePanelsWorkflow,
+    ExpiryScanWorkflow,
+    CloseEndedAccessWorkflow,
+    ReminderCleanupWorkflow,
+]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
-# keeps the sandbox from re-importing SQLAlchemy and pydantic for every run.
+# keeps the sandbox from re-importing SQLAlchemy, pydantic and aiogram for every run.
 PASSTHROUGH = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
 
 
 def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]:
     settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
+    panels = PanelActivities(ctx.sessions, settings)
     # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
+    lifecycle = LifecycleActivities(ctx.sessions)
     return [
         ledger.apply_grant,
+        panels.list_enabled_hosts,
+        panels.upsert_client,
+        panels.mark_for_reconcile,
+        panels.reconcile_host,
         reminders.claim_reminders,
         reminders.send_reminders,
         reminders.clean_reminders,
+        lifecycle.find_ended_access,
     ]
 
 
@@ -63,7 +82,9 @@ async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
     client = ctx.require_temporal()
     bot = build_bot(ctx.settings) if ctx.settings.telegram_bot_token else None
     try:
-        async with build_worker(ctx, client, bot=bot):
+        worker = build_worker(ctx, client, bot=bot)
+        await ensure_schedules(client, ctx.settings)
+        async with worker:
             log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
             await stop.wait()
     finally:

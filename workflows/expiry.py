@@ -1,7 +1,10 @@
-"""Expiry lifecycle workflows, each run by a Schedule: the reminder scan and old-row cleanup."""
+"""Expiry lifecycle workflows, each run by a Schedule: the reminder scan, closing access that has
+ended, and old-row cleanup. Each run is level-triggered, so an overlap, a retry or a missed run
+is harmless."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -9,6 +12,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.lifecycle import FindEndedInput, LifecycleActivities
     from activities.reminders import (
         ClaimInput,
         CleanupInput,
@@ -17,7 +21,12 @@ with workflow.unsafe.imports_passed_through():
         SendCounts,
     )
 
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+
 BATCH = 50
+PROVISION_AT_ONCE = 20
+# A host that stays down past this is left to the reconciliation Schedule, which fixes the drift.
+CLOSE_RETRY_SECONDS = 120
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
 
 
@@ -74,3 +83,50 @@ class ReminderCleanupWorkflow:
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=RETRY,
         )
+
+
+class CloseEndedAccessInput(BaseModel):
+    now: datetime | None = None
+
+
+class CloseEndedAccessReport(BaseModel):
+    subscriptions: int = 0
+    closed: int = 0
+    left_to_reconcile: int = 0
+
+
+@workflow.defn
+class CloseEndedAccessWorkflow:
+    """Disables on every panel the clients of expired or banned subscriptions still enabled there.
+
+    Provisioning writes the absolute state the database implies, so a renewal that lands in
+    between simply re-enables instead.
+    """
+
+    @workflow.run
+    async def run(self, inp: CloseEndedAccessInput) -> CloseEndedAccessReport:
+        ids = await workflow.execute_activity_method(
+            LifecycleActivities.find_ended_access,
+            FindEndedInput(now=inp.now),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        report = CloseEndedAccessReport(subscriptions=len(ids))
+        for start in range(0, len(ids), PROVISION_AT_ONCE):
+            results = await asyncio.gather(
+                *(
+                    workflow.execute_child_workflow(
+                        ProvisionSubscriptionWorkflow.run,
+                        ProvisionInput(subscription_id=sub_id, retry_seconds=CLOSE_RETRY_SECONDS),
+                        id=provision_workflow_id(sub_id, f"close:{workflow.info().workflow_id}"),
+                    )
+                    for sub_id in ids[start : start + PROVISION_AT_ONCE]
+                )
+            )
+            for result in results:
+                if result.failed_hosts:
+                    report.left_to_reconcile += 1
+                else:
+                    report.closed += 1
+        workflow.logger.info("close ended access: %s", report.model_dump())
+        return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = []
+    # Updates by long polling, or by a webhook to PUBLIC_BASE_URL/telegram/webhook served by the API.
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+
+    # Onboarding and the customer's links; each works on its own when set.
+    terms_url: str = ""
+    privacy_url: str = ""
+    channel_url: str = ""  # https://t.me/<name> or @name
+    channel_chat_id: str = ""  # what getChatMember checks; default: @name from CHANNEL_URL
+    force_channel_subscription: bool = False
+    support_url: str = ""  # e.g. https://t.me/<support account>
 
     # Key for panel credentials stored in the database (Fernet, urlsafe base64 of 32 bytes).
     encryption_key: SecretStr | None = None
@@ -95,6 +106,19 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def channel_check_id(self) -> str:
+        """The chat getChatMember is asked about ("" when it cannot be known, e.g. an invite link)."""
+        if self.channel_chat_id:
+            return self.channel_chat_id
+        url = self.channel_url.strip().rstrip("/")
+        if url.startswith("@"):
+            return url
+        name = url.rsplit("/", 1)[-1] if "t.me/" in url else ""
+        if not name or name.startswith("+") or "joinchat" in url:
+            return ""
+        return f"@{name}"
 
     def is_admin(self, telegram_id: int) -> bool:
         return telegram_id in self.admin_ids

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
-
 import pytest
-from temporalio.client import Client
 
 from shop.users import get_customer, referrer_of
-from tests.botkit import Shop, open_shop
-from tests.conftest import Database
-
-OpenShop = Callable[..., AbstractAsyncContextManager[Shop]]
-
-
-@pytest.fixture
-def shop_with(sqlite_db: Database, temporal_client: Client, task_queue: str) -> OpenShop:
-    def opener(**settings: Any) -> AbstractAsyncContextManager[Shop]:
-        return open_shop(sqlite_db, temporal_client, task_queue, **settings)
-
-    return opener
-
-
-@pytest.fixture
-async def shop(shop_with: OpenShop) -> AsyncIterator[Shop]:
-    async with shop_with(admin_ids="900") as opened:
-        yield opened
+from tests.bot.conftest import ADMIN_ID, OpenShop
+from tests.bot.kit import Shop
 
 
 async def test_start_in_russian_registers_and_shows_the_menu(shop: Shop) -> None:
@@ -51,7 +30,7 @@ async def test_start_in_russian_registers_and_shows_the_menu(shop: Shop) -> None
 
 
 async def test_start_in_english_for_english_telegram_and_admin_button(shop: Shop) -> None:
-    boss = shop.person(900, "Boss", "en-GB")
+    boss = shop.person(ADMIN_ID, "Boss", "en-GB")
     await boss.says("/start")
     assert boss.messages[0].text == "👋 Welcome to vpnshop, Boss!"
     assert boss.messages[0].keyboard_texts == ["🏠 Main menu"]

@@ -97,6 +97,7 @@ async def open_shop(
                 dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
             )
             try:
+                await tg.wait_for(lambda: tg.calls("getUpdates"))
                 yield Shop(tg, ctx, bot, dispatcher)
             finally:
                 await dispatcher.stop_polling()

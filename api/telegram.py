@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import logging
 
+from aiogram import Dispatcher
 from aiogram.types import Update
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -18,12 +19,12 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def telegram_webhook(ctx: AppContext) -> APIRouter:
+def telegram_webhook(ctx: AppContext, dispatcher: Dispatcher | None = None) -> APIRouter:
     secret = ctx.settings.telegram_webhook_secret
     if secret is None:
         raise RuntimeError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET")
     bot = build_bot(ctx.settings)
-    dispatcher = build_dispatcher(ctx)
+    dispatcher = dispatcher or build_dispatcher(ctx)
     router = APIRouter()
 
     @router.post(WEBHOOK_PATH, include_in_schema=False)

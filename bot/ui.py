@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Awaitable, Callable
 
 import qrcode
 from aiogram.exceptions import TelegramBadRequest
@@ -16,6 +17,10 @@ from aiogram.types import (
 )
 
 from bot.texts import t
+from shop.context import AppContext
+from shop.users import Customer
+
+ScreenBuilder = Callable[[AppContext, Customer, str], Awaitable[tuple[str, InlineKeyboardMarkup]]]
 
 
 def menu_keyboard(lang: str) -> ReplyKeyboardMarkup:
@@ -37,6 +42,23 @@ async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
         return
     if query.bot is not None:
         await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+def screen_handlers(
+    build: ScreenBuilder,
+) -> tuple[Callable[..., Awaitable[None]], Callable[..., Awaitable[None]]]:
+    """The same screen as an answer to a command and as an in-place edit from a button."""
+
+    async def on_command(message: Message, ctx: AppContext, customer: Customer, lang: str) -> None:
+        text, markup = await build(ctx, customer, lang)
+        await message.answer(text, reply_markup=markup)
+
+    async def on_button(query: CallbackQuery, ctx: AppContext, customer: Customer, lang: str) -> None:
+        text, markup = await build(ctx, customer, lang)
+        await show(query, text, markup)
+        await query.answer()
+
+    return on_command, on_button
 
 
 async def alert(query: CallbackQuery, text: str) -> None:

@@ -3,21 +3,25 @@ invoice, link or requisites the payments area (`Checkout`) gives for it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from html import escape
+from typing import TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice
 
 from bot.callbacks import Nav, Pay, PickMethod, PickPlan, Screen, Transferred
 from bot.keyboards import buy as keyboards
 from bot.notify import notify_admins
 from bot.texts import date, price, t
-from bot.ui import alert, show
+from bot.ui import alert, screen_handlers, show
 from shop.checkout import Checkout, PaymentClosed, PaymentNotFound, PaymentOffer
 from shop.context import AppContext
 from shop.plans import active_plan, active_plans
 from shop.users import Customer, access_of
+
+T = TypeVar("T")
 
 
 async def plans_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -31,15 +35,7 @@ async def plans_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[
     return text, keyboards.plans(lang, items)
 
 
-async def buy_command(message: Message, ctx: AppContext, customer: Customer, lang: str) -> None:
-    text, markup = await plans_screen(ctx, customer, lang)
-    await message.answer(text, reply_markup=markup)
-
-
-async def buy_button(query: CallbackQuery, ctx: AppContext, customer: Customer, lang: str) -> None:
-    text, markup = await plans_screen(ctx, customer, lang)
-    await show(query, text, markup)
-    await query.answer()
+buy_command, buy_button = screen_handlers(plans_screen)
 
 
 async def pick_plan(
@@ -94,19 +90,27 @@ async def pay(
     customer: Customer,
     lang: str,
 ) -> None:
-    if checkout is None:
+    paying = checkout.pay(customer.id, callback_data.payment_id) if checkout else None
+    offer = await _checkout_step(query, lang, paying)
+    if offer is not None:
+        await present(query, bot, customer, lang, offer)
+
+
+async def _checkout_step(query: CallbackQuery, lang: str, step: Awaitable[T] | None) -> T | None:
+    """Runs one call into the payments area; its refusals become the customer's alerts."""
+    if step is None:  # no payments area configured
         await alert(query, t(lang, "stale_button"))
-        return
+        return None
     try:
-        offer = await checkout.pay(customer.id, callback_data.payment_id)
+        result = await step
     except PaymentNotFound:
         await alert(query, t(lang, "payment_not_found"))
-        return
+        return None
     except PaymentClosed:
         await alert(query, t(lang, "payment_closed"))
-        return
+        return None
     await query.answer()
-    await present(query, bot, customer, lang, offer)
+    return result
 
 
 async def present(query: CallbackQuery, bot: Bot, customer: Customer, lang: str, offer: PaymentOffer) -> None:
@@ -137,18 +141,10 @@ async def transferred(
     customer: Customer,
     lang: str,
 ) -> None:
-    if checkout is None:
-        await alert(query, t(lang, "stale_button"))
+    confirm = checkout.confirm_transfer(customer.id, callback_data.payment_id) if checkout else None
+    submitted = await _checkout_step(query, lang, confirm)
+    if submitted is None:
         return
-    try:
-        submitted = await checkout.confirm_transfer(customer.id, callback_data.payment_id)
-    except PaymentNotFound:
-        await alert(query, t(lang, "payment_not_found"))
-        return
-    except PaymentClosed:
-        await alert(query, t(lang, "payment_closed"))
-        return
-    await query.answer()
     await show(query, t(lang, "transfer_submitted"))
     if not submitted:  # a second tap: the operators already know
         return

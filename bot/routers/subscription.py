@@ -6,13 +6,13 @@ from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
 from bot.callbacks import Link, LinkAction, Nav, Screen
 from bot.delivery import access_text, send_qr, subscription_link
 from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
-from bot.ui import alert, show
+from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
 from shop.users import AccessState, Customer, access_of, new_link
 
@@ -40,15 +40,7 @@ async def subscription_screen(
     return text, keyboards.subscription(lang, link)
 
 
-async def subscription_command(message: Message, ctx: AppContext, customer: Customer, lang: str) -> None:
-    text, markup = await subscription_screen(ctx, customer, lang)
-    await message.answer(text, reply_markup=markup)
-
-
-async def subscription_button(query: CallbackQuery, ctx: AppContext, customer: Customer, lang: str) -> None:
-    text, markup = await subscription_screen(ctx, customer, lang)
-    await show(query, text, markup)
-    await query.answer()
+subscription_command, subscription_button = screen_handlers(subscription_screen)
 
 
 async def qr(query: CallbackQuery, bot: Bot, ctx: AppContext, customer: Customer, lang: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.main import publish_commands
 from shop.users import get_customer, referrer_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Shop
@@ -117,3 +118,17 @@ async def test_language_switch_changes_menu_and_persistent_button(shop: Shop) ->
     assert "💳 Buy a subscription" in fox.last.button_texts
     customer = await get_customer(shop.ctx.sessions, 8)
     assert customer is not None and customer.language == "en"
+
+
+async def test_commands_are_published_in_both_languages(shop: Shop) -> None:
+    await publish_commands(shop.bot)
+    assert [c["command"] for c in shop.tg.commands()] == [
+        "start",
+        "menu",
+        "subscription",
+        "buy",
+        "help",
+        "support",
+    ]
+    assert shop.tg.commands()[1]["description"] == "Главное меню"
+    assert shop.tg.commands(language="en")[1]["description"] == "Main menu"

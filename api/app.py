@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health, sub
+from api import health, import_links, sub
 from shop.context import AppContext
 from shop.subscription.store import reader_for
 
@@ -25,4 +25,9 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.subscriptions = subscriptions
     app.include_router(health.router)
     app.include_router(sub.router_for(ctx, subscriptions))
+    app.include_router(import_links.router)
+    if ctx.settings.bot_mode == "webhook" and ctx.settings.telegram_bot_token is not None:
+        from api.telegram import telegram_webhook
+
+        app.include_router(telegram_webhook(ctx))
     return app

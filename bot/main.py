@@ -1,21 +1,30 @@
-"""The bot process: aiogram Dispatcher with one router per feature, long polling by default."""
+"""The bot process: aiogram Dispatcher with one router per feature; long polling by default, or a
+webhook served by the API (api/telegram.py) that acknowledges an update only after handling it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.types import BotCommand
 
-from bot.routers import start
+from bot.middleware import CustomerGate
+from bot.routers import admin, buy, fallback, help, language, menu, start, subscription, trial
+from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
+from shop.admin import AccessSync
+from shop.checkout import Checkout
 from shop.context import AppContext
 from shop.settings import Settings
 
 log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+COMMANDS = ("start", "menu", "subscription", "buy", "help", "support")
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -31,15 +40,41 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(ctx: AppContext) -> Dispatcher:
-    dispatcher = Dispatcher(ctx=ctx)
-    dispatcher.include_router(start.router)
+def build_dispatcher(
+    ctx: AppContext,
+    checkout: Checkout | None = None,
+    access_sync: AccessSync | None = None,
+    extra_routers: tuple[Router, ...] = (),
+) -> Dispatcher:
+    """`checkout` (payments area) and `access_sync` (provisioning area) are optional until those land;
+    `extra_routers` (e.g. the payments area's pre-checkout and successful_payment handlers) go before
+    the fallback."""
+    dispatcher = Dispatcher(ctx=ctx, checkout=checkout, access_sync=access_sync)
+    gate = CustomerGate()
+    dispatcher.message.outer_middleware(gate)
+    dispatcher.callback_query.outer_middleware(gate)
+    for router in (start, menu, buy, trial, subscription, help, language, admin):
+        dispatcher.include_router(router.build())
+    for extra in extra_routers:
+        dispatcher.include_router(extra)
+    dispatcher.include_router(fallback.build())
     return dispatcher
+
+
+async def publish_commands(bot: Bot) -> None:
+    for lang in CATALOGUES:
+        commands = [BotCommand(command=name, description=t(lang, f"cmd_{name}")) for name in COMMANDS]
+        await bot.set_my_commands(commands, language_code=None if lang == DEFAULT_LANGUAGE else lang)
 
 
 async def run_bot(ctx: AppContext, stop: asyncio.Event) -> None:
     bot = build_bot(ctx.settings)
     dispatcher = build_dispatcher(ctx)
+    await publish_commands(bot)
+    if ctx.settings.bot_mode == "webhook":
+        await serve_webhook_mode(bot, dispatcher, ctx.settings, stop)
+        return
+    await bot.delete_webhook()  # getUpdates is refused while a webhook from an earlier run is set
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, close_bot_session=True))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -47,3 +82,21 @@ async def run_bot(ctx: AppContext, stop: asyncio.Event) -> None:
         await dispatcher.stop_polling()
     await polling
     log.info("bot stopped")
+
+
+async def serve_webhook_mode(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, stop: asyncio.Event
+) -> None:
+    """Registers the API's webhook with Telegram; the API process handles the updates."""
+    if settings.telegram_webhook_secret is None:
+        raise RuntimeError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET")
+    await bot.set_webhook(
+        settings.base_url + WEBHOOK_PATH,
+        secret_token=settings.telegram_webhook_secret.get_secret_value(),
+        allowed_updates=dispatcher.resolve_used_update_types(),
+    )
+    log.info("bot webhook set to %s%s", settings.base_url, WEBHOOK_PATH)
+    try:
+        await stop.wait()
+    finally:
+        await bot.session.close()

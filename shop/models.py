@@ -68,6 +68,7 @@ class GrantKind(enum.StrEnum):
     GIFT = "gift"
     REFERRAL = "referral"
     REFUND = "refund"
+    ADJUSTMENT = "adjustment"  # an operator adds or removes days by hand
 
 
 class PaymentMethod(enum.StrEnum):

@@ -10,7 +10,7 @@ import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = []
+    # Updates by long polling, or by a webhook to PUBLIC_BASE_URL/telegram/webhook served by the API.
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+
+    # Onboarding and the customer's links; each works on its own when set.
+    terms_url: str = ""
+    privacy_url: str = ""
+    channel_url: str = ""  # https://t.me/<name> or @name
+    channel_chat_id: str = ""  # what getChatMember checks; default: @name from CHANNEL_URL
+    force_channel_subscription: bool = False
+    support_url: str = ""  # e.g. https://t.me/<support account>; also offered by the apps and /sub page
 
     # Key for panel credentials stored in the database (Fernet, urlsafe base64 of 32 bytes).
     encryption_key: SecretStr | None = None
@@ -74,7 +85,6 @@ class Settings(BaseSettings):
     # Subscription endpoint /sub/<token>.
     sub_profile_title: str = ""  # profile name in the apps; SHOP_NAME when empty
     sub_update_interval_hours: int = Field(12, ge=1, le=168)
-    support_url: str = ""
     sub_renew_url: str = ""  # where inactive subscriptions are sent to renew (the bot's t.me link)
     sub_xray_json_for_apps: bool = False
     sub_rate_limit_per_minute: int = Field(60, ge=0)  # per client IP and API process; 0 turns it off
@@ -148,6 +158,19 @@ class Settings(BaseSettings):
             trial=parse_marks(self.trial_reminder_marks),
             grace=timedelta(hours=self.reminder_grace_hours),
         )
+
+    @property
+    def channel_check_id(self) -> str:
+        """The chat getChatMember is asked about ("" when it cannot be known, e.g. an invite link)."""
+        if self.channel_chat_id:
+            return self.channel_chat_id
+        url = self.channel_url.strip().rstrip("/")
+        if url.startswith("@"):
+            return url
+        name = url.rsplit("/", 1)[-1] if "t.me/" in url else ""
+        if not name or name.startswith("+") or "joinchat" in url:
+            return ""
+        return f"@{name}"
 
     def is_admin(self, telegram_id: int) -> bool:
         return telegram_id in self.admin_ids

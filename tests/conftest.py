@@ -140,6 +140,8 @@ def make_context(
         "database_url": database.url,
         "temporal_address": "in-test",
         "temporal_task_queue": task_queue,
+        # Panel secrets are sealed with it, and a cluster address makes it required.
+        "encryption_key": TEST_KEY,
         "_env_file": None,
     }
     values.update(settings)
@@ -159,4 +161,4 @@ async def running_worker(ctx: AppContext, temporal_client: Client) -> AsyncItera
 
 
 # Sandbox 3x-ui panels (see tests/panel_fixtures.py).
-from tests.panel_fixtures import any_panel, panel_ctx, panel_worker, start_panel  # noqa: E402, F401
+from tests.panel_fixtures import TEST_KEY, any_panel, panel_ctx, panel_worker, start_panel  # noqa: E402, F401

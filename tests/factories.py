@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from shop.accounts import ensure_subscription, register_user
 from shop.db import SessionFactory
-from shop.models import Subscription
+from shop.models import Host, Plan, Subscription
 
 
 async def subscriber(sessions: SessionFactory, telegram_id: int = 1001, name: str = "Alice") -> Subscription:
     await register_user(sessions, telegram_id, name.lower(), name)
     return await ensure_subscription(sessions, telegram_id)
+
+
+async def plan(
+    sessions: SessionFactory, name: str = "Month", days: int = 30, price: str = "199", stars: int | None = 150
+) -> int:
+    async with sessions() as session, session.begin():
+        row = Plan(name=name, duration_days=days, price=Decimal(price), price_stars=stars)
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def host(sessions: SessionFactory, name: str = "Frankfurt") -> None:
+    async with sessions() as session, session.begin():
+        session.add(Host(name=name, panel_url="https://panel.example/", inbound_id=1))

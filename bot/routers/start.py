@@ -1,30 +1,94 @@
-"""/start: register the user (or refresh their name) and greet them."""
+"""/start: registration (with a ref_<id> deep link on the first visit), then onboarding or the menu."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.filters import CommandStart
-from aiogram.types import Message
+import contextlib
+from html import escape
 
-from bot.texts import language_for, t
-from shop.accounts import register_user
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import AcceptTerms
+from bot.keyboards.menu import onboarding
+from bot.middleware import onboarding_required
+from bot.routers.menu import send_menu
+from bot.texts import t
+from bot.ui import alert, menu_keyboard
 from shop.context import AppContext
+from shop.settings import Settings
+from shop.users import Customer, accept_terms, get_customer, register
 
-router = Router(name="start")
+JOINED = {"creator", "administrator", "member"}
 
 
-@router.message(CommandStart())
-async def start(message: Message, ctx: AppContext) -> None:
+def referrer_from(args: str | None) -> int | None:
+    if args and args.startswith("ref_") and args[4:].isdigit():
+        return int(args[4:])
+    return None
+
+
+def onboarding_text(lang: str, settings: Settings) -> str:
+    steps = []
+    if settings.force_channel_subscription:
+        steps.append(t(lang, "onboarding_channel"))
+    if settings.terms_url or settings.privacy_url:
+        steps.append(t(lang, "onboarding_terms"))
+    return t(lang, "onboarding", shop=escape(settings.shop_name), steps="\n".join(steps))
+
+
+async def start(message: Message, command: CommandObject, bot: Bot, ctx: AppContext, lang: str) -> None:
     sender = message.from_user
     if sender is None:
         return
-    registration = await register_user(
-        ctx.sessions,
-        sender.id,
-        sender.username,
-        sender.full_name,
-        language=language_for(sender.language_code),
+    customer, created = await register(
+        ctx.sessions, sender.id, sender.username, sender.full_name, lang, referrer_from(command.args)
     )
-    user = registration.user
-    key = "welcome" if registration.created else "welcome_back"
-    await message.answer(t(user.language, key, shop=ctx.settings.shop_name, name=sender.full_name))
+    lang = customer.language
+    if onboarding_required(ctx.settings) and not customer.terms_accepted:
+        await message.answer(onboarding_text(lang, ctx.settings), reply_markup=onboarding(lang, ctx.settings))
+        return
+    greeting = t(lang, "welcome" if created else "welcome_back", shop=escape(ctx.settings.shop_name),
+                 name=escape(sender.full_name))  # fmt: skip
+    await message.answer(greeting, reply_markup=menu_keyboard(lang))
+    await send_menu(bot, ctx, customer, lang)
+
+
+async def channel_joined(bot: Bot, chat: str, user_id: int) -> bool | None:
+    """True/False from getChatMember; None when the bot cannot check (not an admin, no such chat)."""
+    if not chat:
+        return None
+    try:
+        member = await bot.get_chat_member(chat, user_id)
+    except TelegramAPIError:
+        return None
+    return member.status in JOINED
+
+
+async def accept(query: CallbackQuery, bot: Bot, ctx: AppContext, customer: Customer, lang: str) -> None:
+    settings = ctx.settings
+    if settings.force_channel_subscription:
+        joined = await channel_joined(bot, settings.channel_check_id, customer.id)
+        if joined is None:
+            await alert(query, t(lang, "channel_check_failed"))
+            return
+        if not joined:
+            await alert(query, t(lang, "channel_not_joined"))
+            return
+    await accept_terms(ctx.sessions, customer.id)
+    await query.answer()
+    if query.message is not None:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.delete_message(customer.id, query.message.message_id)
+    await bot.send_message(customer.id, t(lang, "onboarding_done"), reply_markup=menu_keyboard(lang))
+    accepted = await get_customer(ctx.sessions, customer.id)
+    if accepted is not None:
+        await send_menu(bot, ctx, accepted, lang)
+
+
+def build() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.callback_query.register(accept, AcceptTerms.filter())
+    return router

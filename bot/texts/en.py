@@ -1,4 +1,17 @@
+"""English catalogue. Values in {braces} are filled in by the bot (already HTML-escaped)."""
+
 TEXTS: dict[str, str] = {
+    # General
+    "btn_menu": "🏠 Main menu",
+    "btn_back": "← Back",
+    "btn_cancel": "Cancel",
+    "need_start": "Please send /start to begin.",
+    "banned": "⛔ Your access to this bot is blocked. If you think this is a mistake, contact support.",
+    "unknown_command": "There is no such command. Open the menu: /menu",
+    "not_understood": "I don't understand this message 🤔 Please use the menu buttons.",
+    "stale_button": "This button is out of date. Open the menu again: /menu",
+    "try_later": "😔 Something went wrong. Please try again a bit later.",
+    # Onboarding
     "welcome": "👋 Welcome to {shop}, {name}!",
     "welcome_back": "👋 Welcome back, {name}!",
     "reminder_soon": "⏳ Your VPN subscription ends {when} ({left} left). Renew to keep your access; your link stays the same.",
@@ -9,4 +22,148 @@ TEXTS: dict[str, str] = {
     "button_renew": "➕ Renew subscription",
     "hours_left": "{n} h",
     "days_left": "{n} d",
+    "onboarding": "👋 Welcome to {shop}!\n{steps}",
+    "onboarding_channel": "📢 Join our channel.",
+    "onboarding_terms": "📄 Read the terms of service and the privacy policy.",
+    "onboarding_pending": "Please press the button under the welcome message above first 👆",
+    "btn_channel": "📢 Our channel",
+    "btn_terms": "📄 Terms",
+    "btn_privacy": "🔒 Privacy",
+    "btn_accept": "✅ I accept the terms",
+    "btn_subscribed": "✅ I have joined",
+    "channel_not_joined": "You have not joined the channel yet. Join it and press the button again.",
+    "channel_check_failed": "Could not check the subscription: the bot must be an admin of the channel. "
+    "Please tell support.",
+    "onboarding_done": "Enjoy! 🎉",
+    # Main menu
+    "menu_title": "🏠 <b>Main menu</b>\n\n{status}",
+    "status_active": "✅ Subscription active until {date} ({days} days left)",
+    "status_trial": "🎁 Trial until {date} ({days} days left)",
+    "status_expired": "❌ Subscription expired on {date}",
+    "status_none": "No subscription yet.",
+    "btn_buy": "💳 Buy a subscription",
+    "btn_extend": "➕ Extend subscription",
+    "btn_trial": "🎁 Try for free",
+    "btn_subscription": "👤 My subscription",
+    "btn_help": "📖 How to connect",
+    "btn_support": "🆘 Support",
+    "btn_about": "ℹ️ About",
+    "btn_language": "🌐 Language / Язык",
+    "btn_admin": "🛠 Admin",
+    # Buying
+    "plans_title": "🌍 <b>Choose a plan</b> (all servers, one link):",
+    "plans_extend_notice": "ℹ️ You already have a subscription active until {date}. "
+    "A new purchase extends it; your link stays the same.",
+    "no_plans": "No plans are available right now. Please check back later.",
+    "plan_button": "{name} · {days} days — {price}",
+    "choose_method": "📦 <b>{plan}</b> · {days} days — {price}\n\nChoose a payment method:",
+    "no_methods": "No payment methods are available right now. Please try later or contact support.",
+    "method_yookassa": "🏦 Bank card / SBP",
+    "method_cryptopay": "🤖 CryptoBot",
+    "method_stars": "⭐ Telegram Stars",
+    "method_p2p": "💳 Card transfer (P2P)",
+    "order": "🧾 <b>Order</b>\nPlan: {plan} · {days} days\nAmount: {price}\nMethod: {method}\n\nPress “Pay”.",
+    "btn_pay": "💳 Pay",
+    "payment_not_found": "This payment was not found.",
+    "payment_closed": "This payment is already finished. Start a new purchase from the menu.",
+    "pay_by_link": "🧾 {plan} · {price}\n\nPress the button below to pay. Your access will arrive here "
+    "automatically.",
+    "btn_go_pay": "➡️ Go to payment",
+    "invoice_description": "Access to all servers for {days} days",
+    "invoice_label": "{days} days",
+    "pay_p2p": "💳 Transfer <b>{price}</b> to:\n<code>{requisites}</code>\n\nThen press “I have paid”.",
+    "btn_transferred": "✅ I have paid",
+    "transfer_submitted": "Request sent! An operator will check the transfer, usually within 15 minutes.",
+    # Trial
+    "trial_disabled": "The free trial is not available right now.",
+    "trial_used": "You have already used your free trial.",
+    "trial_paid": "The free trial is only available before the first purchase.",
+    "trial_failed": "❌ Could not start the trial. Please try again later.",
+    "heading_trial": "🎁 <b>Your free trial is active!</b>",
+    "heading_paid": "🎉 <b>Your subscription is active!</b>",
+    "heading_link": "🔗 <b>Your subscription link</b>",
+    "access_card": "{heading}\n\nValid until: <b>{date}</b>\nServers: {servers}\n\n"
+    "Subscription link:\n<code>{link}</code>\n\n"
+    "Copy the link and add it to your VPN app (see “How to connect”).",
+    "btn_copy_link": "📋 Copy link",
+    "btn_qr": "📱 QR code",
+    "btn_new_link": "🔄 New link",
+    "btn_instructions": "📖 How to connect",
+    "qr_caption": "📱 Scan this QR code in your VPN app.",
+    # My subscription
+    "sub_card": "👤 <b>My subscription</b>\n\nStatus: {state}\nExpires: <b>{date}</b>\nDays left: {days}\n"
+    "Servers: {servers}\n\nLink:\n<code>{link}</code>",
+    "state_active": "✅ Active",
+    "state_trial": "🎁 Trial",
+    "sub_none": "You don't have a subscription yet.",
+    "sub_expired": "❌ Your subscription expired on {date}. Extend it; your link stays the same.",
+    "rotate_confirm": "🔄 Create a new link?\n\nThe old link stops working at once; you will have to replace "
+    "it in every app.",
+    "btn_rotate_yes": "✅ Yes, new link",
+    "link_rotated": "✅ <b>New link created.</b> Replace it in your apps.",
+    "no_active_access": "You have no active subscription.",
+    # Help, about, support
+    "help_title": "📖 <b>How to connect</b>\n\n1. Install the app for your platform.\n"
+    "2. Copy your subscription link from “My subscription”.\n"
+    "3. Add the subscription in the app (or tap “Import”).\n4. Connect.\n\nChoose your platform:",
+    "help_android": "🤖 <b>Android</b>\n\n1. Install Happ or v2rayNG.\n2. Tap “Import” below or copy the "
+    "subscription link.\n3. In the app: “+” → “Import from clipboard”.\n"
+    "4. Update the subscription and connect.",
+    "help_ios": "🍏 <b>iOS</b>\n\n1. Install Happ or Streisand from the App Store.\n2. Tap “Import” below or "
+    "copy the link.\n3. Add the subscription and allow the VPN profile.\n4. Connect.",
+    "help_windows": "🪟 <b>Windows</b>\n\n1. Install Hiddify or v2rayN.\n2. Tap “Import” below or copy the "
+    "link.\n3. Add the subscription from the clipboard.\n4. Turn on VPN (TUN) mode and connect.",
+    "help_macos": "🍎 <b>macOS</b>\n\n1. Install Happ or Hiddify.\n2. Tap “Import” below or copy the link.\n"
+    "3. Add the subscription.\n4. Connect.",
+    "help_linux": "🐧 <b>Linux</b>\n\n1. Install Hiddify.\n2. Copy the subscription link.\n"
+    "3. “New profile” → “Add from clipboard”.\n4. Turn on VPN mode and connect.",
+    "btn_import": "⚡ Import into {app}",
+    "btn_install": "⬇️ {app}",
+    "about_text": "ℹ️ <b>{shop}</b>\n\nFast VLESS VPN: one link for all servers and all your devices.",
+    "support_text": "🆘 <b>Support</b>\n\nDescribe your problem in one message and we will answer as soon as "
+    "we can.",
+    "support_missing": "No support contact has been set yet.",
+    "btn_write_support": "🆘 Contact support",
+    # Language
+    "language_title": "🌐 Choose your language / Выберите язык:",
+    "language_set": "✅ Language: English",
+    # Operator
+    "admin_title": "🛠 <b>Admin</b>",
+    "btn_stats": "📊 Statistics",
+    "btn_find": "🔎 Find a user",
+    "btn_reviews": "💳 Payments to review",
+    "admin_stats": "📊 <b>Statistics</b>\n\nUsers: {users} (banned: {banned})\n"
+    "Active subscriptions: {active}\nRevenue today: {today}\nRevenue, last 30 days: {month}\n"
+    "Payments waiting for review: {review}",
+    "admin_find_hint": "Send <code>/find 123456789</code> or <code>/find @username</code>.",
+    "admin_not_found": "User {query} not found.",
+    "admin_card": "👤 <b>{name}</b> {username}\nID: <code>{id}</code> · language: {lang_code}\n"
+    "Access: {access}\nTrial used: {trial}\nBanned: {banned}",
+    "yes": "yes",
+    "no": "no",
+    "btn_ban": "⛔ Ban",
+    "btn_unban": "✅ Unban",
+    "admin_days_done": "Done, access until {date}",
+    "admin_days_repeat": "Already applied, access until {date}",
+    "admin_banned": "User banned.",
+    "admin_unbanned": "User unbanned.",
+    "days_added": "🎁 You got {days} extra days. Your subscription is active until {date}.",
+    "days_removed": "⚠️ Your subscription was shortened by {days} days. It runs until {date}.",
+    "admin_reviews_empty": "No payments are waiting for review.",
+    "admin_review_line": "• <code>{id}</code> · {method} · {amount} · user <code>{user}</code>{reason}",
+    "btn_approve": "✅ {id}",
+    "btn_decline": "❌ {id}",
+    "btn_workflow": "🔎 {id} in Temporal",
+    "admin_review_done": "Decision saved.",
+    "admin_review_repeat": "This payment was already decided.",
+    "admin_reviews_unavailable": "Payment review becomes available with the payments module.",
+    "admin_trial_taken": "🎁 Trial taken: {user} (<code>{id}</code>), {days} days.",
+    "admin_transfer": "💳 New P2P transfer: {user} (<code>{id}</code>), payment <code>{payment}</code>.",
+    # Commands in Telegram's menu
+    "cmd_start": "Start",
+    "cmd_menu": "Main menu",
+    "cmd_subscription": "My subscription and link",
+    "cmd_buy": "Buy or extend",
+    "cmd_help": "How to connect",
+    "cmd_support": "Support",
 }

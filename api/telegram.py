@@ -1,0 +1,45 @@
+"""Telegram webhook (BOT_MODE=webhook): the secret token is checked, and the update is handled before
+the answer, so a 2xx means handled: an error answers 500 and Telegram delivers the update again
+(a `successful_payment` is never acknowledged unhandled)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiogram import Dispatcher
+from aiogram.types import Update
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+
+from bot.main import WEBHOOK_PATH, build_bot, build_dispatcher
+from shop.context import AppContext
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def telegram_webhook(ctx: AppContext, dispatcher: Dispatcher | None = None) -> APIRouter:
+    secret = ctx.settings.telegram_webhook_secret
+    if secret is None:
+        raise RuntimeError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET")
+    bot = build_bot(ctx.settings)
+    dispatcher = dispatcher or build_dispatcher(ctx)
+    router = APIRouter()
+
+    @router.post(WEBHOOK_PATH, include_in_schema=False)
+    async def receive(request: Request) -> Response:
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret.get_secret_value()):
+            return Response("wrong secret token", status_code=403)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": bot})
+        except (ValueError, ValidationError):
+            return Response("not an update", status_code=400)
+        try:
+            await dispatcher.feed_update(bot, update)
+        except Exception:
+            log.exception("update %s failed; Telegram will deliver it again", update.update_id)
+            return Response("not handled", status_code=500)
+        return Response(status_code=200)
+
+    return router

@@ -1,0 +1,94 @@
+"""Callback data of every inline button (aiogram CallbackData factories); data that does not unpack
+(stale, tampered) matches no handler and gets the fallback's "out of date" answer."""
+
+from __future__ import annotations
+
+import enum
+
+from aiogram.filters.callback_data import CallbackData
+
+from shop.models import PaymentMethod
+
+
+class Screen(enum.StrEnum):
+    MENU = "menu"
+    BUY = "buy"
+    TRIAL = "trial"
+    SUBSCRIPTION = "sub"
+    HELP = "help"
+    ABOUT = "about"
+    SUPPORT = "support"
+    LANGUAGE = "lang"
+    ADMIN = "admin"
+
+
+class Platform(enum.StrEnum):
+    ANDROID = "android"
+    IOS = "ios"
+    WINDOWS = "windows"
+    MACOS = "macos"
+    LINUX = "linux"
+
+
+class LinkAction(enum.StrEnum):
+    QR = "qr"
+    ROTATE = "rotate"
+    ROTATE_CONFIRMED = "rotate_ok"
+
+
+class AdminAction(enum.StrEnum):
+    STATS = "stats"
+    FIND = "find"
+    REVIEWS = "reviews"
+    DAYS = "days"
+    BAN = "ban"
+    UNBAN = "unban"
+
+
+class Nav(CallbackData, prefix="nav"):
+    to: Screen
+
+
+class AcceptTerms(CallbackData, prefix="terms"):
+    accept: bool = True
+
+
+class PickPlan(CallbackData, prefix="plan"):
+    plan_id: int
+
+
+class PickMethod(CallbackData, prefix="method"):
+    plan_id: int
+    method: PaymentMethod
+
+
+class Pay(CallbackData, prefix="pay"):
+    payment_id: str
+
+
+class Transferred(CallbackData, prefix="paid"):
+    payment_id: str
+
+
+class HowTo(CallbackData, prefix="howto"):
+    platform: Platform
+
+
+class SetLanguage(CallbackData, prefix="lang"):
+    code: str
+
+
+class Link(CallbackData, prefix="link"):
+    action: LinkAction
+
+
+class Admin(CallbackData, prefix="adm"):
+    action: AdminAction
+    user_id: int = 0
+    days: int = 0
+    nonce: str = ""
+
+
+class Review(CallbackData, prefix="review"):
+    payment_id: str
+    approve: bool

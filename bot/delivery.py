@@ -1,0 +1,48 @@
+"""The access card: what a customer gets after a trial or a payment (link, copy button, QR, how-to).
+The payments area sends it after delivery with `send_access(bot, user_id, ...)`."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import Bot
+from aiogram.types import BufferedInputFile
+
+from bot.keyboards import subscription as keyboards
+from bot.texts import date, t
+from bot.ui import qr_png
+from shop.settings import Settings
+from shop.users import Access
+
+
+def subscription_link(settings: Settings, token: str) -> str:
+    return f"{settings.base_url}/sub/{token}"
+
+
+def access_text(lang: str, access: Access, link: str, heading_key: str) -> str:
+    return t(
+        lang,
+        "access_card",
+        heading=t(lang, heading_key),
+        date=date(access.expires_at),
+        servers=access.servers,
+        link=escape(link),
+    )
+
+
+async def send_qr(bot: Bot, chat_id: int, lang: str, link: str) -> None:
+    photo = BufferedInputFile(qr_png(link), filename="subscription-qr.png")
+    await bot.send_photo(chat_id, photo, caption=t(lang, "qr_caption"))
+
+
+async def send_access(
+    bot: Bot, chat_id: int, lang: str, access: Access, settings: Settings, heading_key: str = "heading_paid"
+) -> None:
+    """heading_key: heading_paid (after a payment), heading_trial, heading_link."""
+    if access.token is None:
+        raise ValueError("the customer has no subscription link yet")
+    link = subscription_link(settings, access.token)
+    await bot.send_message(
+        chat_id, access_text(lang, access, link, heading_key), reply_markup=keyboards.access_card(lang, link)
+    )
+    await send_qr(bot, chat_id, lang, link)

@@ -1,0 +1,62 @@
+"""Plans, payment methods, the order with its pay button, and the ways to pay."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import Pay, PickMethod, PickPlan, Screen, Transferred
+from bot.keyboards.menu import back
+from bot.texts import price, t
+from shop.models import PaymentMethod
+from shop.plans import PlanView
+
+
+def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t(
+                    lang,
+                    "plan_button",
+                    name=plan.name,
+                    days=plan.days,
+                    price=price(plan.price, plan.currency),
+                ),
+                callback_data=PickPlan(plan_id=plan.id).pack(),
+            )
+        ]
+        for plan in items
+    ]
+    rows.append([back(lang)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def methods(lang: str, plan_id: int, available: list[PaymentMethod]) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t(lang, f"method_{method.value}"),
+                callback_data=PickMethod(plan_id=plan_id, method=method).pack(),
+            )
+        ]
+        for method in available
+    ]
+    rows.append([back(lang, Screen.BUY)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def order(lang: str, payment_id: str) -> InlineKeyboardMarkup:
+    pay = InlineKeyboardButton(text=t(lang, "btn_pay"), callback_data=Pay(payment_id=payment_id).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[pay], [back(lang, Screen.BUY)]])
+
+
+def pay_link(lang: str, url: str) -> InlineKeyboardMarkup:
+    go = InlineKeyboardButton(text=t(lang, "btn_go_pay"), url=url)
+    return InlineKeyboardMarkup(inline_keyboard=[[go], [back(lang)]])
+
+
+def transfer(lang: str, payment_id: str) -> InlineKeyboardMarkup:
+    done = InlineKeyboardButton(
+        text=t(lang, "btn_transferred"), callback_data=Transferred(payment_id=payment_id).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[done], [back(lang)]])

@@ -1,0 +1,68 @@
+"""Instructions per platform (store links, one-tap import), About and Support."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import HowTo, Nav, Screen
+from bot.keyboards import help as keyboards
+from bot.texts import t
+from bot.ui import show
+from shop.context import AppContext
+from shop.users import Customer, access_of
+
+
+async def help_command(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "help_title"), reply_markup=keyboards.platforms(lang))
+
+
+async def help_button(query: CallbackQuery, lang: str) -> None:
+    await show(query, t(lang, "help_title"), keyboards.platforms(lang))
+    await query.answer()
+
+
+async def platform(
+    query: CallbackQuery, callback_data: HowTo, ctx: AppContext, customer: Customer, lang: str
+) -> None:
+    access = await access_of(ctx.sessions, customer.id)
+    import_base = f"{ctx.settings.base_url}/import/{access.token}" if access.active and access.token else None
+    text = t(lang, f"help_{callback_data.platform.value}")
+    await show(query, text, keyboards.platform(lang, callback_data.platform, import_base))
+    await query.answer()
+
+
+async def about(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
+    text = t(lang, "about_text", shop=escape(ctx.settings.shop_name))
+    await show(query, text, keyboards.about(lang, ctx.settings))
+    await query.answer()
+
+
+async def support_command(message: Message, ctx: AppContext, lang: str) -> None:
+    text, url = _support(ctx, lang)
+    await message.answer(text, reply_markup=keyboards.support(lang, url))
+
+
+async def support(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
+    text, url = _support(ctx, lang)
+    await show(query, text, keyboards.support(lang, url))
+    await query.answer()
+
+
+def _support(ctx: AppContext, lang: str) -> tuple[str, str]:
+    url = ctx.settings.support_url
+    return t(lang, "support_text" if url else "support_missing"), url
+
+
+def build() -> Router:
+    router = Router(name="help")
+    router.message.register(help_command, Command("help"))
+    router.callback_query.register(help_button, Nav.filter(F.to == Screen.HELP))
+    router.callback_query.register(platform, HowTo.filter())
+    router.callback_query.register(about, Nav.filter(F.to == Screen.ABOUT))
+    router.message.register(support_command, Command("support", "paysupport"))
+    router.callback_query.register(support, Nav.filter(F.to == Screen.SUPPORT))
+    return router

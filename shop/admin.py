@@ -1,0 +1,71 @@
+"""Operator actions: find a customer, add or remove days, ban and unban."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+
+from shop.context import AppContext
+from shop.db import SessionFactory
+from shop.grants import GrantOutcome, run_grant
+from shop.models import GrantKind, User
+from shop.users import Customer, get_customer
+
+MAX_ADJUSTMENT_DAYS = 3650
+NONCE = re.compile(r"^[A-Za-z0-9_-]{6,24}$")
+
+
+async def find_customer(sessions: SessionFactory, query: str) -> Customer | None:
+    """By Telegram id ("123") or username ("@name" or "name", any case)."""
+    query = query.strip()
+    if query.lstrip("-").isdigit():
+        return await get_customer(sessions, int(query))
+    name = query.removeprefix("@").lower()
+    if not name:
+        return None
+    async with sessions() as session:
+        user_id = await session.scalar(select(User.id).where(func.lower(User.username) == name).limit(1))
+    return await get_customer(sessions, user_id) if user_id is not None else None
+
+
+def adjustment_key(user_id: int, days: int, nonce: str) -> str:
+    return f"admin:{user_id}:{days:+d}:{nonce}"
+
+
+async def adjust_days(ctx: AppContext, operator_id: int, user_id: int, days: int, nonce: str) -> GrantOutcome:
+    """Adds (or with negative `days` removes) days as a ledger grant by the operator. `nonce` is minted
+    when the button is shown, so a double tap of the same button applies once."""
+    if days == 0 or abs(days) > MAX_ADJUSTMENT_DAYS:
+        raise ValueError(f"days must be between -{MAX_ADJUSTMENT_DAYS} and {MAX_ADJUSTMENT_DAYS}, not 0")
+    if not NONCE.match(nonce):
+        raise ValueError("malformed nonce")
+    if await get_customer(ctx.sessions, user_id) is None:
+        raise LookupError(user_id)
+    return await run_grant(
+        ctx,
+        user_id,
+        adjustment_key(user_id, days, nonce),
+        timedelta(days=days),
+        GrantKind.ADJUSTMENT,
+        actor=f"admin:{operator_id}",
+    )
+
+
+async def set_banned(sessions: SessionFactory, user_id: int, banned: bool) -> bool:
+    """Returns True when the flag changed (False: unknown user or already so)."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(User).where(User.id == user_id, User.banned.is_not(banned)).values(banned=banned)
+        )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class AccessSync(Protocol):
+    """Puts a customer's access on the panels in line with the shop (disabled while banned). The
+    provisioning area implements it (a workflow run per subscription); without it a ban only blocks
+    the bot."""
+
+    async def sync(self, user_id: int) -> None: ...

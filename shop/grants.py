@@ -1,0 +1,51 @@
+"""Grants that are not payments (trial, operator adjustments) run as GrantAccessWorkflow on Temporal,
+so the provisioning the workflow does (panels get the new absolute expiry) happens exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.ledger import ApplyGrantResult
+from shop.accounts import ensure_subscription
+from shop.context import AppContext
+from shop.models import GrantKind
+from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
+
+
+@dataclass(frozen=True)
+class GrantOutcome:
+    first: bool  # False: this source key had already been granted (a repeated tap or request)
+    expires_at: datetime
+
+
+async def run_grant(
+    ctx: AppContext, user_id: int, source_key: str, duration: timedelta, kind: GrantKind, actor: str
+) -> GrantOutcome:
+    """Applies the grant once per source key; a repeat joins the running workflow or reads its result."""
+    subscription = await ensure_subscription(ctx.sessions, user_id)
+    client = ctx.require_temporal()
+    workflow_id = grant_workflow_id(source_key)
+    try:
+        handle = await client.start_workflow(
+            GrantAccessWorkflow.run,
+            GrantAccessInput(
+                subscription_id=subscription.id,
+                source_key=source_key,
+                seconds=int(duration.total_seconds()),
+                kind=kind,
+                actor=actor,
+            ),
+            id=workflow_id,
+            task_queue=ctx.settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowAlreadyStartedError:
+        done = client.get_workflow_handle(workflow_id, result_type=ApplyGrantResult)
+        return GrantOutcome(False, (await done.result()).expires_at)
+    result = await handle.result()
+    return GrantOutcome(result.applied, result.expires_at)

@@ -1,0 +1,144 @@
+"""Customers as the bot sees them: who they are, what access they have, and their own settings."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from shop import accounts
+from shop.db import SessionFactory
+from shop.models import Host, Subscription, User, utcnow
+
+LANGUAGES = ("ru", "en")
+
+
+class AccessState(enum.StrEnum):
+    NONE = "none"  # never had access
+    TRIAL = "trial"  # active, never paid (a trial or an operator's gift)
+    ACTIVE = "active"  # active, paid at least once
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    username: str | None
+    full_name: str
+    language: str
+    banned: bool
+    terms_accepted: bool
+    trial_used: bool
+
+    @property
+    def mention(self) -> str:
+        return f"@{self.username}" if self.username else self.full_name
+
+
+@dataclass(frozen=True)
+class Access:
+    state: AccessState
+    expires_at: datetime | None
+    days_left: int
+    token: str | None
+    servers: int
+    has_paid: bool
+
+    @property
+    def active(self) -> bool:
+        return self.state in (AccessState.TRIAL, AccessState.ACTIVE)
+
+
+def _customer(user: User) -> Customer:
+    return Customer(
+        user.id,
+        user.username,
+        user.full_name,
+        user.language,
+        user.banned,
+        user.terms_accepted_at is not None,
+        user.trial_used,
+    )
+
+
+async def register(
+    sessions: SessionFactory,
+    telegram_id: int,
+    username: str | None,
+    full_name: str,
+    language: str,
+    referrer_id: int | None = None,
+) -> tuple[Customer, bool]:
+    """First visit creates the customer (with the referrer, if valid); later visits refresh the names."""
+    registration = await accounts.register_user(
+        sessions, telegram_id, username, full_name, language=language, referrer_id=referrer_id
+    )
+    return _customer(registration.user), registration.created
+
+
+async def get_customer(sessions: SessionFactory, telegram_id: int) -> Customer | None:
+    async with sessions() as session:
+        user = await session.get(User, telegram_id)
+        return _customer(user) if user else None
+
+
+async def referrer_of(sessions: SessionFactory, telegram_id: int) -> int | None:
+    async with sessions() as session:
+        return await session.scalar(select(User.referrer_id).where(User.id == telegram_id))
+
+
+async def accept_terms(sessions: SessionFactory, telegram_id: int) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(User)
+            .where(User.id == telegram_id, User.terms_accepted_at.is_(None))
+            .values(terms_accepted_at=utcnow())
+        )
+
+
+async def set_language(sessions: SessionFactory, telegram_id: int, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    async with sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == telegram_id).values(language=language))
+
+
+def days_left(expires_at: datetime | None, now: datetime) -> int:
+    if expires_at is None or expires_at <= now:
+        return 0
+    return math.ceil((expires_at - now).total_seconds() / 86400)
+
+
+async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | None = None) -> Access:
+    now = now or utcnow()
+    async with sessions() as session:
+        subscription = await session.scalar(select(Subscription).where(Subscription.user_id == telegram_id))
+        servers = await session.scalar(select(func.count()).select_from(Host).where(Host.enabled)) or 0
+    if subscription is None or subscription.expires_at is None:
+        return Access(AccessState.NONE, None, 0, subscription.token if subscription else None, servers, False)
+    if subscription.expires_at <= now:
+        state = AccessState.EXPIRED
+    else:
+        state = AccessState.ACTIVE if subscription.has_paid else AccessState.TRIAL
+    return Access(
+        state,
+        subscription.expires_at,
+        days_left(subscription.expires_at, now),
+        subscription.token,
+        servers,
+        subscription.has_paid,
+    )
+
+
+async def new_link(sessions: SessionFactory, telegram_id: int) -> str:
+    """Rotates the customer's link token; the old link stops working at once."""
+    subscription = await accounts.ensure_subscription(sessions, telegram_id)
+    return await accounts.rotate_token(sessions, subscription.id)
+
+
+async def token_exists(sessions: SessionFactory, token: str) -> bool:
+    async with sessions() as session:
+        return await session.scalar(select(Subscription.id).where(Subscription.token == token)) is not None

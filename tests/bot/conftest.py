@@ -1,0 +1,33 @@
+"""Fixtures of the bot suite: a running shop bot against the Telegram sandbox (see kit.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from tests.bot.kit import Shop, open_shop
+from tests.conftest import Database
+
+OpenShop = Callable[..., AbstractAsyncContextManager[Shop]]
+ADMIN_ID = 900
+
+
+@pytest.fixture
+def shop_with(sqlite_db: Database, temporal_client: Client, task_queue: str) -> OpenShop:
+    """Opens the shop with setting overrides (and checkout=..., access_sync=..., extra_routers=...)."""
+
+    def opener(**settings: Any) -> AbstractAsyncContextManager[Shop]:
+        settings.setdefault("admin_ids", str(ADMIN_ID))
+        return open_shop(sqlite_db, temporal_client, task_queue, **settings)
+
+    return opener
+
+
+@pytest.fixture
+async def shop(shop_with: OpenShop) -> AsyncIterator[Shop]:
+    async with shop_with() as opened:
+        yield opened

@@ -1,0 +1,129 @@
+"""Operator tools: access, stats, find, day adjustments (double tap applies once), ban and unban."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from shop.accounts import ensure_subscription
+from shop.ledger import history
+from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
+from shop.users import access_of
+from tests.bot.conftest import ADMIN_ID, OpenShop
+from tests.bot.kit import Person, Shop
+from tests.factories import plan
+
+
+async def started(
+    shop: Shop, user_id: int, name: str, language: str = "ru", username: str | None = None
+) -> Person:
+    person = shop.person(user_id, name, language, username=username)
+    await person.says("/start")
+    return person
+
+
+class RecordingSync:
+    """Stands for the provisioning area's AccessSync: records which customers were re-synced."""
+
+    def __init__(self) -> None:
+        self.synced: list[int] = []
+
+    async def sync(self, user_id: int) -> None:
+        self.synced.append(user_id)
+
+
+async def test_admin_tools_are_hidden_from_customers(shop: Shop) -> None:
+    uma = await started(shop, 31, "Uma")
+    await uma.says("/admin")
+    assert uma.last.text == "Такой команды нет. Откройте меню: /menu"
+    await uma.says("/find 31")
+    assert uma.last.text == "Такой команды нет. Откройте меню: /menu"
+    answer = await uma.sends_callback("adm:days:31:30:abcdefgh")
+    assert answer is not None and answer.text == "Эта кнопка устарела. Откройте меню заново: /menu"
+    assert await history(shop.ctx.sessions, (await ensure_subscription(shop.ctx.sessions, 31)).id) == []
+
+
+async def test_stats(shop: Shop) -> None:
+    boss = await started(shop, ADMIN_ID, "Boss", "en")
+    await started(shop, 32, "Vic")
+    plan_id = await plan(shop.ctx.sessions)
+    now = utcnow()
+    async with shop.ctx.sessions() as session, session.begin():
+        for number, (status, paid_at) in enumerate(
+            [
+                (PaymentStatus.DELIVERED, now),
+                (PaymentStatus.SUCCEEDED, now - timedelta(days=3)),
+                (PaymentStatus.REVIEW, None),
+                (PaymentStatus.CANCELED, now),
+            ]
+        ):
+            session.add(
+                Payment(id=f"p{number}", user_id=32, plan_id=plan_id, method=PaymentMethod.P2P,
+                        amount=Decimal("199"), currency="RUB", status=status, paid_at=paid_at)
+            )  # fmt: skip
+    await boss.says("/admin")
+    assert boss.last.button_texts == ["📊 Statistics", "🔎 Find a user", "💳 Payments to review", "← Back"]
+    await boss.taps("Statistics")
+    assert boss.last.text == (
+        "📊 Statistics\n\nUsers: 2 (banned: 0)\nActive subscriptions: 0\n"
+        "Revenue today: 199 ₽\nRevenue, last 30 days: 398 ₽\nPayments waiting for review: 1"
+    )
+
+
+async def test_find_and_adjust_days_double_tap_applies_once(shop: Shop) -> None:
+    boss = await started(shop, ADMIN_ID, "Босс")
+    wendy = await started(shop, 33, "Wendy", "en", username="wendy")
+    await boss.says("/find @nobody")
+    assert boss.last.text == "Пользователь @nobody не найден."
+    await boss.says("/find @Wendy")
+    card = boss.last
+    assert card.text is not None and card.text.startswith("👤 Wendy @wendy\nID: 33")
+    assert card.button_texts == ["+1d", "+7d", "+30d", "-1d", "-7d", "⛔ Заблокировать", "← Назад"]
+    plus_seven = card.button("+7d")["callback_data"]
+    answer = await boss.taps("+7d", on=card)
+    assert answer is not None and answer.text is not None and answer.text.startswith("Готово, доступ до")
+    repeat = await boss.sends_callback(plus_seven, on=card)
+    assert repeat is not None and repeat.text is not None and repeat.text.startswith("Уже применено")
+    subscription = await ensure_subscription(shop.ctx.sessions, 33)
+    grants = await history(shop.ctx.sessions, subscription.id)
+    assert [(g.kind, g.duration_seconds, g.actor) for g in grants] == [
+        (GrantKind.ADJUSTMENT, 7 * 86400, f"admin:{ADMIN_ID}")
+    ]
+    assert (await access_of(shop.ctx.sessions, 33)).days_left == 7
+    assert wendy.last.text is not None and wendy.last.text.startswith("🎁 You got 7 extra days.")
+    # The card was re-rendered with a fresh nonce: the same button there is a new grant.
+    await boss.taps("-1d", on=card)
+    assert (await access_of(shop.ctx.sessions, 33)).days_left == 6
+    assert wendy.last.text is not None and wendy.last.text.startswith(
+        "⚠️ Your subscription was shortened by 1 days."
+    )
+    await boss.says("/find 33")
+    assert "active" in (boss.last.text or "") or "trial" in (boss.last.text or "")
+
+
+async def test_ban_blocks_every_action_and_unban_restores(shop_with: OpenShop) -> None:
+    sync = RecordingSync()
+    async with shop_with(access_sync=sync) as shop:
+        boss = await started(shop, ADMIN_ID, "Boss", "en")
+        xena = await started(shop, 34, "Xena", "en")
+        menu = xena.last
+        await boss.says("/find 34")
+        await boss.taps("Ban")
+        assert boss.last.button_texts[-2:] == ["✅ Unban", "← Back"] and "Banned: yes" in (
+            boss.last.text or ""
+        )
+        banned = "⛔ Your access to this bot is blocked. If you think this is a mistake, contact support."
+        await xena.says("/start")
+        assert xena.last.text == banned
+        await xena.says("hello")
+        assert xena.last.text == banned
+        answer = await xena.taps("Buy a subscription", on=menu)
+        assert answer is not None and (answer.text, answer.show_alert) == (banned, True)
+        assert sync.synced == [34]
+        await boss.taps("Unban")
+        await xena.says("/start")
+        assert xena.messages[-2].text == "👋 Welcome back, Xena!"
+        assert sync.synced == [34, 34]
+        # Unbanning again changes nothing and syncs nothing.
+        await boss.sends_callback("adm:unban:34:0:", on=boss.last)
+        assert sync.synced == [34, 34]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health
+from api import health, webhooks
 from shop.context import AppContext
 
 
@@ -12,4 +12,5 @@ def create_app(ctx: AppContext) -> FastAPI:
     app = FastAPI(title="vpnshop", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     return app

@@ -6,6 +6,7 @@ stops start-up with one line naming it (`SettingsError`), never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -52,9 +53,34 @@ class Settings(BaseSettings):
     trial_days: int = Field(3, ge=0)
     default_plan_price: Decimal = Decimal("199.00")
 
+    # Payments. A provider is offered only when its credentials are set.
+    yookassa_shop_id: str | None = None
+    yookassa_secret_key: SecretStr | None = None
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    yookassa_return_url: str = "https://t.me/"
+    yookassa_receipt_email: str | None = None  # fallback receipt e-mail when the customer gives none
+    yookassa_vat_code: int = Field(1, ge=1, le=12)
+    yookassa_test_mode: bool = False
+    cryptopay_token: SecretStr | None = None
+    cryptopay_api_url: str = "https://pay.crypt.bot/api"
+    cryptopay_accepted_assets: str = "USDT,TON,BTC"
+    cryptopay_invoice_seconds: int = Field(3600, ge=60, le=2678400)
+    stars_enabled: bool = False
+    p2p_requisites: str = ""  # e.g. "Card 2200 0000 0000 0000, Sberbank, Ivan I."
+    p2p_confirm_minutes: int = Field(60, ge=1)
+    p2p_review_minutes: int = Field(24 * 60, ge=1)
+    # Trusted reverse proxies (CIDRs) whose X-Forwarded-For names the webhook's real source.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    payment_deadline_minutes: int = Field(120, ge=1)
+    payment_poll_first_seconds: int = Field(10, ge=1)
+    payment_poll_max_seconds: int = Field(300, ge=1)
+    payment_sweep_minutes: int = Field(10, ge=1)
+    payment_sweep_lookback_hours: int = Field(48, ge=1)
+    provider_timeout_seconds: float = Field(10.0, gt=0)
+
     log_level: str = "INFO"
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "trusted_proxies", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -66,6 +92,13 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("log_level")

@@ -13,21 +13,48 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ledger import LedgerActivities
+from activities.payments import PaymentActivities, Telegram
+from activities.refunds import RefundActivities, RefundLookup
 from shop.context import AppContext
+from shop.payments.registry import build_providers
 from workflows.grant import GrantAccessWorkflow
+from workflows.payment import PaymentWorkflow
+from workflows.refund import RefundChargeWorkflow, RefundWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [GrantAccessWorkflow]
+WORKFLOWS: list[type] = [GrantAccessWorkflow, PaymentWorkflow, RefundWorkflow, RefundChargeWorkflow]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
 # keeps the sandbox from re-importing SQLAlchemy and pydantic for every run.
 PASSTHROUGH = ("shop", "activities", "pydantic", "sqlalchemy")
 
 
+def _telegram(ctx: AppContext) -> Telegram | None:
+    if ctx.settings.telegram_bot_token is None:
+        return None
+    from bot.main import build_bot
+    from shop.telegram import TelegramGateway
+
+    return TelegramGateway(build_bot(ctx.settings))
+
+
 def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
     ledger = LedgerActivities(ctx.sessions)
-    return [ledger.apply_grant]
+    providers = build_providers(ctx.settings)
+    payments = PaymentActivities(ctx.sessions, ctx.settings, providers, _telegram(ctx))
+    lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
+    refunds = RefundActivities(ctx.sessions, lookups)
+    return [
+        ledger.apply_grant,
+        payments.load_order,
+        payments.create_provider_payment,
+        payments.fetch_provider_payment,
+        payments.set_status,
+        payments.notify,
+        payments.refund_stars_charge,
+        refunds.check_refund,
+    ]
 
 
 def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None) -> Worker:

@@ -1,0 +1,87 @@
+"""The payments test bench: our API and worker, the provider sandboxes, all over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from api.app import create_app
+from sandbox.cryptopay import FakeCryptoPay
+from sandbox.server import serve
+from sandbox.yookassa import FakeYooKassa
+from shop.context import AppContext
+from shop.models import Payment, PaymentStatus
+from tests.conftest import Database, make_context
+from worker.main import build_worker
+from workflows.payment import PaymentProgress, PaymentWorkflow, workflow_id
+
+
+@dataclass
+class PaymentBench:
+    ctx: AppContext
+    client: Client
+    api: str
+    yookassa: FakeYooKassa
+    cryptopay: FakeCryptoPay
+
+    async def payment(self, payment_id: str) -> Payment:
+        async with self.ctx.sessions() as session:
+            found = await session.get(Payment, payment_id)
+        assert found is not None
+        return found
+
+    async def result(self, payment_id: str, within: float = 60) -> PaymentProgress:
+        handle = self.client.get_workflow_handle_for(PaymentWorkflow.run, workflow_id(payment_id))
+        async with asyncio.timeout(within):
+            return await handle.result()
+
+    async def wait_status(self, payment_id: str, status: PaymentStatus, within: float = 30) -> None:
+        async with asyncio.timeout(within):
+            while True:
+                if (await self.payment(payment_id)).status is status:
+                    return
+                await asyncio.sleep(0.05)
+
+
+def settings_for(yk: FakeYooKassa, yk_url: str, cp: FakeCryptoPay, cp_url: str) -> dict[str, object]:
+    return {
+        "yookassa_shop_id": yk.shop_id,
+        "yookassa_secret_key": yk.secret_key,
+        "yookassa_api_url": f"{yk_url}/v3",
+        "yookassa_receipt_email": "receipts@shop.test",
+        "yookassa_test_mode": True,
+        "cryptopay_token": cp.token,
+        "cryptopay_api_url": f"{cp_url}/api",
+        "p2p_requisites": "Card 2200 0000 0000 0000",
+        "stars_enabled": True,
+        "trusted_proxies": "127.0.0.1/32",
+        "provider_timeout_seconds": 5.0,
+    }
+
+
+@contextlib.asynccontextmanager
+async def payment_bench(
+    database: Database, client: Client, task_queue: str, worker: bool = True, **settings: object
+) -> AsyncIterator[PaymentBench]:
+    yk, cp = FakeYooKassa(), FakeCryptoPay()
+    async with serve(yk.app) as yk_url, serve(cp.app) as cp_url:
+        yk.base_url = yk_url
+        values = settings_for(yk, yk_url, cp, cp_url) | settings
+        ctx = make_context(database, client, task_queue, **values)
+        async with serve(create_app(ctx)) as api:
+            yk.webhooks.url = f"{api}/webhooks/yookassa"
+            cp.webhooks.url = f"{api}/webhooks/cryptopay"
+            bench = PaymentBench(ctx, client, api, yk, cp)
+            try:
+                if worker:
+                    async with build_worker(ctx, client):
+                        yield bench
+                else:
+                    yield bench
+            finally:
+                await yk.webhooks.aclose()
+                await cp.webhooks.aclose()

@@ -17,7 +17,12 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("aiogram.event", "httpx", "temporalio.worker._workflow_instance"):
+    for noisy in (
+        "aiogram.event",
+        "alembic.runtime.plugins",
+        "httpx",
+        "temporalio.worker._workflow_instance",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -45,10 +50,11 @@ async def _dispatch(command: str, settings: Settings) -> None:
         await upgrade(settings.db_url)
     else:
         role = {"worker": processes.run_worker, "api": processes.run_api, "bot": processes.run_bot}[command]
-        # Scaled roles never start an embedded server: they join the cluster in TEMPORAL_ADDRESS.
+        # Scaled roles never start an embedded server and never migrate: they join the cluster in
+        # TEMPORAL_ADDRESS, after `vpnshop migrate` has run once.
         if settings.embedded_temporal:
             raise SettingsError(f"invalid setting TEMPORAL_ADDRESS: required by `vpnshop {command}`")
-        await processes.run_roles(settings, [role], migrate=command == "worker")
+        await processes.run_roles(settings, [role], migrate=False)
 
 
 def main(argv: list[str] | None = None) -> int:

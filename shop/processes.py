@@ -82,7 +82,8 @@ async def _temporal(settings: Settings) -> AsyncIterator[str]:
         db_file=settings.data_dir / "temporal.db",
         log_file=settings.data_dir / "temporal.log",
     )
-    await asyncio.to_thread(server.start)
+    server.spawn()
+    await asyncio.to_thread(server.wait_ready)
     log.info("Temporal dev server on %s, Web UI %s", server.address, settings.temporal_web)
     try:
         yield server.address

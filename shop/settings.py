@@ -7,7 +7,6 @@ stops start-up with one line naming it (`SettingsError`), never a traceback.
 from __future__ import annotations
 
 import ipaddress
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +20,10 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Empty values (as in .env.example) mean "unset": the default applies.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     # Storage and Temporal. Unset TEMPORAL_ADDRESS means "start the embedded dev server".
     data_dir: Path = Path("data")
@@ -51,7 +53,6 @@ class Settings(BaseSettings):
     shop_name: str = "vpnshop"
     currency: str = "RUB"
     trial_days: int = Field(3, ge=0)
-    default_plan_price: Decimal = Decimal("199.00")
 
     # Payments. A provider is offered only when its credentials are set.
     yookassa_shop_id: str | None = None

@@ -101,6 +101,12 @@ class EmbeddedTemporal:
         return cmd
 
     def start(self, timeout: float = 60.0) -> None:
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Start the process. Call it from the main thread: the kernel's parent-death signal
+        follows the thread that spawned the child, not the process."""
         if port_open(self.port):
             raise TemporalStartError(
                 f"port {self.port} is taken: another Temporal server or program is running there "
@@ -112,12 +118,14 @@ class EmbeddedTemporal:
         self.process = subprocess.Popen(
             self.command(), stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
-            if self.process.poll() is not None:
-                raise TemporalStartError(
-                    f"the Temporal dev server exited with code {self.process.returncode}"
-                )
+            code = self.process.poll()
+            if code is not None:
+                raise TemporalStartError(f"the Temporal dev server exited with code {code}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise TemporalStartError(f"the Temporal dev server did not listen on {self.port}")

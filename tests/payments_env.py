@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from sandbox.cryptopay import FakeCryptoPay
-from sandbox.server import serve
+from sandbox.serving import serve
 from sandbox.yookassa import FakeYooKassa
 from shop.context import AppContext
 from shop.models import Payment, PaymentStatus

@@ -1,0 +1,81 @@
+"""A faithful Telegram Bot API server for tests, benchmarks and the demo.
+
+It speaks the Bot API over real HTTP as aiogram 3 calls it: `POST /bot<token>/<method>` with a
+form (url-encoded or multipart, complex fields JSON-encoded), JSON or a query string; it answers
+`{"ok": true, "result": ...}` or `{"ok": false, "error_code": N, "description": "..."}` with the
+same HTTP status (429 adds `parameters.retry_after`). A wrong token gets 401 "Unauthorized", an
+unknown method 404 "Not Found".
+
+Start it and point aiogram at it::
+
+    async with TelegramSandbox() as tg:
+        bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.api_url)))
+
+Methods: getMe; getUpdates (long polling; `offset` confirms, `timeout`, `limit`,
+`allowed_updates` remembered as Telegram does; 409 while a webhook is set); setWebhook /
+deleteWebhook / getWebhookInfo (updates are POSTed in order with `X-Telegram-Bot-Api-Secret-Token`
+and redelivered every `webhook_retry_delay` seconds until a 2xx; a method in the 2xx JSON body is
+run, as Telegram does; http:// URLs are accepted, real Telegram requires HTTPS); sendMessage,
+editMessageText, editMessageReplyMarkup, deleteMessage, copyMessage, sendChatAction; sendPhoto
+(multipart upload, checked to be an image); answerCallbackQuery; sendInvoice and
+createInvoiceLink (XTR only: one price, 1..10000 Stars, no provider token; payload 1..128 bytes);
+answerPreCheckoutQuery (10 s deadline, configurable); refundStarPayment (CHARGE_NOT_FOUND,
+USER_ID_INVALID, CHARGE_ALREADY_REFUNDED; a successful refund also delivers a `refunded_payment`
+message); getChatMember (statuses creator/administrator/member/left/kicked; "member list is
+inaccessible" when the bot is not a channel admin); setMyCommands / getMyCommands /
+deleteMyCommands.
+
+Faithful errors: HTML parse mode is parsed as Telegram does ("can't parse entities: ..." for an
+unknown or unclosed tag or a bare `<`); "message is not modified"; "message to edit not found";
+"chat not found" (users must be added first); 403 "Forbidden: bot was blocked by the user"; query
+too old for a callback answered twice; BUTTON_DATA_INVALID for callback data over 64 bytes; 429
+"Too Many Requests: retry after N" once the global limit (`set_rate_limit`, default off) of
+sendMessage/sendPhoto/sendInvoice/copyMessage calls per second is reached.
+
+Test-control API (`TelegramSandbox`):
+- people: `add_user(id, first_name, username=, last_name=, language_code="ru")`,
+  `block(user_id, blocked=True)`; channels: `add_channel("name", bot_is_admin=True)`,
+  `set_membership("name", user_id, status)`, `set_bot_admin("name", bool)`;
+  limits: `set_rate_limit(per_second | None)`, `set_pre_checkout_timeout(seconds)`.
+- updates (each enqueued for polling or webhook delivery): `send_text(user_id, text)` (commands
+  too) -> update id; `press(user_id, message, button_text)` taps a callback button that exists on
+  the message now -> callback query id; `send_callback(user_id, message_id, data)` with any data
+  (stale or forged); `pre_checkout(user_id, payload, amount)` -> `PreCheckout` (the bot's answer
+  lands on it: `answered`, `ok`, `error_message`, `answered_after`); `pay(user_id, invoice)` runs
+  Telegram's flow (pre-checkout, then `successful_payment` only if answered ok in time) -> `Charge`
+  or None; `successful_payment(user_id, payload, amount, charge_id=None)` (repeat a charge id for
+  a duplicate delivery); `refunded_payment(charge_id)`.
+- waiting: `await settle()` until the bot confirmed every update (handled, when polling with
+  `handle_as_tasks=False` or webhook handling inline); `await wait_for(check)`.
+- reading: `messages(chat_id)` (the bot's messages, oldest first, edits applied; each a
+  `SentMessage` with `text` (tags stripped), `html`, `reply_markup`, `buttons`, `button_texts`,
+  `keyboard_texts`, `button(text)`, `photo` bytes, `caption`, `invoice`, `edited`, `deleted`);
+  `last(chat_id)`; `callback_answer(query_id)` -> `CallbackAnswer(text, show_alert, url)` or None;
+  `calls(method)` (parameters of every call, in order); `invoice(link)`; `commands(scope, lang)`;
+  `webhook_deliveries` [(update_id, status or error)]; `world` holds all state.
+"""
+
+from sandbox.telegram.records import (
+    BotApiError,
+    CallbackAnswer,
+    Channel,
+    Charge,
+    Invoice,
+    PreCheckout,
+    SandboxUser,
+    SentMessage,
+)
+from sandbox.telegram.sandbox import DEFAULT_TOKEN, TelegramSandbox
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "BotApiError",
+    "CallbackAnswer",
+    "Channel",
+    "Charge",
+    "Invoice",
+    "PreCheckout",
+    "SandboxUser",
+    "SentMessage",
+    "TelegramSandbox",
+]

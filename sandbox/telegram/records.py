@@ -1,0 +1,149 @@
+"""What the sandbox remembers: users, chats, messages, invoices, Stars charges and callback answers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class BotApiError(Exception):
+    """An error answer of the Bot API: HTTP status = error_code, `description` as Telegram words it."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+def bad_request(what: str) -> BotApiError:
+    return BotApiError(400, f"Bad Request: {what}")
+
+
+@dataclass
+class SandboxUser:
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = "ru"
+    blocked_bot: bool = False
+
+    def as_user(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        for key in ("last_name", "username", "language_code"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+    def as_chat(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
+        if self.last_name is not None:
+            data["last_name"] = self.last_name
+        if self.username is not None:
+            data["username"] = self.username
+        return data
+
+
+@dataclass
+class Channel:
+    id: int
+    username: str
+    title: str
+    bot_is_admin: bool = True
+    members: dict[int, str] = field(default_factory=dict)  # user id -> status
+
+
+@dataclass
+class Invoice:
+    title: str
+    description: str
+    payload: str
+    currency: str
+    total_amount: int
+    link: str | None = None  # set for createInvoiceLink, None for an invoice message
+
+
+@dataclass
+class SentMessage:
+    """A message in a chat, as it stands now (edits applied); `from_bot` tells who wrote it."""
+
+    chat_id: int
+    message_id: int
+    from_bot: bool
+    date: int
+    text: str | None = None  # plain text after entity parsing (HTML tags removed)
+    html: str | None = None  # the text as the bot sent it, before parsing
+    caption: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    photo: bytes | None = None
+    invoice: Invoice | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # service payloads (successful_payment, ...)
+    edited: bool = False
+    deleted: bool = False
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        """Every inline button, row by row."""
+        if not self.reply_markup:
+            return []
+        return [button for row in self.reply_markup.get("inline_keyboard", []) for button in row]
+
+    @property
+    def button_texts(self) -> list[str]:
+        return [button["text"] for button in self.buttons]
+
+    @property
+    def keyboard_texts(self) -> list[str]:
+        """Texts of a reply (persistent) keyboard's buttons."""
+        if not self.reply_markup:
+            return []
+        rows = self.reply_markup.get("keyboard", [])
+        return [button if isinstance(button, str) else button["text"] for row in rows for button in row]
+
+    def button(self, text: str) -> dict[str, Any]:
+        """The inline button whose text contains `text`."""
+        for button in self.buttons:
+            if text in button["text"]:
+                return button
+        raise LookupError(f"no button with {text!r} in {self.button_texts} (message {self.message_id})")
+
+
+@dataclass
+class Charge:
+    """A Stars payment Telegram made: refundable once, by the paying user's id."""
+
+    id: str
+    user_id: int
+    payload: str
+    total_amount: int
+    currency: str
+    refunded: bool = False
+
+
+@dataclass
+class PreCheckout:
+    id: str
+    user_id: int
+    payload: str
+    currency: str
+    total_amount: int
+    created: float = field(default_factory=time.monotonic)
+    answered: bool = False
+    ok: bool | None = None
+    error_message: str | None = None
+    answered_after: float | None = None  # seconds from the query to the answer
+
+
+@dataclass
+class CallbackAnswer:
+    text: str | None
+    show_alert: bool
+    url: str | None

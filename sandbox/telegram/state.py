@@ -1,0 +1,197 @@
+"""The sandbox's world: the bot, its users and channels, chats with their messages, the update queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+import time
+from collections import deque
+from typing import Any
+
+from sandbox.telegram.records import (
+    BotApiError,
+    CallbackAnswer,
+    Channel,
+    Charge,
+    Invoice,
+    PreCheckout,
+    SandboxUser,
+    SentMessage,
+    bad_request,
+)
+
+# Update types Telegram sends when a bot never chose (Bot API getUpdates.allowed_updates).
+DEFAULT_EXCLUDED = {"chat_member", "message_reaction", "message_reaction_count"}
+SENDING_METHODS = {"sendmessage", "sendphoto", "sendinvoice", "copymessage"}
+
+
+class World:
+    def __init__(self, token: str, bot_username: str) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.bot_username = bot_username
+        self.users: dict[int, SandboxUser] = {}
+        self.channels: dict[int, Channel] = {}
+        self.chats: dict[int, list[SentMessage]] = {}
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self.files: dict[str, bytes] = {}
+        self.invoice_links: dict[str, Invoice] = {}
+        self.charges: dict[str, Charge] = {}
+        self.pre_checkouts: dict[str, PreCheckout] = {}
+        self.callbacks: dict[str, tuple[int, CallbackAnswer | None]] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # every method call, in order
+        self.pre_checkout_timeout = 10.0
+        self.rate_limit: int | None = None  # messages per second, all chats together
+        self._sent_times: deque[float] = deque()
+        self._ids = itertools.count(1)
+        # Updates: a queue Telegram keeps until the bot confirms them (offset or a 2xx webhook answer).
+        self.updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self.confirmed_up_to = 0
+        self.allowed_updates: list[str] | None = None
+        self.changed = asyncio.Condition()
+        self.webhook: dict[str, Any] = {}
+        self.webhook_error: tuple[int, str] | None = None
+        self.closing = False  # set on shutdown: pending long polls return at once
+
+    # --- identities -------------------------------------------------------------------------
+    def bot_user(self) -> dict[str, Any]:
+        name = {"first_name": "Sandbox Shop", "username": self.bot_username}
+        return {"id": self.bot_id, "is_bot": True} | name
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids)}"
+
+    def recipient(self, chat_id: int | str) -> SandboxUser | Channel:
+        """The chat a bot writes to; Telegram's errors for unknown chats and users who blocked the bot."""
+        if isinstance(chat_id, str):
+            channel = self.channel(chat_id)
+            if not channel.bot_is_admin:
+                raise BotApiError(403, "Forbidden: bot is not a member of the channel chat")
+            return channel
+        if chat_id in self.channels:
+            return self.recipient(f"@{self.channels[chat_id].username}")
+        user = self.users.get(chat_id)
+        if user is None:
+            raise bad_request("chat not found")
+        if user.blocked_bot:
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        return user
+
+    def channel(self, chat_id: int | str) -> Channel:
+        for channel in self.channels.values():
+            if chat_id in (channel.id, f"@{channel.username}") or (
+                isinstance(chat_id, str) and chat_id.lower() == f"@{channel.username}".lower()
+            ):
+                return channel
+        raise bad_request("chat not found")
+
+    # --- messages -----------------------------------------------------------------------------
+    def add_message(self, chat_id: int, from_bot: bool, **fields: Any) -> SentMessage:
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        message = SentMessage(chat_id, next(counter), from_bot, int(time.time()), **fields)
+        self.chats.setdefault(chat_id, []).append(message)
+        return message
+
+    def find_message(self, chat_id: int | str, message_id: int | None, missing: str) -> SentMessage:
+        if isinstance(chat_id, str):
+            chat_id = self.channel(chat_id).id
+        for message in self.chats.get(chat_id, []):
+            if message.message_id == message_id and not message.deleted:
+                return message
+        raise bad_request(missing)
+
+    def chat_json(self, chat_id: int) -> dict[str, Any]:
+        if chat_id in self.users:
+            return self.users[chat_id].as_chat()
+        channel = self.channels[chat_id]
+        return {"id": channel.id, "type": "channel", "title": channel.title, "username": channel.username}
+
+    def message_json(self, message: SentMessage) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": message.date,
+            "chat": self.chat_json(message.chat_id),
+        }
+        if message.from_bot:
+            data["from"] = self.bot_user()
+        elif message.chat_id in self.users:
+            data["from"] = self.users[message.chat_id].as_user()
+        if message.text is not None:
+            data["text"] = message.text
+            if not message.from_bot and message.text.startswith("/"):
+                command = message.text.split()[0]
+                data["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if message.caption is not None:
+            data["caption"] = message.caption
+        if message.photo is not None:
+            data["photo"] = message.extra["photo_sizes"]
+        if message.invoice is not None:
+            invoice = message.invoice
+            data["invoice"] = {
+                "title": invoice.title,
+                "description": invoice.description,
+                "start_parameter": "",
+                "currency": invoice.currency,
+                "total_amount": invoice.total_amount,
+            }
+        for key in ("successful_payment", "refunded_payment"):
+            if key in message.extra:
+                data[key] = message.extra[key]
+        if message.reply_markup is not None and "inline_keyboard" in message.reply_markup:
+            data["reply_markup"] = message.reply_markup
+        if message.edited:
+            data["edit_date"] = int(time.time())
+        return data
+
+    def throttle(self, method: str) -> None:
+        """The global send limit: 429 with `retry_after` once `rate_limit` messages went out this second."""
+        if self.rate_limit is None or method not in SENDING_METHODS:
+            return
+        now = time.monotonic()
+        while self._sent_times and now - self._sent_times[0] >= 1.0:
+            self._sent_times.popleft()
+        if len(self._sent_times) >= self.rate_limit:
+            retry_after = max(1, math.ceil(self._sent_times[0] + 1.0 - now))
+            raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+        self._sent_times.append(now)
+
+    # --- updates ------------------------------------------------------------------------------
+    async def enqueue(self, kind: str, body: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        async with self.changed:
+            self.updates.append({"update_id": update_id, kind: body})
+            self.changed.notify_all()
+        return update_id
+
+    def deliverable(self, offset: int) -> list[dict[str, Any]]:
+        """Updates from `offset` on, of the types the bot asked for (Telegram drops the others)."""
+        kept = []
+        for update in self.updates:
+            kind = next(key for key in update if key != "update_id")
+            allowed = kind in self.allowed_updates if self.allowed_updates else kind not in DEFAULT_EXCLUDED
+            if allowed:
+                kept.append(update)
+            elif update["update_id"] > self.confirmed_up_to:
+                self.confirmed_up_to = update["update_id"]
+        self.updates = kept
+        return [update for update in kept if update["update_id"] >= offset]
+
+    async def confirm(self, up_to: int) -> None:
+        async with self.changed:
+            self.updates = [update for update in self.updates if update["update_id"] > up_to]
+            self.confirmed_up_to = max(self.confirmed_up_to, up_to)
+            self.changed.notify_all()
+
+    async def close(self) -> None:
+        async with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+
+    async def wait_changed(self, seconds: float) -> None:
+        async with self.changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), seconds)

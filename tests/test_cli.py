@@ -1,0 +1,198 @@
+"""The `vpnshop` command as an operator runs it: real subprocesses, real ports, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.common import WorkflowIDReusePolicy
+
+from shop.accounts import ensure_subscription, register_user
+from shop.db import create_engine, session_factory
+from shop.models import GrantKind, Subscription
+from shop.temporal import connect, free_port, namespace_retention, pid_alive
+from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DATABASE_", "API_"))}
+    env.update(DATA_DIR=str(tmp_path / "data"), TELEGRAM_BOT_TOKEN="", LOG_LEVEL="INFO")
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shop.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("API_PORT", "eighty"), ("DATABASE_URL", "mysql://root@localhost/shop"), ("ADMIN_IDS", "1,two")],
+)
+def test_bad_setting_stops_startup_with_one_line(tmp_path: Path, variable: str, value: str) -> None:
+    result = _run(["up"], _env(tmp_path, **{variable: value}), tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"vpnshop: invalid setting {variable}:")
+    assert not (tmp_path / "data").exists(), "a bad setting must change nothing"
+
+
+def test_scaled_role_without_cluster_address_is_refused(tmp_path: Path) -> None:
+    result = _run(["worker"], _env(tmp_path), tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "vpnshop: invalid setting TEMPORAL_ADDRESS: required by `vpnshop worker`"
+
+
+class Shop:
+    """One `vpnshop up` in a subprocess on free ports."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.api_port, self.temporal_port, self.ui_port = free_port(), free_port(), free_port()
+        self.env = _env(
+            tmp_path,
+            API_PORT=str(self.api_port),
+            TEMPORAL_PORT=str(self.temporal_port),
+            TEMPORAL_UI_PORT=str(self.ui_port),
+        )
+        self.process: subprocess.Popen[str] | None = None
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.tmp_path / 'data' / 'vpnshop.db'}"
+
+    def start(self) -> None:
+        log = open(self.tmp_path / "up.log", "a")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shop.cli", "up"],
+            env=self.env,
+            cwd=self.tmp_path,
+            stdout=log,
+            stderr=log,
+            text=True,
+        )
+
+    async def wait_healthy(self) -> dict[str, str]:
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                assert self.process is not None and self.process.poll() is None, self.log()
+                try:
+                    response = await http.get(f"http://127.0.0.1:{self.api_port}/healthz")
+                    if response.status_code == 200:
+                        return dict(response.json())
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"never healthy:\n{self.log()}")
+
+    def temporal_children(self) -> list[int]:
+        assert self.process is not None
+        tasks = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        children = [pid for task in tasks for pid in task.read_text().split()]
+        return [int(pid) for pid in children if "temporal" in Path(f"/proc/{pid}/cmdline").read_text()]
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=40)
+
+    def log(self) -> str:
+        path = self.tmp_path / "up.log"
+        return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    running = Shop(tmp_path)
+    yield running
+    if running.process and running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid) or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+async def test_up_serves_ui_and_health_stops_cleanly_and_resumes(shop: Shop) -> None:
+    shop.start()
+    health = await shop.wait_healthy()
+    assert health == {"status": "ok", "database": "ok", "temporal": "ok"}
+    async with httpx.AsyncClient() as http:
+        ui = await http.get(f"http://127.0.0.1:{shop.ui_port}/")
+    assert ui.status_code == 200
+    [temporal_pid] = shop.temporal_children()
+    assert "bot disabled: set TELEGRAM_BOT_TOKEN" in shop.log()
+
+    client = await connect(f"127.0.0.1:{shop.temporal_port}", "vpnshop")
+    assert await namespace_retention(client) >= timedelta(days=30)
+    engine = create_engine(shop.db_url)
+    sessions = session_factory(engine)
+    await register_user(sessions, 42, "bob", "Bob")
+    subscription = await ensure_subscription(sessions, 42)
+    # Work accepted before the stop, due after it: the next `up` must carry it out.
+    inp = GrantAccessInput(
+        subscription_id=subscription.id,
+        source_key="gift:resume",
+        seconds=86400,
+        kind=GrantKind.GIFT,
+        actor="t",
+    )
+    await client.start_workflow(
+        GrantAccessWorkflow.run,
+        inp,
+        id=grant_workflow_id(inp.source_key),
+        task_queue="vpnshop",
+        start_delay=timedelta(seconds=4),
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+
+    assert shop.stop() == 0
+    assert _wait_gone(temporal_pid), "the Temporal dev server outlived the shop"
+    async with sessions() as session:
+        stored = await session.get(Subscription, subscription.id)
+        assert stored is not None and stored.expires_at is None, "the delayed grant ran too early"
+
+    shop.start()
+    await shop.wait_healthy()
+    client = await connect(f"127.0.0.1:{shop.temporal_port}", "vpnshop")
+    result = await client.get_workflow_handle_for(
+        GrantAccessWorkflow.run, grant_workflow_id(inp.source_key)
+    ).result()
+    assert result.applied
+    async with sessions() as session:
+        stored = await session.get(Subscription, subscription.id)
+        assert stored is not None and stored.expires_at == result.expires_at
+    assert shop.stop() == 0
+    await engine.dispose()
+
+
+async def test_killed_shop_leaves_no_orphan_server(shop: Shop) -> None:
+    shop.start()
+    await shop.wait_healthy()
+    [temporal_pid] = shop.temporal_children()
+    shop.stop(signal.SIGKILL)
+    assert _wait_gone(temporal_pid), "SIGKILL of the shop left the Temporal dev server running"

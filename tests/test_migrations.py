@@ -1,0 +1,87 @@
+"""Migrations build the models' exact schema, and go down and up again, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, make_url
+
+from shop.db import create_engine
+from shop.migrate import downgrade_sync, upgrade_sync
+from shop.models import Base
+
+EXPECTED_UNIQUE = {
+    "subscriptions": {("token",), ("user_id",)},
+    "grants": {("source_key",)},
+    "panel_clients": {("subscription_id", "host_id")},
+    "payments": {("method", "provider_payment_id")},
+    "reminders": {("subscription_id", "expires_at", "mark")},
+}
+EXPECTED_INDEXED = {"subscriptions": {"expires_at"}, "payments": {"user_id"}, "users": {"username"}}
+
+
+async def _recreate_postgres(url: str) -> str:
+    parsed = make_url(url)
+    name = f"{parsed.database}_migrations"
+    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    async with admin.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        await connection.execute(text(f"CREATE DATABASE {name}"))
+    await admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        yield await _recreate_postgres(request.getfixturevalue("postgres_url"))
+
+
+def _differences(connection: Connection) -> list[object]:
+    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+def _constraints(connection: Connection) -> tuple[dict[str, set[tuple[str, ...]]], dict[str, set[str]]]:
+    inspector = inspect(connection)
+    unique: dict[str, set[tuple[str, ...]]] = {}
+    indexed: dict[str, set[str]] = {}
+    for table in inspector.get_table_names():
+        unique[table] = {tuple(c["column_names"]) for c in inspector.get_unique_constraints(table)}
+        for index in inspector.get_indexes(table):
+            indexed.setdefault(table, set()).update(c for c in index["column_names"] if c)
+    return unique, indexed
+
+
+async def test_migrations_match_models_and_round_trip(scratch_url: str) -> None:
+    await _run(upgrade_sync, scratch_url)
+    engine = create_engine(scratch_url)
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+        unique, indexed = await connection.run_sync(_constraints)
+    for table, keys in EXPECTED_UNIQUE.items():
+        assert keys <= unique[table], f"{table} lacks UNIQUE {keys - unique[table]}"
+    for table, columns in EXPECTED_INDEXED.items():
+        assert columns <= indexed[table], f"{table} lacks an index on {columns - indexed[table]}"
+
+    await _run(downgrade_sync, scratch_url, "base")
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert tables <= {"alembic_version"}
+    await _run(upgrade_sync, scratch_url)
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+    await engine.dispose()
+
+
+async def _run(function: Callable[..., None], *args: str) -> None:
+    # Alembic's env.py runs its own event loop, so migrations go to a thread.
+    await asyncio.to_thread(function, *args)

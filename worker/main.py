@@ -15,15 +15,23 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities, Telegram
 from activities.refunds import RefundActivities, RefundLookup
+from activities.sweeper import SweepActivities
 from shop.context import AppContext
 from shop.payments.registry import build_providers
 from workflows.grant import GrantAccessWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.refund import RefundChargeWorkflow, RefundWorkflow
+from workflows.sweeper import PaymentSweepWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [GrantAccessWorkflow, PaymentWorkflow, RefundWorkflow, RefundChargeWorkflow]
+WORKFLOWS: list[type] = [
+    GrantAccessWorkflow,
+    PaymentWorkflow,
+    RefundWorkflow,
+    RefundChargeWorkflow,
+    PaymentSweepWorkflow,
+]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
 # keeps the sandbox from re-importing SQLAlchemy and pydantic for every run.
@@ -45,6 +53,7 @@ def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
     payments = PaymentActivities(ctx.sessions, ctx.settings, providers, _telegram(ctx))
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
+    sweeper = SweepActivities(ctx.sessions, ctx.settings, providers)
     return [
         ledger.apply_grant,
         payments.load_order,
@@ -54,6 +63,7 @@ def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
         payments.notify,
         payments.refund_stars_charge,
         refunds.check_refund,
+        sweeper.sweep_payments,
     ]
 
 

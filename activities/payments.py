@@ -147,8 +147,8 @@ class PaymentActivities:
             deadline_seconds=s.payment_deadline_minutes * 60,
             poll_first_seconds=s.payment_poll_first_seconds,
             poll_max_seconds=s.payment_poll_max_seconds,
-            p2p_confirm_seconds=s.p2p_confirm_minutes * 60,
-            p2p_review_seconds=s.p2p_review_minutes * 60,
+            p2p_confirm_seconds=s.p2p_confirm_seconds,
+            p2p_review_seconds=s.p2p_review_seconds,
         )
 
     @activity.defn

@@ -11,7 +11,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
-from bot.routers import start
+from bot.routers import payments, start
 from shop.context import AppContext
 from shop.settings import Settings
 
@@ -34,6 +34,7 @@ def build_bot(settings: Settings) -> Bot:
 def build_dispatcher(ctx: AppContext) -> Dispatcher:
     dispatcher = Dispatcher(ctx=ctx)
     dispatcher.include_router(start.router)
+    dispatcher.include_router(payments.build_router())
     return dispatcher
 
 

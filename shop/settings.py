@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     cryptopay_invoice_seconds: int = Field(3600, ge=60, le=2678400)
     stars_enabled: bool = False
     p2p_requisites: str = ""  # e.g. "Card 2200 0000 0000 0000, Sberbank, Ivan I."
-    p2p_confirm_minutes: int = Field(60, ge=1)
-    p2p_review_minutes: int = Field(24 * 60, ge=1)
+    p2p_confirm_seconds: int = Field(3600, ge=1)
+    p2p_review_seconds: int = Field(24 * 3600, ge=1)
     # Trusted reverse proxies (CIDRs) whose X-Forwarded-For names the webhook's real source.
     trusted_proxies: Annotated[list[str], NoDecode] = []
     payment_deadline_minutes: int = Field(120, ge=1)

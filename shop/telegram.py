@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+log = logging.getLogger(__name__)
 Buttons = list[tuple[str, str]]  # (label, callback data)
 
 
@@ -14,14 +17,15 @@ class TelegramGateway:
         self.bot = bot
 
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> bool:
-        """False when the user blocked the bot: nothing to retry."""
+        """False when the message can never go (blocked bot, unknown chat): nothing to retry."""
         markup = None
         if buttons:
             row = [InlineKeyboardButton(text=label, callback_data=data) for label, data in buttons]
             markup = InlineKeyboardMarkup(inline_keyboard=[row])
         try:
             await self.bot.send_message(chat_id, text, reply_markup=markup)
-        except TelegramForbiddenError:
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            log.warning("message to %s not sent: %s", chat_id, error)
             return False
         return True
 

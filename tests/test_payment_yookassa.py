@@ -13,7 +13,7 @@ from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
-from tests.payments_env import PaymentBench, payment_bench
+from tests.payments_env import OPERATOR, PaymentBench, payment_bench
 from workflows.payment import PaymentWorkflow, workflow_id
 
 SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
@@ -54,6 +54,10 @@ async def test_paid_payment_is_delivered_once(db: Database, temporal_client: Cli
             sub = await session.scalar(select(Subscription).where(Subscription.user_id == 1001))
         assert grant is not None and sub is not None and sub.expires_at is not None
         assert abs(sub.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+        customer = await bench.telegram.wait_for(lambda: bench.telegram.messages(1001))
+        assert f"/sub/{sub.token}" in (customer[-1].text or "")
+        operator = await bench.telegram.wait_for(lambda: bench.telegram.messages(OPERATOR))
+        assert payment_id in (operator[-1].text or "") and "299.00 RUB" in (operator[-1].text or "")
         await bench.yookassa.webhooks.drain()
         # A duplicate long after the workflow closed: 200, nothing started, nothing granted.
         run_id = (await temporal_client.get_workflow_handle(workflow_id(payment_id)).describe()).run_id
@@ -117,6 +121,8 @@ async def test_amount_mismatch_goes_to_review_not_delivery(
         assert stored.status is PaymentStatus.REVIEW
         assert stored.review_reason and "amount 2.99 != 299.00" in stored.review_reason
         assert await _grants(bench) == 0
+        told = await bench.telegram.wait_for(lambda: bench.telegram.messages(OPERATOR))
+        assert payment_id in (told[-1].text or "") and "amount 2.99 != 299.00" in (told[-1].text or "")
 
 
 async def test_currency_mismatch_goes_to_review(

@@ -338,9 +338,10 @@ class PaymentWorkflow:
             workflow.logger.error("payment %s: delivery failed: %s", order.payment_id, cause)
             await self._reject(order, f"delivery failed: {cause}")
             return
-        await self._notify(order, PaymentEvent.DELIVERED)
+        # Recorded first: a Telegram outage must not hold back what the customer already has.
         await self._set(order, PaymentStatus.DELIVERED)
         self.stage = "delivered"
+        await self._notify(order, PaymentEvent.DELIVERED)
 
     async def _reject(self, order: Order, problems: str) -> None:
         """Not delivered: Stars go straight back to the customer, other money waits for a human."""

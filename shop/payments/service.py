@@ -24,11 +24,20 @@ from temporalio.service import RPCError
 from shop.context import AppContext
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
+from shop.payments import hints
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
-from shop.payments.stars import StarsInvoice
+from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
+from shop.payments.status import FINAL
 from shop.settings import Settings
-from workflows.payment import PaymentInput, PaymentLink, PaymentWorkflow, payment_search_attributes
+from workflows.payment import (
+    PaymentInput,
+    PaymentLink,
+    PaymentWorkflow,
+    payment_search_attributes,
+    stars_refund_key,
+)
 from workflows.payment import workflow_id as payment_workflow_id
+from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)
 LINK_WAIT = timedelta(seconds=8)
@@ -178,3 +187,55 @@ async def start_checkout(
         assert fresh is not None
         checkout.pay_url, checkout.status = fresh.confirmation_url, fresh.status
     return checkout
+
+
+async def _payment(ctx: AppContext, payment_id: str) -> Payment | None:
+    async with ctx.sessions() as session:
+        return await session.get(Payment, payment_id[:40])
+
+
+async def claim_transfer(ctx: AppContext, payment_id: str, user_id: int) -> bool:
+    """The customer says the P2P transfer is made; False when it is not their open transfer."""
+    payment = await _payment(ctx, payment_id)
+    if payment is None or payment.user_id != user_id or payment.status in FINAL:
+        return False
+    sent = await hints.confirm_transfer(ctx.require_temporal(), ctx.settings.temporal_task_queue, payment)
+    return sent is hints.Delivery.SIGNALED
+
+
+async def decide_transfer(ctx: AppContext, payment_id: str, approve: bool, operator_id: int) -> bool:
+    if not ctx.settings.is_admin(operator_id):
+        raise CheckoutError("op_not_operator")
+    payment = await _payment(ctx, payment_id)
+    if payment is None:
+        return False
+    client, queue = ctx.require_temporal(), ctx.settings.temporal_task_queue
+    return (
+        await hints.decide_transfer(client, queue, payment, approve, operator_id) is hints.Delivery.SIGNALED
+    )
+
+
+async def record_stars_charge(ctx: AppContext, charge: StarsCharge) -> None:
+    """Durable once it returns: the bot acknowledges the update only after this."""
+    await hints.record_stars_charge(
+        ctx.require_temporal(), ctx.settings.temporal_task_queue, ctx.sessions, charge
+    )
+
+
+async def record_stars_refund(ctx: AppContext, charge: StarsCharge) -> None:
+    payment = await _payment(ctx, charge.payload)
+    if payment is None or payment.method is not PaymentMethod.STARS:
+        log.warning("stars refund %s for unknown payment %r: ignored", charge.charge_id, charge.payload)
+        return
+    inp = RefundInput(
+        payment_id=payment.id,
+        refund_key=stars_refund_key(charge.charge_id),
+        amount=Decimal(charge.total_amount),
+    )
+    await hints.start_refund(ctx.require_temporal(), ctx.settings.temporal_task_queue, inp)
+
+
+async def stars_pre_checkout(
+    ctx: AppContext, payload: str, currency: str, total_amount: int, user_id: int
+) -> str | None:
+    return await pre_checkout_problem(ctx.sessions, payload, currency, total_amount, user_id)

@@ -9,7 +9,6 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel
 from sqlalchemy import select
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from shop.db import SessionFactory
 from shop.models import Grant, Payment, PaymentMethod, Plan
@@ -72,8 +71,8 @@ class RefundActivities:
             return RefundPlan(valid=False, reason="no purchase grant for this payment")
         try:
             amount = await self._amount(payment, inp)
-        except ProviderRejected as error:
-            raise ApplicationError(str(error), type="ProviderRejected", non_retryable=True) from None
+        except ProviderRejected as error:  # e.g. 404: the provider has no such refund (a forged event)
+            amount = f"refund lookup refused: {error}"
         if isinstance(amount, str):
             return RefundPlan(valid=False, reason=amount)
         fraction = min(Decimal(1), amount / payment.amount) if payment.amount else Decimal(1)

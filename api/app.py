@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from api import health, webhooks
+from api import health, sub, webhooks
 from shop.context import AppContext
+from shop.subscription.store import reader_for
 
 
 def create_app(ctx: AppContext) -> FastAPI:
-    app = FastAPI(title="vpnshop", docs_url=None, redoc_url=None, openapi_url=None)
+    subscriptions = reader_for(ctx.engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await subscriptions.close()
+
+    app = FastAPI(title="vpnshop", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
+    app.state.subscriptions = subscriptions
     app.include_router(health.router)
+    app.include_router(sub.router_for(ctx, subscriptions))
     app.include_router(webhooks.router)
     return app

@@ -7,7 +7,6 @@ to us: 200 and a log line (anything else buys a day of redeliveries or a disable
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from typing import Any
@@ -17,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
+from api.client_ip import client_ip, parse_networks
 from shop.context import AppContext
 from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
@@ -29,28 +29,6 @@ router = APIRouter(prefix="/webhooks")
 
 def _answer(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": status == 200, "detail": message}, status_code=status)
-
-
-def client_address(request: Request, trusted_proxies: list[str]) -> str:
-    """The connecting address, or what a trusted proxy says the connecting address was."""
-    peer = request.client.host if request.client else ""
-    networks = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies]
-
-    def trusted(address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in networks)
-
-    if not trusted(peer):
-        return peer
-    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
-    # Walk from the nearest hop back: the first address not ours is the real sender.
-    for hop in reversed(hops):
-        if not trusted(hop):
-            return hop
-    return peer
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
@@ -80,7 +58,7 @@ async def _hint(
 @router.post("/yookassa")
 async def yookassa_webhook(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
-    source = client_address(request, ctx.settings.trusted_proxies)
+    source = client_ip(request, parse_networks(ctx.settings.trusted_proxies))
     if not yookassa.is_notification_source(source):
         log.warning("yookassa webhook from %s refused: not a YooKassa address", source)
         return _answer(403, "source address not allowed")

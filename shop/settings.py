@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     currency: str = "RUB"
     trial_days: int = Field(3, ge=0)
 
+    # Subscription endpoint /sub/<token>.
+    sub_profile_title: str = ""  # profile name in the apps; SHOP_NAME when empty
+    sub_update_interval_hours: int = Field(12, ge=1, le=168)
+    support_url: str = ""
+    sub_renew_url: str = ""  # where inactive subscriptions are sent to renew (the bot's t.me link)
+    sub_xray_json_for_apps: bool = False
+    sub_rate_limit_per_minute: int = Field(60, ge=0)  # per client IP and API process; 0 turns it off
+    sub_rate_limit_burst: int = Field(30, ge=1)
+    trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
+
     # Payments. A provider is offered only when its credentials are set.
     yookassa_shop_id: str | None = None
     yookassa_secret_key: SecretStr | None = None
@@ -70,8 +80,6 @@ class Settings(BaseSettings):
     p2p_requisites: str = ""  # e.g. "Card 2200 0000 0000 0000, Sberbank, Ivan I."
     p2p_confirm_seconds: int = Field(3600, ge=1)
     p2p_review_seconds: int = Field(24 * 3600, ge=1)
-    # Trusted reverse proxies (CIDRs) whose X-Forwarded-For names the webhook's real source.
-    trusted_proxies: Annotated[list[str], NoDecode] = []
     payment_deadline_minutes: int = Field(120, ge=1)
     payment_poll_first_seconds: int = Field(10, ge=1)
     payment_poll_max_seconds: int = Field(300, ge=1)
@@ -81,11 +89,21 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("admin_ids", "trusted_proxies", mode="before")
+    @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("database_url")
@@ -93,13 +111,6 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            ipaddress.ip_network(item, strict=False)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("log_level")

@@ -1,0 +1,120 @@
+"""GET /sub/<token>: the customer's subscription for VPN apps and browsers, from the database cache.
+
+No panel is called here: provisioning caches every host's link in `panel_clients`, so the endpoint
+keeps serving while panels are down. Unknown tokens cost the same single indexed query as known ones.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.client_ip import client_ip, parse_networks
+from api.ratelimit import RateLimiter
+from shop.context import AppContext
+from shop.models import utcnow
+from shop.subscription import render_clash, render_links, render_singbox, render_xray
+from shop.subscription.content import Entry, Status, entries, reported_expiry, status_of
+from shop.subscription.formats import Format, UnknownFormat, choose_format
+from shop.subscription.headers import ProfileInfo, subscription_headers
+from shop.subscription.page import PageFacts, render_not_found, render_page
+from shop.subscription.store import SubscriptionReader, SubscriptionRecord
+from shop.subscription.texts import pick_language, t
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+RENDERERS: dict[Format, tuple[Callable[[Sequence[Entry]], str], str]] = {
+    Format.BASE64: (render_links.base64_links, TEXT),
+    Format.PLAIN: (render_links.plain, TEXT),
+    Format.CLASH: (render_clash.render, "text/yaml; charset=utf-8"),
+    Format.SINGBOX: (render_singbox.render, "application/json; charset=utf-8"),
+    Format.XRAY_JSON: (render_xray.render, "application/json; charset=utf-8"),
+}
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    # The URL is the customer's secret: never leak it to the stores the page links to.
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _refusal(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        reason + "\n", status_code=status, media_type=TEXT, headers={**NO_STORE, **(headers or {})}
+    )
+
+
+def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
+    settings = ctx.settings
+    limiter = RateLimiter(settings.sub_rate_limit_per_minute, settings.sub_rate_limit_burst)
+    proxies = parse_networks(settings.trusted_proxies)
+    title = settings.sub_profile_title or settings.shop_name
+    base_url = settings.base_url
+    router = APIRouter()
+
+    def renew_hint(language: str) -> str:
+        return settings.sub_renew_url or settings.support_url or t(language, "renew_where")
+
+    def page(request: Request, record: SubscriptionRecord, status: Status, url: str) -> Response:
+        now = utcnow()
+        facts = PageFacts(
+            shop=title,
+            url=url,
+            status=status,
+            expire=reported_expiry(record, status, now),
+            now=now,
+            used_bytes=record.upload + record.download,
+            servers=len(record.servers),
+            renew_url=settings.sub_renew_url,
+            support_url=settings.support_url,
+        )
+        language = pick_language(request.headers.get("accept-language", ""), record.language)
+        return Response(render_page(language, facts), media_type=HTML, headers=PAGE_HEADERS)
+
+    async def subscription(request: Request) -> Response:
+        token: str = request.path_params["token"]
+        wait = limiter.acquire(client_ip(request, proxies))
+        if wait:
+            return _refusal(429, "too many requests", {"Retry-After": str(math.ceil(wait))})
+        if not TOKEN.fullmatch(token):
+            return _refusal(400, "malformed subscription token")
+        headers = request.headers
+        try:
+            wanted = choose_format(
+                request.query_params.get("format"),
+                headers.get("user-agent", ""),
+                headers.get("accept", ""),
+                settings.sub_xray_json_for_apps,
+            )
+        except UnknownFormat:
+            return _refusal(400, f"unknown format; use one of: {', '.join(f.value for f in Format)}")
+        record = await reader.find(token)
+        if record is None:
+            if wanted is Format.HTML:
+                language = pick_language(headers.get("accept-language", ""), "")
+                body = render_not_found(language)
+                return Response(body, status_code=404, media_type=HTML, headers=PAGE_HEADERS)
+            return Response(status_code=404, headers=NO_STORE)
+        now = utcnow()
+        status = status_of(record, now)
+        url = f"{base_url}/sub/{token}"
+        if wanted is Format.HTML:
+            return page(request, record, status, url)
+        shown = entries(record, status, renew_hint(record.language))
+        render, media_type = RENDERERS[wanted]
+        profile = ProfileInfo(title, settings.sub_update_interval_hours, settings.support_url, url)
+        announce = "" if status is Status.ACTIVE else shown[0].name
+        expire = reported_expiry(record, status, now)
+        response_headers = subscription_headers(profile, record.upload, record.download, expire, announce)
+        return Response(render(shown), media_type=media_type, headers=response_headers)
+
+    # A plain Starlette route: FastAPI's parameter machinery would cost more than the lookup itself.
+    router.add_route("/sub/{token}", subscription, methods=["GET", "HEAD"])
+    return router

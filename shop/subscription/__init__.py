@@ -1,0 +1,5 @@
+"""The `/sub/<token>` subscription: cached links read from the database, rendered per client app.
+
+Nothing here calls a panel: provisioning caches each host's `vless://` link in `panel_clients`,
+and every format is rendered from those rows (see `docs/subscription.md`).
+"""

@@ -1,0 +1,38 @@
+TEXTS: dict[str, str] = {
+    # Placeholder entries: the only "server" an inactive subscription shows in the app.
+    "placeholder_expired": "⛔ Subscription expired — renew: {renew}",
+    "placeholder_inactive": "⛔ No active subscription — buy: {renew}",
+    "placeholder_banned": "⛔ Access blocked — support: {renew}",
+    "placeholder_pending": "⏳ Servers are being prepared — refresh in a few minutes",
+    "renew_where": "the shop's Telegram bot",
+    # The browser page.
+    "page_title": "{shop}: your VPN subscription",
+    "status_active": "Active",
+    "status_pending": "Active — servers are being prepared",
+    "status_expired": "Expired",
+    "status_inactive": "Not active",
+    "status_banned": "Blocked",
+    "expires_on": "Valid until {date}",
+    "expired_on": "Expired on {date}",
+    "days_left": "{days} days left",
+    "traffic_used": "Traffic used: {used}",
+    "servers_count": "Servers: {count}",
+    "qr_caption": "Scan this QR code in the VPN app",
+    "copy_link": "Copy link",
+    "copied": "Copied",
+    "add_to_app": "Add to an app",
+    "renew_button": "Renew",
+    "support_button": "Support",
+    "how_to_connect": "How to connect",
+    "howto_android": "Install Happ or v2rayNG from Google Play, then tap its button above "
+    "or copy the link and add it in the app as a subscription.",
+    "howto_ios": "Install Happ, v2RayTun or Streisand from the App Store, tap its button above, "
+    "then allow the VPN configuration.",
+    "howto_windows": "Install Happ or Hiddify, tap its button above or paste the link "
+    "via \u201cAdd subscription\u201d, then connect.",
+    "howto_macos": "Install Happ, v2RayTun or Hiddify, tap its button above and connect.",
+    "howto_linux": "Install Hiddify or a Clash (mihomo) client and add the link as a subscription.",
+    "not_found_title": "Link not found",
+    "not_found_text": "This subscription link does not exist or was replaced by a new one. "
+    "Get your current link in the shop's Telegram bot.",
+}

@@ -36,6 +36,7 @@ async def _burst(bench: PaymentBench, payments: int, duplicates: int) -> None:
     users = range(10_000, 10_000 + payments)
     for user in users:
         await subscriber(ctx.sessions, user, f"u{user}")
+        bench.telegram.add_user(user, f"u{user}")
     ids = {user: new_payment_id() for user in users}
     limit = asyncio.Semaphore(40)
 

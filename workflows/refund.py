@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
@@ -25,9 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.refunds import RefundActivities, RefundCheckInput, RefundPlan
     from shop.models import GrantKind, PaymentStatus
     from shop.payments.stars import StarsCharge
-
-SHORT = timedelta(seconds=30)
-PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+    from workflows.payment import PATIENT, SHORT
 
 
 class RefundInput(BaseModel):

@@ -6,8 +6,9 @@ Used by the webhook handlers, the sweeper and the bot. Each call is durable once
 from __future__ import annotations
 
 import enum
-import logging
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import or_, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -32,8 +33,6 @@ from workflows.refund import (
     charge_workflow_id,
     refund_workflow_id,
 )
-
-log = logging.getLogger(__name__)
 
 
 class Delivery(enum.StrEnum):
@@ -105,26 +104,14 @@ async def record_stars_charge(
     return Delivery.SIGNALED
 
 
-async def refund_stars_charge(client: Client, task_queue: str, charge: StarsCharge) -> None:
+async def _start_once(
+    client: Client, run: Any, arg: BaseModel, workflow_id: str, task_queue: str
+) -> Delivery:
     try:
         await client.start_workflow(
-            RefundChargeWorkflow.run,
-            charge,
-            id=charge_workflow_id(charge.charge_id),
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    except WorkflowAlreadyStartedError:
-        log.info("stars charge %s: already refunded", charge.charge_id)
-
-
-async def start_refund(client: Client, task_queue: str, inp: RefundInput) -> Delivery:
-    try:
-        await client.start_workflow(
-            RefundWorkflow.run,
-            inp,
-            id=refund_workflow_id(inp.refund_key),
+            run,
+            arg,
+            id=workflow_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -132,6 +119,16 @@ async def start_refund(client: Client, task_queue: str, inp: RefundInput) -> Del
     except WorkflowAlreadyStartedError:
         return Delivery.CLOSED
     return Delivery.SIGNALED
+
+
+async def refund_stars_charge(client: Client, task_queue: str, charge: StarsCharge) -> Delivery:
+    workflow_id = charge_workflow_id(charge.charge_id)
+    return await _start_once(client, RefundChargeWorkflow.run, charge, workflow_id, task_queue)
+
+
+async def start_refund(client: Client, task_queue: str, inp: RefundInput) -> Delivery:
+    workflow_id = refund_workflow_id(inp.refund_key)
+    return await _start_once(client, RefundWorkflow.run, inp, workflow_id, task_queue)
 
 
 async def confirm_transfer(client: Client, task_queue: str, payment: Payment) -> Delivery:

@@ -17,6 +17,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,7 @@ async def _burst(bench: PaymentBench, payments: int, duplicates: int) -> None:
 
     await asyncio.gather(*(click(user) for user in users for _ in range(2)))
     bench.yookassa.webhooks.copies = duplicates
+    bench.yookassa.webhooks.window = 3600.0  # YooKassa redelivers for 24 h
     paid_at: dict[str, float] = {}
     started = time.perf_counter()
     for payment_id in ids.values():
@@ -65,6 +67,8 @@ async def _burst(bench: PaymentBench, payments: int, duplicates: int) -> None:
     print(f"burst: {payments} payments x {duplicates} webhooks + double click")
     print(f"  webhook-to-delivered p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     print(f"  sustained {payments / elapsed:.1f} payments/s ({elapsed:.1f} s)")
+    answers = Counter(attempt.status for attempt in bench.yookassa.webhooks.attempts)
+    print(f"  webhook answers: {dict(answers)}")
 
 
 async def _rps(http: httpx.AsyncClient, path: str, body: bytes | None, total: int) -> float:

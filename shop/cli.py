@@ -1,4 +1,4 @@
-"""`vpnshop` command line: up, worker, api, bot, migrate."""
+"""`vpnshop` command line: up, worker, api, bot, migrate, hosts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from shop import hosts_cli
 from shop.settings import Settings, SettingsError, load_settings
 from shop.temporal import TemporalStartError
 
@@ -36,13 +37,17 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="run the HTTP API only")
     commands.add_parser("bot", help="run the Telegram bot only")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    hosts_cli.add_parser(commands)
     return parser
 
 
-async def _dispatch(command: str, settings: Settings) -> None:
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     from shop import processes
 
-    if command == "up":
+    command = args.command
+    if command == "hosts":
+        print(await hosts_cli.run(args, settings))
+    elif command == "up":
         await processes.up(settings)
     elif command == "migrate":
         from shop.migrate import upgrade
@@ -62,10 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         _configure_logging(settings)
-        asyncio.run(_dispatch(args.command, settings))
+        asyncio.run(_dispatch(args, settings))
     except SettingsError as error:
         print(f"vpnshop: {error}", file=sys.stderr)
         return 2
+    except hosts_cli.HostError as error:
+        print(f"vpnshop: {error}", file=sys.stderr)
+        return 1
     except TemporalStartError as error:
         print(f"vpnshop: {error}", file=sys.stderr)
         return 1

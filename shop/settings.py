@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     # Key for panel credentials stored in the database (Fernet, urlsafe base64 of 32 bytes).
     encryption_key: SecretStr | None = None
 
+    # 3x-ui panels. Client emails are "<prefix>-<subscription>-<inbound>"; use a distinct prefix
+    # per shop when two shops share one panel.
+    panel_email_prefix: str = Field("vpnshop", pattern=r"^[a-z][a-z0-9]{0,15}$")
+    panel_timeout_seconds: float = Field(15.0, gt=0, le=120)
+    panel_reconcile_minutes: int = Field(10, ge=1)
+
     # Shop.
     shop_name: str = "vpnshop"
     currency: str = "RUB"

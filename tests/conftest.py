@@ -156,3 +156,7 @@ async def running_worker(ctx: AppContext, temporal_client: Client) -> AsyncItera
     """A worker with every workflow and activity, on this test's own task queue."""
     async with build_worker(ctx, temporal_client):
         yield ctx
+
+
+# Sandbox 3x-ui panels (see tests/panel_fixtures.py).
+from tests.panel_fixtures import any_panel, panel_ctx, panel_worker, start_panel  # noqa: E402, F401

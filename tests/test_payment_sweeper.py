@@ -14,7 +14,7 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.payments_env import payment_bench
-from workflows.sweeper import PaymentSweepWorkflow, payment_sweep_schedule
+from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, payment_sweep_schedule
 
 SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 
@@ -41,9 +41,9 @@ async def test_lost_webhooks_are_delivered_by_the_sweeper(
         await asyncio.sleep(0.3)
         assert (await bench.payment(yk_id)).status is PaymentStatus.PENDING  # nothing told us
 
-        schedule_id, schedule = payment_sweep_schedule(ctx.settings)
-        schedule.action.id = f"{schedule_id}-{task_queue}"  # type: ignore[attr-defined]
-        handle = await temporal_client.create_schedule(f"{schedule_id}-{task_queue}", schedule)
+        schedule = payment_sweep_schedule(ctx.settings, task_queue)
+        schedule.action.id = f"{SCHEDULE_ID}-{task_queue}"  # type: ignore[attr-defined]
+        handle = await temporal_client.create_schedule(f"{SCHEDULE_ID}-{task_queue}", schedule)
         try:
             await handle.trigger()
             assert (await bench.result(yk_id)).stage == "delivered"

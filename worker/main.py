@@ -13,13 +13,17 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ledger import LedgerActivities
+from activities.panels import PanelActivities
 from activities.payments import PaymentActivities, Telegram
 from activities.refunds import RefundActivities, RefundLookup
 from activities.sweeper import SweepActivities
 from shop.context import AppContext
 from shop.payments.registry import build_providers
+from worker.schedules import ensure_schedules
 from workflows.grant import GrantAccessWorkflow
 from workflows.payment import PaymentWorkflow
+from workflows.provision import ProvisionSubscriptionWorkflow
+from workflows.reconcile import ReconcilePanelsWorkflow
 from workflows.refund import RefundChargeWorkflow, RefundWorkflow
 from workflows.sweeper import PaymentSweepWorkflow
 
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 
 WORKFLOWS: list[type] = [
     GrantAccessWorkflow,
+    ProvisionSubscriptionWorkflow,
+    ReconcilePanelsWorkflow,
     PaymentWorkflow,
     RefundWorkflow,
     RefundChargeWorkflow,
@@ -49,6 +55,7 @@ def _telegram(ctx: AppContext) -> Telegram | None:
 
 def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
     ledger = LedgerActivities(ctx.sessions)
+    panels = PanelActivities(ctx.sessions, ctx.settings)
     providers = build_providers(ctx.settings)
     payments = PaymentActivities(ctx.sessions, ctx.settings, providers, _telegram(ctx))
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
@@ -56,6 +63,10 @@ def activities_for(ctx: AppContext) -> list[Callable[..., Any]]:
     sweeper = SweepActivities(ctx.sessions, ctx.settings, providers)
     return [
         ledger.apply_grant,
+        panels.list_enabled_hosts,
+        panels.upsert_client,
+        panels.mark_for_reconcile,
+        panels.reconcile_host,
         payments.load_order,
         payments.create_provider_payment,
         payments.fetch_provider_payment,
@@ -83,6 +94,7 @@ def build_worker(ctx: AppContext, client: Client, task_queue: str | None = None)
 async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
     client = ctx.require_temporal()
     worker = build_worker(ctx, client)
+    await ensure_schedules(client, ctx.settings)
     async with worker:
         log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
         await stop.wait()

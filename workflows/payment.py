@@ -14,6 +14,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
     from activities.payments import (
@@ -234,6 +236,13 @@ class PaymentWorkflow:
             retry_policy=PATIENT,
         )
         self.granted = True
+        self.stage = "provisioning"
+        # Hosts that stay down past the child's retry window are left to reconciliation.
+        await workflow.execute_child_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=order.subscription_id),
+            id=provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}"),
+        )
 
     async def _refund_charge(self, charge: StarsCharge) -> None:
         await workflow.execute_activity_method(

@@ -12,6 +12,8 @@ from decimal import Decimal
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
     from activities.payments import (
@@ -68,6 +70,12 @@ class RefundWorkflow:
             ),
             start_to_close_timeout=SHORT,
             retry_policy=PATIENT,
+        )
+        # The panels get the shorter (absolute) expiry.
+        await workflow.execute_child_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=plan.subscription_id),
+            id=provision_workflow_id(plan.subscription_id, f"refund:{inp.refund_key}"),
         )
         if plan.full:
             await workflow.execute_activity_method(

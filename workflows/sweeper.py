@@ -53,18 +53,18 @@ class PaymentSweepWorkflow:
         return report
 
 
-def payment_sweep_schedule(settings: Settings) -> tuple[str, Schedule]:
-    """The Schedule definition (id, schedule) for the worker's list of schedules."""
-    every = timedelta(minutes=settings.payment_sweep_minutes)
-    return SCHEDULE_ID, Schedule(
+def payment_sweep_schedule(settings: Settings, task_queue: str) -> Schedule:
+    """For `worker.schedules.SCHEDULES`: (settings, task queue) -> the desired schedule."""
+    interval = timedelta(minutes=settings.payment_sweep_minutes)
+    return Schedule(
         action=ScheduleActionStartWorkflow(
             PaymentSweepWorkflow.run,
             SweepInput(),
             id=SCHEDULE_ID,
-            task_queue=settings.temporal_task_queue,
-            execution_timeout=every,
+            task_queue=task_queue,
+            execution_timeout=interval,
         ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every * 2),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=interval * 2),
         state=ScheduleState(note="payments whose webhook never came; stale checkouts"),
     )

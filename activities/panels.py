@@ -1,0 +1,97 @@
+"""Panel activities: thin adapters from workflows to shop.provisioning and shop.reconcile."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from shop.crypto import Sealer
+from shop.db import SessionFactory
+from shop.models import Host
+from shop.panel.errors import PanelAuthError, PanelError, PanelUnavailable
+from shop.panel.links import UnsupportedInbound
+from shop.panel.pool import PanelPool
+from shop.provisioning import ClientSync, Provisioner, SyncStatus
+from shop.reconcile import HostReconcileReport, reconcile_host
+from shop.settings import Settings
+
+
+class ListHostsInput(BaseModel):
+    only: list[int] | None = None  # None: every enabled host
+
+
+class ClientOnHostInput(BaseModel):
+    subscription_id: int
+    host_id: int
+
+
+class MarkForReconcileInput(BaseModel):
+    subscription_id: int
+    host_id: int
+    error: str = ""
+
+
+class ReconcileHostInput(BaseModel):
+    host_id: int
+
+
+def _failure(error: Exception) -> ApplicationError:
+    # Outages and auth trouble may pass (retry within the bound); a missing or non-VLESS inbound
+    # or a foreign client holding our email will not, so those fail at once.
+    retryable = isinstance(error, PanelUnavailable | PanelAuthError)
+    return ApplicationError(str(error), type=type(error).__name__, non_retryable=not retryable)
+
+
+class PanelActivities:
+    def __init__(self, sessions: SessionFactory, settings: Settings, pool: PanelPool | None = None) -> None:
+        self.sessions = sessions
+        self.pool = pool or PanelPool(lambda: Sealer.from_settings(settings), settings.panel_timeout_seconds)
+        self.provisioner = Provisioner(sessions, self.pool, settings.panel_email_prefix)
+
+    async def _enabled_host(self, host_id: int) -> Host | None:
+        host = await self.provisioner.host(host_id)
+        return host if host is not None and host.enabled else None
+
+    @activity.defn
+    async def list_enabled_hosts(self, inp: ListHostsInput) -> list[int]:
+        async with self.sessions() as session:
+            query = select(Host.id).where(Host.enabled.is_(True)).order_by(Host.sort_order, Host.id)
+            if inp.only is not None:
+                query = query.where(Host.id.in_(inp.only))
+            return list(await session.scalars(query))
+
+    @activity.defn
+    async def upsert_client(self, inp: ClientOnHostInput) -> ClientSync:
+        host = await self._enabled_host(inp.host_id)
+        if host is None:
+            return ClientSync(
+                subscription_id=inp.subscription_id, host_id=inp.host_id, status=SyncStatus.SKIPPED
+            )
+        try:
+            return await self.provisioner.sync(host, inp.subscription_id)
+        except (PanelError, UnsupportedInbound) as error:
+            raise _failure(error) from error
+
+    @activity.defn
+    async def mark_for_reconcile(self, inp: MarkForReconcileInput) -> None:
+        activity.logger.warning(
+            "subscription %s on host %s left for reconciliation: %s",
+            inp.subscription_id,
+            inp.host_id,
+            inp.error,
+        )
+        await self.provisioner.mark_for_reconcile(inp.subscription_id, inp.host_id)
+
+    @activity.defn
+    async def reconcile_host(self, inp: ReconcileHostInput) -> HostReconcileReport:
+        host = await self._enabled_host(inp.host_id)
+        if host is None:
+            return HostReconcileReport(host_id=inp.host_id, host_name="", errors=["host gone or disabled"])
+        try:
+            return await reconcile_host(
+                self.provisioner, host, progress=lambda done: activity.heartbeat(done)
+            )
+        except (PanelError, UnsupportedInbound) as error:
+            raise _failure(error) from error

@@ -1,0 +1,233 @@
+"""Hosts: the 3x-ui panels (one VLESS inbound each) the shop provisions subscriptions onto.
+
+Adding or re-pointing a host first proves that the panel login works and that the inbound exists
+and is VLESS. Deleting a host first removes its clients from the panel; if that fails it stays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from shop.crypto import Sealer
+from shop.db import SessionFactory
+from shop.models import Host, PanelClient
+from shop.panel.client import PanelClient as Panel
+from shop.panel.errors import PanelAuthError, PanelError, PanelNotFound, PanelUnavailable
+from shop.panel.links import UnsupportedInbound, check_supported
+from shop.panel.models import Inbound
+from shop.panel.pool import credentials_for
+from shop.panel.session import PanelCredentials, panel_timeout
+from shop.panel.totp import valid_secret
+from shop.provisioning import Provisioner
+
+CONNECTION_FIELDS = (
+    "panel_url",
+    "username",
+    "password",
+    "api_token",
+    "totp_secret",
+    "verify_tls",
+    "inbound_id",
+)
+SECRET_FIELDS = {
+    "password": "password_encrypted",
+    "api_token": "api_token_encrypted",
+    "totp_secret": "totp_secret_encrypted",
+}
+
+
+class HostError(Exception):
+    """A one-line reason the host operation was refused; nothing was changed."""
+
+
+class HostInput(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    panel_url: str
+    inbound_id: int = Field(ge=1)
+    username: str = ""
+    password: str = ""
+    api_token: str = ""
+    totp_secret: str = ""
+    verify_tls: bool = True
+    public_address: str | None = None
+    country: str = Field("", max_length=64)
+    flag: str = Field("", max_length=16)
+    sort_order: int = 0
+
+    @field_validator("panel_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://host:port/base-path/")
+        path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
+        return f"{parts.scheme}://{parts.netloc}{path}"
+
+    @field_validator("totp_secret")
+    @classmethod
+    def _totp(cls, value: str) -> str:
+        if value and not valid_secret(value):
+            raise ValueError("must be a base32 TOTP secret")
+        return value.replace(" ", "").upper()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value != value.strip() or not value.isprintable():
+            raise ValueError("must be printable, without surrounding spaces")
+        return value
+
+
+def _invalid(error: ValidationError) -> HostError:
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "input"
+    return HostError(f"invalid {field}: {first['msg']}")
+
+
+def parse_input(values: dict[str, object]) -> HostInput:
+    try:
+        return HostInput.model_validate(values)
+    except ValidationError as error:
+        raise _invalid(error) from None
+
+
+async def check_panel(
+    credentials: PanelCredentials, inbound_id: int, timeout_seconds: float = 15.0
+) -> Inbound:
+    """Log in and read the inbound; a HostError says what is wrong in one line."""
+    async with Panel(credentials, panel_timeout(timeout_seconds)) as panel:
+        try:
+            await panel.version()
+        except PanelAuthError as error:
+            raise HostError(f"cannot log in to the panel: {error}") from None
+        except PanelUnavailable as error:
+            raise HostError(f"panel unreachable at {credentials.base_url}: {error}") from None
+        except PanelError as error:
+            raise HostError(f"panel at {credentials.base_url}: {error}") from None
+        try:
+            inbound = await panel.get_inbound(inbound_id)
+            check_supported(inbound)
+        except PanelNotFound:
+            raise HostError(f"inbound {inbound_id} does not exist on the panel") from None
+        except UnsupportedInbound as error:
+            raise HostError(str(error)) from None
+        except PanelError as error:
+            raise HostError(f"cannot read inbound {inbound_id}: {error}") from None
+        return inbound
+
+
+@dataclass(frozen=True)
+class HostService:
+    sessions: SessionFactory
+    sealer: Sealer
+    timeout: float = 15.0
+
+    async def get(self, name: str) -> Host:
+        async with self.sessions() as session:
+            host = await session.scalar(select(Host).where(Host.name == name))
+        if host is None:
+            raise HostError(f"no host named {name!r}")
+        return host
+
+    async def list(self) -> list[Host]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(Host).order_by(Host.sort_order, Host.id)))
+
+    async def client_counts(self) -> dict[int, int]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(PanelClient.host_id, func.count()).group_by(PanelClient.host_id)
+            )
+        return {int(host_id): int(count) for host_id, count in rows}
+
+    def _credentials(self, data: HostInput) -> PanelCredentials:
+        return PanelCredentials(
+            data.panel_url, data.username, data.password, data.api_token, data.totp_secret, data.verify_tls
+        )
+
+    async def add(self, data: HostInput) -> Host:
+        if not data.api_token and not (data.username and data.password):
+            raise HostError("give --username and --password, or --api-token")
+        async with self.sessions() as session:
+            if await session.scalar(select(Host.id).where(Host.name == data.name)) is not None:
+                raise HostError(f"a host named {data.name!r} already exists")
+        await check_panel(self._credentials(data), data.inbound_id, self.timeout)
+        host = Host(name=data.name)
+        self._apply(host, data)
+        async with self.sessions() as session:
+            session.add(host)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise HostError(f"a host named {data.name!r} already exists") from None
+        return host
+
+    def _apply(self, host: Host, data: HostInput) -> None:
+        plain = data.model_dump(exclude=set(SECRET_FIELDS))
+        for key, value in plain.items():
+            setattr(host, key, value)
+        for key, column in SECRET_FIELDS.items():
+            setattr(host, column, self.sealer.seal(getattr(data, key)))
+
+    def _current_input(self, host: Host) -> dict[str, object]:
+        current = {key: getattr(host, key) for key in HostInput.model_fields if key not in SECRET_FIELDS}
+        creds = credentials_for(host, self.sealer)
+        current.update(password=creds.password, api_token=creds.api_token, totp_secret=creds.totp_secret)
+        return current
+
+    async def edit(self, name: str, changes: dict[str, object]) -> Host:
+        host = await self.get(name)
+        data = parse_input({**self._current_input(host), **changes})
+        moved = data.panel_url != host.panel_url or data.inbound_id != host.inbound_id
+        count = (await self.client_counts()).get(host.id, 0)
+        if moved and count:
+            raise HostError(
+                f"host {name!r} has {count} clients on inbound {host.inbound_id}: "
+                "delete it and add it again to move it to another panel or inbound"
+            )
+        if any(key in changes for key in CONNECTION_FIELDS):
+            await check_panel(self._credentials(data), data.inbound_id, self.timeout)
+        async with self.sessions() as session:
+            stored = await session.get(Host, host.id)
+            assert stored is not None
+            self._apply(stored, data)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise HostError(f"a host named {data.name!r} already exists") from None
+            return stored
+
+    async def set_enabled(self, name: str, enabled: bool) -> Host:
+        host = await self.get(name)
+        async with self.sessions() as session:
+            stored = await session.get(Host, host.id)
+            assert stored is not None
+            stored.enabled = enabled
+            await session.commit()
+            return stored
+
+    async def delete(self, name: str, provisioner: Provisioner) -> dict[str, int]:
+        """Remove the host's clients from its panel, then the host. Panel trouble keeps the host."""
+        host = await self.get(name)
+        async with self.sessions() as session:
+            rows = list(await session.scalars(select(PanelClient).where(PanelClient.host_id == host.id)))
+        outcome = {"deleted": 0, "absent": 0, "disabled": 0}
+        try:
+            for row in rows:
+                outcome[await provisioner.remove(host, row.subscription_id, row.email)] += 1
+        except PanelError as error:
+            raise HostError(
+                f"host {name!r} kept: could not remove its clients from the panel "
+                f"({type(error).__name__}: {error})"
+            ) from None
+        async with self.sessions() as session:
+            stored = await session.get(Host, host.id)
+            if stored is not None:
+                await session.delete(stored)
+                await session.commit()
+        return outcome

@@ -1,0 +1,131 @@
+"""`vpnshop hosts add|list|edit|enable|disable|delete`: manage the 3x-ui panels from the shell.
+
+Secrets may be given as "-" to read them from standard input, keeping them out of `ps` and history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from shop.context import AppContext
+from shop.crypto import Sealer
+from shop.hosts import HostError, HostService, parse_input
+from shop.migrate import upgrade
+from shop.models import Host
+from shop.panel.pool import PanelPool
+from shop.provisioning import Provisioner
+from shop.settings import Settings
+
+SECRETS = ("password", "api_token", "totp_secret")
+
+
+def add_parser(commands: Any) -> None:
+    hosts = commands.add_parser("hosts", help="manage 3x-ui panels (hosts)")
+    actions = hosts.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a host after checking its panel login and inbound")
+    add.add_argument("name")
+    _connection_flags(add, required=True)
+    actions.add_parser("list", help="list hosts")
+    edit = actions.add_parser("edit", help="change a host (connection changes are checked first)")
+    edit.add_argument("name")
+    edit.add_argument("--rename", dest="new_name")
+    _connection_flags(edit, required=False)
+    for verb in ("enable", "disable"):
+        actions.add_parser(verb, help=f"{verb} a host").add_argument("name")
+    delete = actions.add_parser("delete", help="remove the host's clients from its panel, then the host")
+    delete.add_argument("name")
+
+
+def _connection_flags(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--url", dest="panel_url", required=required, help="panel URL with its base path")
+    parser.add_argument("--inbound", dest="inbound_id", type=int, required=required, help="VLESS inbound id")
+    parser.add_argument("--username")
+    parser.add_argument("--password", help='"-" reads it from stdin')
+    parser.add_argument("--api-token", dest="api_token", help='v3 Bearer token; "-" reads it from stdin')
+    parser.add_argument(
+        "--totp-secret", dest="totp_secret", help='two-factor secret; "-" reads it from stdin'
+    )
+    parser.add_argument(
+        "--insecure",
+        dest="verify_tls",
+        action="store_false",
+        default=None,
+        help="accept a self-signed TLS certificate",
+    )
+    parser.add_argument(
+        "--address", dest="public_address", help="address in links (default: the panel's host)"
+    )
+    parser.add_argument("--flag", help="emoji flag shown in link names")
+    parser.add_argument("--country")
+    parser.add_argument("--order", dest="sort_order", type=int)
+
+
+def _values(args: argparse.Namespace) -> dict[str, object]:
+    keys = (
+        "panel_url",
+        "inbound_id",
+        "username",
+        *SECRETS,
+        "verify_tls",
+        "public_address",
+        "flag",
+        "country",
+        "sort_order",
+    )
+    values = {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
+    for key in SECRETS:
+        if values.get(key) == "-":
+            values[key] = sys.stdin.readline().strip()
+    if getattr(args, "new_name", None):
+        values["name"] = args.new_name
+    return values
+
+
+def _describe(host: Host, clients: int) -> str:
+    state = "enabled" if host.enabled else "disabled"
+    address = host.public_address or "-"
+    fields = (host.name, state, host.panel_url, f"inbound {host.inbound_id}", f"address {address}")
+    return "\t".join((*fields, f"{clients} clients"))
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> str:
+    """Run one hosts action; returns what to print. Raises HostError (exit code 1)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per outcome, nothing else
+    await upgrade(settings.db_url)
+    ctx = AppContext.open(settings)
+    try:
+        service = HostService(ctx.sessions, Sealer.from_settings(settings), settings.panel_timeout_seconds)
+        if args.action == "list":
+            counts = await service.client_counts()
+            hosts = await service.list()
+            return "\n".join(_describe(h, counts.get(h.id, 0)) for h in hosts) or "no hosts yet"
+        if args.action == "add":
+            host = await service.add(parse_input({"name": args.name, **_values(args)}))
+            return f"host {host.name!r} added; active subscriptions reach it on the next reconciliation"
+        if args.action == "edit":
+            host = await service.edit(args.name, _values(args))
+            return f"host {host.name!r} updated"
+        if args.action in ("enable", "disable"):
+            host = await service.set_enabled(args.name, args.action == "enable")
+            return f"host {host.name!r} {args.action}d"
+        pool = PanelPool(lambda: service.sealer, settings.panel_timeout_seconds)
+        try:
+            outcome = await service.delete(
+                args.name, Provisioner(ctx.sessions, pool, settings.panel_email_prefix)
+            )
+        finally:
+            await pool.aclose()
+        note = (
+            f", {outcome['disabled']} left disabled (3x-ui keeps one client per inbound)"
+            if outcome["disabled"]
+            else ""
+        )
+        return f"host {args.name!r} deleted: {outcome['deleted']} clients removed from the panel{note}"
+    finally:
+        await ctx.close()
+
+
+__all__ = ["HostError", "add_parser", "run"]

@@ -1,4 +1,5 @@
-"""A burst of payments, each with a double click and duplicated webhooks: nothing doubled."""
+"""A burst of payments, each with a double click and duplicated webhooks, while one of two panels
+is down for 30 s: every payment delivered once, one panel client per subscription and host."""
 
 from __future__ import annotations
 
@@ -8,22 +9,32 @@ import os
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from shop.models import Grant, Payment, PaymentMethod, PaymentStatus
+from sandbox.panel import SandboxPanel
+from shop.models import Grant, PanelClient, Payment, PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
+from tests.panel_fixtures import add_sandbox_host, panel_settings
 from tests.payments_env import payment_bench
 
-# 200 runs in bench/payments.py; the test keeps the whole suite fast.
+# 200 runs in bench/payments_bench.py; the test keeps the whole suite fast.
 BURST = int(os.environ.get("PAYMENT_BURST", "40"))
 SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+PANEL_DOWN_SECONDS = 30
 
 
-async def test_burst_with_double_clicks_and_duplicate_webhooks(
+async def test_burst_with_double_clicks_duplicate_webhooks_and_a_panel_outage(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:
-    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+    settings = SLOW_POLL | panel_settings()
+    async with (
+        SandboxPanel(version="v2") as steady,
+        SandboxPanel() as flaky,
+        payment_bench(sqlite_db, temporal_client, task_queue, **settings) as bench,
+    ):
         ctx = bench.ctx
+        await add_sandbox_host(ctx, steady, "steady")
+        await add_sandbox_host(ctx, flaky, "flaky")
         offer = await plan(ctx.sessions)
         users = range(5000, 5000 + BURST)
         for user in users:
@@ -40,9 +51,16 @@ async def test_burst_with_double_clicks_and_duplicate_webhooks(
         assert all(links) and len(set(links)) == BURST  # each double click: one link
         assert len(bench.yookassa.payments) == BURST
         bench.yookassa.webhooks.copies = 5
-        for provider_id in list(bench.yookassa.payments):
+        provider_ids = list(bench.yookassa.payments)
+        half = len(provider_ids) // 2
+        for provider_id in provider_ids[:half]:
             bench.yookassa.pay(provider_id)
-        results = await asyncio.gather(*(bench.result(pid, within=120) for pid in ids.values()))
+        await flaky.down()
+        for provider_id in provider_ids[half:]:
+            bench.yookassa.pay(provider_id)
+        await asyncio.sleep(PANEL_DOWN_SECONDS)
+        await flaky.up()
+        results = await asyncio.gather(*(bench.result(pid, within=180) for pid in ids.values()))
         assert {r.stage for r in results} == {"delivered"}
         await bench.yookassa.webhooks.drain()
         assert {a.status for a in bench.yookassa.webhooks.attempts} == {200}
@@ -52,4 +70,9 @@ async def test_burst_with_double_clicks_and_duplicate_webhooks(
             delivered = await session.scalar(
                 select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.DELIVERED)
             )
+            rows = await session.scalar(select(func.count()).select_from(PanelClient))
         assert grants == BURST and keys == set(ids.values()) and delivered == BURST
+        assert rows == 2 * BURST
+        for panel in (steady, flaky):
+            emails = [client["email"] for client in panel.clients()]
+            assert len(emails) == BURST and len(set(emails)) == BURST  # one client per subscription

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health, import_links, sub
+from api import health, import_links, sub, webhooks
 from shop.context import AppContext
 from shop.subscription.store import reader_for
 
@@ -30,4 +30,5 @@ def create_app(ctx: AppContext) -> FastAPI:
         from api.telegram import telegram_webhook
 
         app.include_router(telegram_webhook(ctx))
+    app.include_router(webhooks.router)
     return app

@@ -14,7 +14,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 
 from bot.middleware import CustomerGate
-from bot.routers import admin, buy, fallback, help, language, menu, start, subscription, trial
+from bot.routers import admin, buy, fallback, help, language, menu, payments, start, subscription, trial
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.admin import AccessSync
 from shop.checkout import Checkout
@@ -55,6 +55,7 @@ def build_dispatcher(
     dispatcher.callback_query.outer_middleware(gate)
     for router in (start, menu, buy, trial, subscription, help, language, admin):
         dispatcher.include_router(router.build())
+    dispatcher.include_router(payments.build_router())
     for extra in extra_routers:
         dispatcher.include_router(extra)
     dispatcher.include_router(fallback.build())

@@ -91,6 +91,29 @@ class Settings(BaseSettings):
     sub_rate_limit_burst: int = Field(30, ge=1)
     trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
 
+    # Payments. A provider is offered only when its credentials are set.
+    yookassa_shop_id: str | None = None
+    yookassa_secret_key: SecretStr | None = None
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    yookassa_return_url: str = "https://t.me/"
+    yookassa_receipt_email: str | None = None  # fallback receipt e-mail when the customer gives none
+    yookassa_vat_code: int = Field(1, ge=1, le=12)
+    yookassa_test_mode: bool = False
+    cryptopay_token: SecretStr | None = None
+    cryptopay_api_url: str = "https://pay.crypt.bot/api"
+    cryptopay_accepted_assets: str = "USDT,TON,BTC"
+    cryptopay_invoice_seconds: int = Field(3600, ge=60, le=2678400)
+    stars_enabled: bool = False
+    p2p_requisites: str = ""  # e.g. "Card 2200 0000 0000 0000, Sberbank, Ivan I."
+    p2p_confirm_seconds: int = Field(3600, ge=1)
+    p2p_review_seconds: int = Field(24 * 3600, ge=1)
+    payment_deadline_minutes: int = Field(120, ge=1)
+    payment_poll_first_seconds: int = Field(10, ge=1)
+    payment_poll_max_seconds: int = Field(300, ge=1)
+    payment_sweep_minutes: int = Field(10, ge=1)
+    payment_sweep_lookback_hours: int = Field(48, ge=1)
+    provider_timeout_seconds: float = Field(10.0, gt=0)
+
     log_level: str = "INFO"
 
     @field_validator("admin_ids", mode="before")

@@ -15,13 +15,16 @@ async def subscriber(sessions: SessionFactory, telegram_id: int = 1001, name: st
 
 
 async def plan(
-    sessions: SessionFactory, name: str = "Month", days: int = 30, price: str = "199", stars: int | None = 150
-) -> int:
+    sessions: SessionFactory,
+    name: str = "Month",
+    days: int = 30,
+    price: str = "299.00",
+    stars: int | None = 150,
+) -> Plan:
     async with sessions() as session, session.begin():
-        row = Plan(name=name, duration_days=days, price=Decimal(price), price_stars=stars)
+        row = Plan(name=name, duration_days=days, price=Decimal(price), currency="RUB", price_stars=stars)
         session.add(row)
-        await session.flush()
-        return row.id
+    return row
 
 
 async def host(sessions: SessionFactory, name: str = "Frankfurt") -> None:

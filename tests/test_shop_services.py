@@ -69,7 +69,7 @@ async def test_stats_count_revenue_by_currency_and_window(db: Database) -> None:
     await users.register(db.sessions, 40, None, "Payer", "ru")
     await users.register(db.sessions, 41, None, "Banned", "ru")
     await admin.set_banned(db.sessions, 41, True)
-    plan_id = await plan(db.sessions)
+    plan_id = (await plan(db.sessions)).id
     now = utcnow().replace(hour=12)
     rows = [
         ("a", PaymentStatus.DELIVERED, "199", "RUB", now),

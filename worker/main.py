@@ -16,15 +16,23 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
 from activities.panels import PanelActivities
+from activities.payments import PaymentActivities
+from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
+from activities.sweeper import SweepActivities
 from bot.main import build_bot
 from shop.context import AppContext
 from shop.pacing import RateLimiter
+from shop.payments.registry import build_providers
+from shop.telegram import TelegramGateway
 from worker.schedules import ensure_schedules
 from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
+from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
 from workflows.reconcile import ReconcilePanelsWorkflow
+from workflows.refund import RefundChargeWorkflow, RefundWorkflow
+from workflows.sweeper import PaymentSweepWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,10 @@ WORKFLOWS: list[type] = [
     GrantAccessWorkflow,
     ProvisionSubscriptionWorkflow,
     ReconcilePanelsWorkflow,
+    PaymentWorkflow,
+    RefundWorkflow,
+    RefundChargeWorkflow,
+    PaymentSweepWorkflow,
     ExpiryScanWorkflow,
     CloseEndedAccessWorkflow,
     ReminderCleanupWorkflow,
@@ -46,6 +58,11 @@ def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]
     settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
     panels = PanelActivities(ctx.sessions, settings)
+    providers = build_providers(settings)
+    payments = PaymentActivities(ctx.sessions, settings, providers, TelegramGateway(bot) if bot else None)
+    lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
+    refunds = RefundActivities(ctx.sessions, lookups)
+    sweeper = SweepActivities(ctx.sessions, settings, providers)
     # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
@@ -56,6 +73,14 @@ def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]
         panels.upsert_client,
         panels.mark_for_reconcile,
         panels.reconcile_host,
+        payments.load_order,
+        payments.create_provider_payment,
+        payments.fetch_provider_payment,
+        payments.set_status,
+        payments.notify,
+        payments.refund_stars_charge,
+        refunds.check_refund,
+        sweeper.sweep_payments,
         reminders.claim_reminders,
         reminders.send_reminders,
         reminders.clean_reminders,

@@ -35,6 +35,8 @@ from workflows.expiry import (
     ReminderCleanupWorkflow,
 )
 from workflows.reconcile import RECONCILE_WORKFLOW_ID, ReconcileInput, ReconcilePanelsWorkflow
+from workflows.sweeper import SCHEDULE_ID as PAYMENT_SWEEP_ID
+from workflows.sweeper import payment_sweep_schedule
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,7 @@ SCHEDULES: list[ScheduleDefinition] = [
     ScheduleDefinition(EXPIRY_SCAN_ID, expiry_scan),
     ScheduleDefinition(CLOSE_ENDED_ACCESS_ID, close_ended_access),
     ScheduleDefinition(REMINDER_CLEANUP_ID, reminder_cleanup),
+    ScheduleDefinition(PAYMENT_SWEEP_ID, payment_sweep_schedule),
 ]
 
 

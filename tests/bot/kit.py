@@ -92,7 +92,7 @@ async def open_shop(
         ctx = make_context(database, client, task_queue, **(values | settings))
         bot = build_bot(ctx.settings)
         dispatcher = build_dispatcher(ctx, checkout, access_sync, extra_routers)
-        async with build_worker(ctx, client):
+        async with build_worker(ctx, client, bot=bot):
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
             )

@@ -46,7 +46,7 @@ async def test_admin_tools_are_hidden_from_customers(shop: Shop) -> None:
 async def test_stats(shop: Shop) -> None:
     boss = await started(shop, ADMIN_ID, "Boss", "en")
     await started(shop, 32, "Vic")
-    plan_id = await plan(shop.ctx.sessions)
+    plan_id = (await plan(shop.ctx.sessions)).id
     now = utcnow()
     async with shop.ctx.sessions() as session, session.begin():
         for number, (status, paid_at) in enumerate(

@@ -81,7 +81,7 @@ async def test_stale_or_forged_buttons(shop: Shop, data: str) -> None:
 
 
 async def test_a_plan_withdrawn_after_the_list_was_shown(shop: Shop) -> None:
-    plan_id = await plan(shop.ctx.sessions, "Month")
+    plan_id = (await plan(shop.ctx.sessions, "Month")).id
     cleo = await started(shop, 44, "Cleo", "ru")
     await cleo.taps("Купить подписку")
     plans = cleo.last

@@ -1,0 +1,277 @@
+"""Payment activities: thin, idempotent adapters from `PaymentWorkflow` to the providers, the
+payments table and Telegram. No HTTP library is imported here: provider clients and the
+Telegram gateway are built by the worker and handed in.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from bot.texts import DEFAULT_LANGUAGE, t
+from shop.accounts import ensure_subscription
+from shop.db import SessionFactory
+from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
+from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
+from shop.payments.status import TransitionRefused, transition
+from shop.settings import Settings
+
+log = logging.getLogger(__name__)
+Buttons = list[tuple[str, str]]
+
+
+class Telegram(Protocol):
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> bool: ...
+
+    async def refund_star_payment(self, user_id: int, charge_id: str) -> None: ...
+
+
+class Timings(BaseModel):
+    deadline_seconds: int
+    poll_first_seconds: int
+    poll_max_seconds: int
+    p2p_confirm_seconds: int
+    p2p_review_seconds: int
+
+
+class Order(BaseModel):
+    """Our side of a payment, loaded once by the workflow: the truth a provider is checked against."""
+
+    payment_id: str
+    user_id: int
+    subscription_id: int
+    method: PaymentMethod
+    amount: Decimal
+    currency: str
+    seconds: int
+    description: str
+    status: PaymentStatus
+    provider_payment_id: str | None
+    pay_url: str | None
+    receipt_email: str | None
+    test_mode: bool | None
+    timings: Timings
+
+
+class PaymentRef(BaseModel):
+    payment_id: str
+
+
+class FetchInput(BaseModel):
+    method: PaymentMethod
+    provider_payment_id: str
+
+
+class SetStatusInput(BaseModel):
+    payment_id: str
+    status: PaymentStatus
+    reason: str | None = None
+    provider_payment_id: str | None = None
+
+
+class PaymentEvent(enum.StrEnum):
+    DELIVERED = "delivered"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REVIEW = "review"
+    UNDELIVERABLE_REFUNDED = "undeliverable_refunded"
+    EXTRA_CHARGE_REFUNDED = "extra_charge_refunded"
+    TRANSFER_CLAIMED = "transfer_claimed"
+    TRANSFER_DECLINED = "transfer_declined"
+    REFUND_APPLIED = "refund_applied"
+
+
+class NotifyInput(BaseModel):
+    payment_id: str
+    event: PaymentEvent
+    detail: str = ""
+
+
+class RefundChargeInput(BaseModel):
+    user_id: int
+    charge_id: str
+
+
+# event -> (customer text key or None, operator text key or None)
+MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
+    PaymentEvent.DELIVERED: ("pay_delivered", "op_sale"),
+    PaymentEvent.CANCELED: ("pay_canceled", None),
+    PaymentEvent.EXPIRED: ("pay_expired", None),
+    PaymentEvent.REVIEW: ("pay_review", "op_review"),
+    PaymentEvent.UNDELIVERABLE_REFUNDED: ("pay_refunded_undeliverable", "op_refunded_undeliverable"),
+    PaymentEvent.EXTRA_CHARGE_REFUNDED: ("pay_extra_charge_refunded", "op_extra_charge_refunded"),
+    PaymentEvent.TRANSFER_CLAIMED: ("pay_transfer_claimed", "op_transfer_claimed"),
+    PaymentEvent.TRANSFER_DECLINED: ("pay_transfer_declined", None),
+    PaymentEvent.REFUND_APPLIED: ("pay_refund_applied", "op_refund_applied"),
+}
+
+
+def transfer_buttons(payment_id: str) -> Buttons:
+    return [
+        (t(DEFAULT_LANGUAGE, "op_approve"), f"p2p:ok:{payment_id}"),
+        (t(DEFAULT_LANGUAGE, "op_decline"), f"p2p:no:{payment_id}"),
+    ]
+
+
+class PaymentActivities:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settings: Settings,
+        providers: Mapping[PaymentMethod, Provider],
+        telegram: Telegram | None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.providers = providers
+        self.telegram = telegram
+
+    def _provider(self, method: PaymentMethod) -> Provider:
+        provider = self.providers.get(method)
+        if provider is None:
+            raise ApplicationError(f"{method} is not configured", type="ProviderMissing", non_retryable=True)
+        return provider
+
+    def _timings(self) -> Timings:
+        s = self.settings
+        return Timings(
+            deadline_seconds=s.payment_deadline_minutes * 60,
+            poll_first_seconds=s.payment_poll_first_seconds,
+            poll_max_seconds=s.payment_poll_max_seconds,
+            p2p_confirm_seconds=s.p2p_confirm_seconds,
+            p2p_review_seconds=s.p2p_review_seconds,
+        )
+
+    @activity.defn
+    async def load_order(self, inp: PaymentRef) -> Order | None:
+        async with self.sessions() as session:
+            payment = await session.get(Payment, inp.payment_id)
+            plan = await session.get(Plan, payment.plan_id) if payment else None
+        if payment is None or plan is None:
+            return None
+        subscription = await ensure_subscription(self.sessions, payment.user_id)
+        return Order(
+            payment_id=payment.id,
+            user_id=payment.user_id,
+            subscription_id=subscription.id,
+            method=payment.method,
+            amount=payment.amount,
+            currency=payment.currency,
+            seconds=int(timedelta(days=plan.duration_days).total_seconds()),
+            description=f"{self.settings.shop_name}: {plan.name}",
+            status=payment.status,
+            provider_payment_id=payment.provider_payment_id,
+            pay_url=payment.confirmation_url,
+            receipt_email=payment.receipt_email,
+            test_mode=self.settings.yookassa_test_mode if payment.method is PaymentMethod.YOOKASSA else None,
+            timings=self._timings(),
+        )
+
+    @activity.defn
+    async def create_provider_payment(self, order: Order) -> ProviderPayment:
+        provider = self._provider(order.method)
+        async with self.sessions() as session:
+            recorded = await session.scalar(
+                select(Payment.provider_payment_id).where(Payment.id == order.payment_id)
+            )
+        if recorded:  # an earlier attempt created it and wrote it down: never create a second
+            return await provider.fetch(recorded)
+        new = NewPayment(
+            payment_id=order.payment_id,
+            user_id=order.user_id,
+            amount=order.amount,
+            currency=order.currency,
+            description=order.description,
+            receipt_email=order.receipt_email,
+        )
+        try:
+            created = await provider.create(new)
+        except ProviderRejected as error:
+            raise ApplicationError(str(error), type="ProviderRejected", non_retryable=True) from None
+        try:
+            await transition(
+                self.sessions,
+                order.payment_id,
+                PaymentStatus.PENDING,
+                provider_payment_id=created.provider_payment_id,
+                confirmation_url=created.pay_url,
+            )
+        except TransitionRefused as error:
+            raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+        return created
+
+    @activity.defn
+    async def fetch_provider_payment(self, inp: FetchInput) -> ProviderPayment:
+        try:
+            return await self._provider(inp.method).fetch(inp.provider_payment_id)
+        except ProviderRejected as error:
+            raise ApplicationError(str(error), type="ProviderRejected", non_retryable=True) from None
+
+    @activity.defn
+    async def set_status(self, inp: SetStatusInput) -> PaymentStatus:
+        fields: dict[str, object] = {}
+        if inp.reason is not None:
+            fields["review_reason"] = inp.reason[:1000]
+        if inp.provider_payment_id is not None:
+            fields["provider_payment_id"] = inp.provider_payment_id
+        if inp.status is PaymentStatus.SUCCEEDED:
+            fields["paid_at"] = utcnow()
+        if inp.status is PaymentStatus.DELIVERED:
+            fields["delivered_at"] = utcnow()
+        try:
+            return await transition(self.sessions, inp.payment_id, inp.status, **fields)
+        except TransitionRefused as error:
+            raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+
+    async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:
+        async with self.sessions() as session:
+            payment = await session.get(Payment, payment_id)
+            assert payment is not None
+            user = await session.get(User, payment.user_id)
+            assert user is not None
+            subscription = await session.scalar(
+                select(Subscription).where(Subscription.user_id == payment.user_id)
+            )
+        return payment, user, subscription
+
+    @activity.defn
+    async def notify(self, inp: NotifyInput) -> None:
+        """Tell the customer and/or the operators. At-least-once: a retry may repeat a message."""
+        if self.telegram is None:
+            log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
+            return
+        payment, user, subscription = await self._customer(inp.payment_id)
+        values = {
+            "payment_id": payment.id,
+            "method": payment.method.value,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "user_id": user.id,
+            "detail": inp.detail,
+            "expires": subscription.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            if subscription and subscription.expires_at
+            else "-",
+            "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
+        }
+        customer_key, operator_key = MESSAGES[inp.event]
+        if customer_key:
+            await self.telegram.send(user.id, t(user.language, customer_key, **values))
+        if operator_key:
+            buttons = transfer_buttons(payment.id) if inp.event is PaymentEvent.TRANSFER_CLAIMED else None
+            for admin in self.settings.admin_ids:
+                await self.telegram.send(admin, t(DEFAULT_LANGUAGE, operator_key, **values), buttons)
+
+    @activity.defn
+    async def refund_stars_charge(self, inp: RefundChargeInput) -> None:
+        if self.telegram is None:
+            raise ApplicationError("cannot refund Stars: the bot is not configured", type="BotMissing")
+        await self.telegram.refund_star_payment(inp.user_id, inp.charge_id)

@@ -1,0 +1,84 @@
+"""Refund activities: check a refund against the provider and our payment, size the revocation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from temporalio import activity
+
+from shop.db import SessionFactory
+from shop.models import Grant, Payment, PaymentMethod, Plan
+from shop.payments.base import ProviderRefund, ProviderRejected
+
+
+class RefundCheckInput(BaseModel):
+    payment_id: str
+    provider_refund_id: str | None  # re-fetched at the provider when it has a refund API
+    amount: Decimal | None  # Stars: from Telegram's own update
+
+
+class RefundPlan(BaseModel):
+    valid: bool
+    reason: str = ""
+    subscription_id: int = 0
+    seconds: int = 0  # negative: how much access the refund takes back
+    full: bool = False
+
+
+@runtime_checkable
+class RefundLookup(Protocol):
+    """The part of a provider that can re-fetch a refund (YooKassa)."""
+
+    async def fetch_refund(self, refund_id: str) -> ProviderRefund: ...
+
+
+class RefundActivities:
+    def __init__(
+        self, sessions: SessionFactory, refund_lookups: Mapping[PaymentMethod, RefundLookup]
+    ) -> None:
+        self.sessions = sessions
+        self.lookups = refund_lookups
+
+    async def _amount(self, payment: Payment, inp: RefundCheckInput) -> Decimal | str:
+        if inp.provider_refund_id is None:
+            return inp.amount if inp.amount is not None else payment.amount
+        lookup = self.lookups.get(payment.method)
+        if lookup is None:
+            return f"{payment.method} has no refund lookup"
+        refund = await lookup.fetch_refund(inp.provider_refund_id)
+        if not refund.succeeded:
+            return "refund not succeeded at the provider"
+        if refund.provider_payment_id != payment.provider_payment_id:
+            return f"refund belongs to {refund.provider_payment_id}, not {payment.provider_payment_id}"
+        if refund.currency != payment.currency:
+            return f"refund currency {refund.currency} != {payment.currency}"
+        return refund.amount
+
+    @activity.defn
+    async def check_refund(self, inp: RefundCheckInput) -> RefundPlan:
+        async with self.sessions() as session:
+            payment = await session.get(Payment, inp.payment_id)
+            if payment is None:
+                return RefundPlan(valid=False, reason="unknown payment")
+            plan = await session.get(Plan, payment.plan_id)
+            purchase = await session.scalar(select(Grant).where(Grant.source_key == payment.id))
+        if purchase is None or plan is None:
+            # Nothing was granted for this payment, so the refund takes nothing back.
+            return RefundPlan(valid=False, reason="no purchase grant for this payment")
+        try:
+            amount = await self._amount(payment, inp)
+        except ProviderRejected as error:  # e.g. 404: the provider has no such refund (a forged event)
+            amount = f"refund lookup refused: {error}"
+        if isinstance(amount, str):
+            return RefundPlan(valid=False, reason=amount)
+        fraction = min(Decimal(1), amount / payment.amount) if payment.amount else Decimal(1)
+        return RefundPlan(
+            valid=True,
+            subscription_id=purchase.subscription_id,
+            seconds=-int(purchase.duration_seconds * fraction),
+            full=fraction >= 1,
+        )

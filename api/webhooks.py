@@ -1,0 +1,115 @@
+"""Payment webhooks: authenticate, hand the hint to the payment's workflow, answer at once.
+
+Forged or unauthenticated: 401/403 and nothing changes. Malformed: 400. Authentic but of no use
+to us: 200 and a log line (anything else buys a day of redeliveries or a disabled webhook).
+5xx only when the hint could not be recorded durably, so the provider retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.service import RPCError
+
+from api.client_ip import client_ip, parse_networks
+from shop.context import AppContext
+from shop.models import PaymentMethod
+from shop.payments import cryptopay, yookassa
+from shop.payments.hints import check_provider, find_payment, start_refund
+from workflows.refund import RefundInput
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks")
+
+
+def _answer(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": status == 200, "detail": message}, status_code=status)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def _hint(
+    ctx: AppContext, method: PaymentMethod, provider_id: str, order_ref: str | None
+) -> JSONResponse:
+    try:
+        payment = await find_payment(ctx.sessions, method, provider_id, order_ref)
+        if payment is None:
+            log.warning("%s webhook for unknown payment %s (ref %r): ignored", method, provider_id, order_ref)
+            return _answer(200, "unknown payment")
+        client = ctx.require_temporal()
+        delivery = await check_provider(client, ctx.settings.temporal_task_queue, payment, source="webhook")
+    except (SQLAlchemyError, RPCError, RuntimeError) as error:
+        log.error("%s webhook for %s not recorded: %s", method, provider_id, error)
+        return _answer(503, "not recorded, retry later")
+    return _answer(200, delivery.value)
+
+
+@router.post("/yookassa")
+async def yookassa_webhook(request: Request) -> JSONResponse:
+    ctx: AppContext = request.app.state.ctx
+    source = client_ip(request, parse_networks(ctx.settings.trusted_proxies))
+    if not yookassa.is_notification_source(source):
+        log.warning("yookassa webhook from %s refused: not a YooKassa address", source)
+        return _answer(403, "source address not allowed")
+    body = _parse(await request.body())
+    event = body.get("event") if body else None
+    obj = body.get("object") if body else None
+    if not isinstance(event, str) or not isinstance(obj, dict) or not obj.get("id"):
+        return _answer(400, "expected {event, object: {id, ...}}")
+    if event.startswith("payment."):
+        order_ref = (obj.get("metadata") or {}).get("order_id")
+        return await _hint(ctx, PaymentMethod.YOOKASSA, str(obj["id"]), order_ref)
+    if event == "refund.succeeded" and obj.get("payment_id"):
+        return await _refund(ctx, str(obj["payment_id"]), str(obj["id"]))
+    log.info("yookassa %s event ignored", event)
+    return _answer(200, "ignored")
+
+
+async def _refund(ctx: AppContext, provider_payment_id: str, refund_id: str) -> JSONResponse:
+    try:
+        payment = await find_payment(ctx.sessions, PaymentMethod.YOOKASSA, provider_payment_id, None)
+        if payment is None:
+            log.warning("yookassa refund %s for unknown payment %s: ignored", refund_id, provider_payment_id)
+            return _answer(200, "unknown payment")
+        inp = RefundInput(
+            payment_id=payment.id, refund_key=f"yookassa-refund:{refund_id}", provider_refund_id=refund_id
+        )
+        delivery = await start_refund(ctx.require_temporal(), ctx.settings.temporal_task_queue, inp)
+    except (SQLAlchemyError, RPCError, RuntimeError) as error:
+        log.error("yookassa refund %s not recorded: %s", refund_id, error)
+        return _answer(503, "not recorded, retry later")
+    return _answer(200, delivery.value)
+
+
+@router.post("/cryptopay")
+async def cryptopay_webhook(request: Request) -> JSONResponse:
+    ctx: AppContext = request.app.state.ctx
+    token = ctx.settings.cryptopay_token
+    raw = await request.body()
+    if token is None:
+        return _answer(403, "crypto pay is not configured")
+    if not cryptopay.signature_valid(
+        token.get_secret_value(), raw, request.headers.get(cryptopay.SIGNATURE_HEADER)
+    ):
+        log.warning("crypto pay webhook with a bad signature refused")
+        return _answer(401, "bad signature")
+    body = _parse(raw)
+    invoice = body.get("payload") if body else None
+    if body is None or not isinstance(invoice, dict) or "invoice_id" not in invoice:
+        return _answer(400, "expected {update_type, payload: {invoice_id, ...}}")
+    if body.get("update_type") != "invoice_paid":
+        log.info("crypto pay %s update ignored", body.get("update_type"))
+        return _answer(200, "ignored")
+    order_ref = invoice.get("payload") if isinstance(invoice.get("payload"), str) else None
+    return await _hint(ctx, PaymentMethod.CRYPTOPAY, str(invoice["invoice_id"]), order_ref)

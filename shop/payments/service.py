@@ -1,0 +1,241 @@
+"""Checkout, used by the bot: mint a payment when the customer picks a method, then start (or
+reach again) its one workflow and hand back the way to pay.
+
+A double click carries the same payment id, so it reaches the same row and the same workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from shop.context import AppContext
+from shop.db import SessionFactory
+from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
+from shop.payments import hints
+from shop.payments.stars import CURRENCY as STARS_CURRENCY
+from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
+from shop.payments.status import FINAL
+from shop.settings import Settings
+from workflows.payment import (
+    PaymentInput,
+    PaymentLink,
+    PaymentWorkflow,
+    payment_search_attributes,
+    stars_refund_key,
+)
+from workflows.payment import workflow_id as payment_workflow_id
+from workflows.refund import RefundInput
+
+log = logging.getLogger(__name__)
+LINK_WAIT = timedelta(seconds=8)
+
+
+class CheckoutError(Exception):
+    """The checkout cannot go on; `key` names the customer text in the bot catalogues."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class Checkout(BaseModel):
+    payment_id: str
+    method: PaymentMethod
+    status: PaymentStatus
+    amount: Decimal
+    currency: str
+    pay_url: str | None = None
+    stars_invoice: StarsInvoice | None = None
+    requisites: str | None = None
+
+
+def new_payment_id() -> str:
+    return secrets.token_hex(10)
+
+
+def available_methods(settings: Settings) -> list[PaymentMethod]:
+    offered = {
+        PaymentMethod.YOOKASSA: bool(settings.yookassa_shop_id and settings.yookassa_secret_key),
+        PaymentMethod.CRYPTOPAY: settings.cryptopay_token is not None,
+        PaymentMethod.STARS: settings.stars_enabled,
+        PaymentMethod.P2P: bool(settings.p2p_requisites),
+    }
+    return [method for method, on in offered.items() if on]
+
+
+async def _payment_row(
+    sessions: SessionFactory,
+    payment_id: str,
+    user_id: int,
+    plan_id: int,
+    method: PaymentMethod,
+    receipt_email: str | None,
+) -> Payment:
+    async with sessions() as session:
+        existing = await session.get(Payment, payment_id)
+        if existing is None:
+            plan = await session.get(Plan, plan_id)
+            if plan is None or not plan.active:
+                raise CheckoutError("pay_plan_unavailable")
+            if method is PaymentMethod.STARS:
+                if not plan.price_stars:
+                    raise CheckoutError("pay_method_unavailable")
+                amount, currency = Decimal(plan.price_stars), STARS_CURRENCY
+            else:
+                amount, currency = plan.price, plan.currency
+            session.add(
+                Payment(
+                    id=payment_id,
+                    user_id=user_id,
+                    plan_id=plan_id,
+                    method=method,
+                    amount=amount,
+                    currency=currency,
+                    receipt_email=receipt_email,
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()  # the other click inserted it first: use theirs
+            existing = await session.scalar(select(Payment).where(Payment.id == payment_id))
+            assert existing is not None
+    if (existing.user_id, existing.plan_id, existing.method) != (user_id, plan_id, method):
+        raise CheckoutError("pay_unknown")
+    return existing
+
+
+async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLink | None:
+    start = WithStartWorkflowOperation(
+        PaymentWorkflow.run,
+        PaymentInput(payment_id=payment.id),
+        id=payment_workflow_id(payment.id),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=payment_search_attributes(payment.user_id, payment.method, payment.status),
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            PaymentWorkflow.payment_link,
+            start_workflow_operation=start,
+            id=f"link:{payment.id}",
+            rpc_timeout=LINK_WAIT,
+        )
+    except WorkflowAlreadyStartedError:
+        return None  # closed: the row says how it ended
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as error:
+        # The workflow is started (or was); the link may simply not be ready yet.
+        log.warning("payment %s: link not ready: %s", payment.id, error)
+        return None
+    finally:
+        # Retrieve the start's outcome, or the SDK logs a failed start as never retrieved.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
+
+
+async def start_checkout(
+    ctx: AppContext,
+    user_id: int,
+    plan_id: int,
+    method: PaymentMethod,
+    payment_id: str,
+    receipt_email: str | None = None,
+) -> Checkout:
+    """Idempotent per `payment_id`: every click returns the same payment and the same link."""
+    if method not in available_methods(ctx.settings):
+        raise CheckoutError("pay_method_unavailable")
+    payment = await _payment_row(ctx.sessions, payment_id, user_id, plan_id, method, receipt_email)
+    checkout = Checkout(
+        payment_id=payment.id,
+        method=method,
+        status=payment.status,
+        amount=payment.amount,
+        currency=payment.currency,
+        pay_url=payment.confirmation_url,
+    )
+    if method is PaymentMethod.STARS:
+        # Telegram creates the charge; the workflow starts when `successful_payment` arrives.
+        async with ctx.sessions() as session:
+            plan = await session.get(Plan, plan_id)
+        assert plan is not None
+        checkout.stars_invoice = StarsInvoice(
+            title=plan.name[:32], description=plan.name[:255], payload=payment.id, amount=int(payment.amount)
+        )
+        return checkout
+    if method is PaymentMethod.P2P:
+        checkout.requisites = ctx.settings.p2p_requisites
+    link = await _link(ctx.require_temporal(), payment, ctx.settings.temporal_task_queue)
+    if link is not None:
+        checkout.pay_url, checkout.status = link.pay_url, link.status
+    else:
+        async with ctx.sessions() as session:
+            fresh = await session.get(Payment, payment.id)
+        assert fresh is not None
+        checkout.pay_url, checkout.status = fresh.confirmation_url, fresh.status
+    return checkout
+
+
+async def _payment(ctx: AppContext, payment_id: str) -> Payment | None:
+    async with ctx.sessions() as session:
+        return await session.get(Payment, payment_id[:40])
+
+
+async def claim_transfer(ctx: AppContext, payment_id: str, user_id: int) -> bool:
+    """The customer says the P2P transfer is made; False when it is not their open transfer."""
+    payment = await _payment(ctx, payment_id)
+    if payment is None or payment.user_id != user_id or payment.status in FINAL:
+        return False
+    sent = await hints.confirm_transfer(ctx.require_temporal(), ctx.settings.temporal_task_queue, payment)
+    return sent is hints.Delivery.SIGNALED
+
+
+async def decide_transfer(ctx: AppContext, payment_id: str, approve: bool, operator_id: int) -> bool:
+    if not ctx.settings.is_admin(operator_id):
+        raise CheckoutError("op_not_operator")
+    payment = await _payment(ctx, payment_id)
+    if payment is None:
+        return False
+    client, queue = ctx.require_temporal(), ctx.settings.temporal_task_queue
+    return (
+        await hints.decide_transfer(client, queue, payment, approve, operator_id) is hints.Delivery.SIGNALED
+    )
+
+
+async def record_stars_charge(ctx: AppContext, charge: StarsCharge) -> None:
+    """Durable once it returns: the bot acknowledges the update only after this."""
+    await hints.record_stars_charge(
+        ctx.require_temporal(), ctx.settings.temporal_task_queue, ctx.sessions, charge
+    )
+
+
+async def record_stars_refund(ctx: AppContext, charge: StarsCharge) -> None:
+    payment = await _payment(ctx, charge.payload)
+    if payment is None or payment.method is not PaymentMethod.STARS:
+        log.warning("stars refund %s for unknown payment %r: ignored", charge.charge_id, charge.payload)
+        return
+    inp = RefundInput(
+        payment_id=payment.id,
+        refund_key=stars_refund_key(charge.charge_id),
+        amount=Decimal(charge.total_amount),
+    )
+    await hints.start_refund(ctx.require_temporal(), ctx.settings.temporal_task_queue, inp)
+
+
+async def stars_pre_checkout(
+    ctx: AppContext, payload: str, currency: str, total_amount: int, user_id: int
+) -> str | None:
+    return await pre_checkout_problem(ctx.sessions, payload, currency, total_amount, user_id)

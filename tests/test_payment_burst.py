@@ -1,0 +1,78 @@
+"""A burst of payments, each with a double click and duplicated webhooks, while one of two panels
+is down for 30 s: every payment delivered once, one panel client per subscription and host."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from sandbox.panel import SandboxPanel
+from shop.models import Grant, PanelClient, Payment, PaymentMethod, PaymentStatus
+from shop.payments.service import new_payment_id, start_checkout
+from tests.conftest import Database
+from tests.factories import plan, subscriber
+from tests.panel_fixtures import add_sandbox_host, panel_settings
+from tests.payments_env import payment_bench
+
+# 200 runs in bench/payments_bench.py; the test keeps the whole suite fast.
+BURST = int(os.environ.get("PAYMENT_BURST", "40"))
+SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+PANEL_DOWN_SECONDS = 30
+
+
+async def test_burst_with_double_clicks_duplicate_webhooks_and_a_panel_outage(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    settings = SLOW_POLL | panel_settings()
+    async with (
+        SandboxPanel(version="v2") as steady,
+        SandboxPanel() as flaky,
+        payment_bench(sqlite_db, temporal_client, task_queue, **settings) as bench,
+    ):
+        ctx = bench.ctx
+        await add_sandbox_host(ctx, steady, "steady")
+        await add_sandbox_host(ctx, flaky, "flaky")
+        offer = await plan(ctx.sessions)
+        users = range(5000, 5000 + BURST)
+        for user in users:
+            await subscriber(ctx.sessions, user, f"u{user}")
+        ids = {user: new_payment_id() for user in users}
+        limit = asyncio.Semaphore(40)
+
+        async def click(user: int) -> str | None:
+            async with limit:
+                checkout = await start_checkout(ctx, user, offer.id, PaymentMethod.YOOKASSA, ids[user])
+                return checkout.pay_url
+
+        links = await asyncio.gather(*(click(user) for user in users for _ in range(2)))
+        assert all(links) and len(set(links)) == BURST  # each double click: one link
+        assert len(bench.yookassa.payments) == BURST
+        bench.yookassa.webhooks.copies = 5
+        provider_ids = list(bench.yookassa.payments)
+        half = len(provider_ids) // 2
+        for provider_id in provider_ids[:half]:
+            bench.yookassa.pay(provider_id)
+        await flaky.down()
+        for provider_id in provider_ids[half:]:
+            bench.yookassa.pay(provider_id)
+        await asyncio.sleep(PANEL_DOWN_SECONDS)
+        await flaky.up()
+        results = await asyncio.gather(*(bench.result(pid, within=180) for pid in ids.values()))
+        assert {r.stage for r in results} == {"delivered"}
+        await bench.yookassa.webhooks.drain()
+        assert {a.status for a in bench.yookassa.webhooks.attempts} == {200}
+        async with ctx.sessions() as session:
+            grants = await session.scalar(select(func.count()).select_from(Grant))
+            keys = set(await session.scalars(select(Grant.source_key)))
+            delivered = await session.scalar(
+                select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.DELIVERED)
+            )
+            rows = await session.scalar(select(func.count()).select_from(PanelClient))
+        assert grants == BURST and keys == set(ids.values()) and delivered == BURST
+        assert rows == 2 * BURST
+        for panel in (steady, flaky):
+            emails = [client["email"] for client in panel.clients()]
+            assert len(emails) == BURST and len(set(emails)) == BURST  # one client per subscription

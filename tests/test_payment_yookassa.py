@@ -1,0 +1,164 @@
+"""YooKassa end to end: checkout, webhook as a hint, re-fetch, verification, delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
+from shop.payments.service import new_payment_id, start_checkout
+from tests.conftest import Database
+from tests.factories import plan, subscriber
+from tests.payments_env import OPERATOR, PaymentBench, payment_bench
+from workflows.payment import PaymentWorkflow, workflow_id
+
+SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+
+
+async def _grants(bench: PaymentBench) -> int:
+    async with bench.ctx.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Grant)) or 0)
+
+
+async def _checkout(bench: PaymentBench, user_id: int = 1001) -> tuple[str, str]:
+    await subscriber(bench.ctx.sessions, user_id)
+    offer = await plan(bench.ctx.sessions)
+    payment_id = new_payment_id()
+    first, second = await asyncio.gather(
+        start_checkout(bench.ctx, user_id, offer.id, PaymentMethod.YOOKASSA, payment_id),
+        start_checkout(bench.ctx, user_id, offer.id, PaymentMethod.YOOKASSA, payment_id),
+    )
+    assert first.pay_url and first.pay_url == second.pay_url
+    return payment_id, first.pay_url.rsplit("/", 1)[-1]
+
+
+async def test_paid_payment_is_delivered_once(db: Database, temporal_client: Client, task_queue: str) -> None:
+    async with payment_bench(db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        assert len(bench.yookassa.payments) == 1  # the double click made one provider payment
+        created = bench.yookassa.payments[provider_id]
+        assert created["metadata"]["order_id"] == payment_id
+        assert created["amount"] == {"value": "299.00", "currency": "RUB"}
+        bench.yookassa.webhooks.copies = 3
+        bench.yookassa.pay(provider_id)
+        progress = await bench.result(payment_id)
+        assert progress.stage == "delivered"
+        stored = await bench.payment(payment_id)
+        assert stored.status is PaymentStatus.DELIVERED and stored.delivered_at is not None
+        async with bench.ctx.sessions() as session:
+            grant = await session.scalar(select(Grant).where(Grant.source_key == payment_id))
+            sub = await session.scalar(select(Subscription).where(Subscription.user_id == 1001))
+        assert grant is not None and sub is not None and sub.expires_at is not None
+        assert abs(sub.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+        customer = await bench.telegram.wait_for(lambda: bench.telegram.messages(1001))
+        assert f"/sub/{sub.token}" in (customer[-1].text or "")
+        operator = await bench.telegram.wait_for(lambda: bench.telegram.messages(OPERATOR))
+        assert payment_id in (operator[-1].text or "") and "299.00 RUB" in (operator[-1].text or "")
+        await bench.yookassa.webhooks.drain()
+        # A duplicate long after the workflow closed: 200, nothing started, nothing granted.
+        run_id = (await temporal_client.get_workflow_handle(workflow_id(payment_id)).describe()).run_id
+        bench.yookassa.notify("payment.succeeded", bench.yookassa.payments[provider_id])
+        await bench.yookassa.webhooks.drain()
+        assert bench.yookassa.webhooks.attempts[-1].status == 200
+        described = await temporal_client.get_workflow_handle(workflow_id(payment_id)).describe()
+        assert described.run_id == run_id
+        assert await _grants(bench) == 1
+
+
+async def test_webhook_from_a_foreign_address_is_refused(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        paid_looking = {**bench.yookassa.payments[provider_id], "status": "succeeded", "paid": True}
+        forged = {"type": "notification", "event": "payment.succeeded", "object": paid_looking}
+        async with httpx.AsyncClient(base_url=bench.api) as http:
+            refused = await http.post(
+                "/webhooks/yookassa", json=forged, headers={"X-Forwarded-For": "203.0.113.7"}
+            )
+            assert refused.status_code == 403
+            # From an allowed address the forged body is only a hint: the re-fetch says pending.
+            hinted = await http.post(
+                "/webhooks/yookassa", json=forged, headers={"X-Forwarded-For": "185.71.76.9"}
+            )
+            assert hinted.status_code == 200
+            malformed = await http.post(
+                "/webhooks/yookassa", content=b"{not json", headers={"X-Forwarded-For": "185.71.76.9"}
+            )
+            assert malformed.status_code == 400
+            other = {"type": "notification", "event": "payout.succeeded", "object": {"id": "po-1"}}
+            ignored = await http.post(
+                "/webhooks/yookassa", json=other, headers={"X-Forwarded-For": "::ffff:185.71.76.9"}
+            )
+            assert ignored.status_code == 200 and ignored.json()["detail"] == "ignored"
+        handle = temporal_client.get_workflow_handle_for(PaymentWorkflow.run, workflow_id(payment_id))
+        for _ in range(50):  # let the hint's re-fetch happen
+            if bench.yookassa.calls.count(f"GET /v3/payments/{provider_id}") >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert bench.yookassa.calls.count(f"GET /v3/payments/{provider_id}") == 1
+        progress = await handle.query(PaymentWorkflow.progress)
+        assert progress.stage == "waiting" and progress.status is PaymentStatus.PENDING
+        assert (await bench.payment(payment_id)).status is PaymentStatus.PENDING
+        assert await _grants(bench) == 0
+        await handle.terminate("test over")
+
+
+async def test_amount_mismatch_goes_to_review_not_delivery(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        bench.yookassa.payments[provider_id]["amount"] = {"value": "2.99", "currency": "RUB"}
+        bench.yookassa.pay(provider_id)
+        progress = await bench.result(payment_id)
+        assert progress.stage == "review"
+        stored = await bench.payment(payment_id)
+        assert stored.status is PaymentStatus.REVIEW
+        assert stored.review_reason and "amount 2.99 != 299.00" in stored.review_reason
+        assert await _grants(bench) == 0
+        told = await bench.telegram.wait_for(lambda: bench.telegram.messages(OPERATOR))
+        assert payment_id in (told[-1].text or "") and "amount 2.99 != 299.00" in (told[-1].text or "")
+
+
+async def test_currency_mismatch_goes_to_review(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        bench.yookassa.payments[provider_id]["amount"] = {"value": "299.00", "currency": "USD"}
+        bench.yookassa.pay(provider_id)
+        assert (await bench.result(payment_id)).stage == "review"
+        stored = await bench.payment(payment_id)
+        assert stored.review_reason and "currency USD != RUB" in stored.review_reason
+        assert await _grants(bench) == 0
+
+
+async def test_canceled_payment_is_not_delivered(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        bench.yookassa.expire(provider_id)
+        assert (await bench.result(payment_id)).stage == "canceled"
+        stored = await bench.payment(payment_id)
+        assert stored.status is PaymentStatus.CANCELED and stored.review_reason == "expired_on_confirmation"
+        assert await _grants(bench) == 0
+
+
+async def test_provider_outage_during_create_makes_one_payment(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        # The create succeeds at YooKassa but the answer is a 500: the retry, with the same
+        # Idempotence-Key, must get the same payment back.
+        bench.yookassa.faults = [(500, True), (503, False)]
+        payment_id, provider_id = await _checkout(bench)
+        assert len(bench.yookassa.payments) == 1
+        assert (await bench.payment(payment_id)).provider_payment_id == provider_id
+        bench.yookassa.pay(provider_id)
+        assert (await bench.result(payment_id)).stage == "delivered"

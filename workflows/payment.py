@@ -1,0 +1,374 @@
+"""PaymentWorkflow: one durable run per payment, `payment:<payment_id>`.
+
+Create the provider payment, wait for a hint (webhook signal) or poll with backoff until the
+provider's deadline, re-fetch and verify against our own order, then grant, provision, notify
+and record the delivery. Webhooks only say "go look"; the provider's answer decides.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ChildWorkflowError
+
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ledger import ApplyGrantInput, LedgerActivities
+    from activities.payments import (
+        FetchInput,
+        NotifyInput,
+        Order,
+        PaymentActivities,
+        PaymentEvent,
+        PaymentRef,
+        RefundChargeInput,
+        SetStatusInput,
+    )
+    from shop import search_attributes
+    from shop.models import GrantKind, PaymentMethod, PaymentStatus
+    from shop.payments.base import Expected, ProviderPayment, ProviderStatus, mismatches
+    from shop.payments.stars import StarsCharge, as_provider_payment
+    from shop.payments.status import FINAL
+
+SHORT = timedelta(seconds=30)
+# Provider and database calls retry until they work; a bug or a refusal is non-retryable.
+PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+class PaymentInput(BaseModel):
+    payment_id: str
+
+
+class ProviderHint(BaseModel):
+    source: str  # "webhook", "sweeper": only for the history; the provider's answer decides
+
+
+class TransferDecision(BaseModel):
+    approve: bool
+    operator_id: int
+
+
+class PaymentLink(BaseModel):
+    status: PaymentStatus
+    pay_url: str | None
+
+
+class PaymentProgress(BaseModel):
+    stage: str
+    status: PaymentStatus | None
+    pay_url: str | None
+    detail: str = ""
+
+
+def workflow_id(payment_id: str) -> str:
+    return f"payment:{payment_id}"
+
+
+def stars_refund_key(charge_id: str) -> str:
+    return f"stars-refund:{charge_id}"
+
+
+def payment_search_attributes(
+    user_id: int, method: PaymentMethod, status: PaymentStatus
+) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.USER_ID, user_id),
+            SearchAttributePair(search_attributes.PROVIDER, method.value),
+            SearchAttributePair(search_attributes.STATUS, status.value),
+        ]
+    )
+
+
+@workflow.defn
+class PaymentWorkflow:
+    def __init__(self) -> None:
+        self.stage = "starting"
+        self.status: PaymentStatus | None = None
+        self.pay_url: str | None = None
+        self.detail = ""
+        self.hints = 0
+        self.charges: list[StarsCharge] = []
+        self.transfer_claimed = False
+        self.decision: TransferDecision | None = None
+        self.granted = False
+
+    # Signals and queries -------------------------------------------------------------------
+
+    @workflow.signal
+    def check_provider(self, hint: ProviderHint) -> None:
+        self.hints += 1
+
+    @workflow.signal
+    def record_stars_charge(self, charge: StarsCharge) -> None:
+        if all(known.charge_id != charge.charge_id for known in self.charges):
+            self.charges.append(charge)
+
+    @workflow.signal
+    def confirm_transfer(self) -> None:
+        self.transfer_claimed = True
+
+    @workflow.signal
+    def decide_transfer(self, decision: TransferDecision) -> None:
+        if self.decision is None:
+            self.decision = decision
+
+    @workflow.query
+    def progress(self) -> PaymentProgress:
+        return PaymentProgress(stage=self.stage, status=self.status, pay_url=self.pay_url, detail=self.detail)
+
+    @workflow.update
+    async def payment_link(self) -> PaymentLink:
+        await workflow.wait_condition(lambda: self.pay_url is not None or self.stage != "starting")
+        return PaymentLink(status=self.status or PaymentStatus.CREATED, pay_url=self.pay_url)
+
+    # Steps ---------------------------------------------------------------------------------
+
+    async def _set(self, order: Order, status: PaymentStatus, **fields: str | None) -> None:
+        await workflow.execute_activity_method(
+            PaymentActivities.set_status,
+            SetStatusInput(payment_id=order.payment_id, status=status, **fields),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        self.status = status
+        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(status.value)])
+
+    async def _notify(self, order: Order, event: PaymentEvent, detail: str = "") -> None:
+        try:
+            await workflow.execute_activity_method(
+                PaymentActivities.notify,
+                NotifyInput(payment_id=order.payment_id, event=event, detail=detail),
+                start_to_close_timeout=SHORT,
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=PATIENT,
+            )
+        except ActivityError:
+            workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
+
+    async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
+        return await workflow.execute_activity_method(
+            PaymentActivities.fetch_provider_payment,
+            FetchInput(method=order.method, provider_payment_id=provider_payment_id),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+
+    async def _await(self, condition: object, seconds: float) -> bool:
+        try:
+            await workflow.wait_condition(condition, timeout=max(seconds, 0.001))  # type: ignore[arg-type]
+        except TimeoutError:
+            return False
+        return True
+
+    async def _poll_provider(self, order: Order) -> ProviderPayment:
+        created = await workflow.execute_activity_method(
+            PaymentActivities.create_provider_payment,
+            order,
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        self.pay_url, self.status, self.stage = created.pay_url, PaymentStatus.PENDING, "waiting"
+        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(PaymentStatus.PENDING.value)])
+        deadline = workflow.now() + timedelta(seconds=order.timings.deadline_seconds)
+        if created.expires_at is not None:  # the provider's own expiry, plus a grace for late events
+            deadline = min(deadline, created.expires_at + timedelta(minutes=2))
+        delay = float(order.timings.poll_first_seconds)
+        current = created
+        while current.status is ProviderStatus.PENDING:
+            remaining = (deadline - workflow.now()).total_seconds()
+            if remaining <= 0:
+                break
+            await self._await(lambda seen=self.hints: self.hints > seen, min(delay, remaining))
+            current = await self._fetch(order, created.provider_payment_id)
+            delay = min(delay * 2, order.timings.poll_max_seconds)
+        return current
+
+    async def _stars_charge(self, order: Order) -> ProviderPayment | None:
+        self.stage = "waiting"
+        if not await self._await(lambda: bool(self.charges), order.timings.deadline_seconds):
+            return None
+        return as_provider_payment(self.charges[0])
+
+    async def _transfer(self, order: Order) -> ProviderPayment | None:
+        await self._set(order, PaymentStatus.PENDING)
+        self.stage = "waiting for the customer's transfer"
+        if not await self._await(lambda: self.transfer_claimed, order.timings.p2p_confirm_seconds):
+            return None
+        await self._notify(order, PaymentEvent.TRANSFER_CLAIMED)
+        self.stage = "waiting for the operator"
+        if not await self._await(lambda: self.decision is not None, order.timings.p2p_review_seconds):
+            return None
+        assert self.decision is not None
+        approved = self.decision.approve
+        return ProviderPayment(
+            provider_payment_id=f"p2p:{order.payment_id}",
+            status=ProviderStatus.SUCCEEDED if approved else ProviderStatus.CANCELED,
+            amount=order.amount,
+            currency=order.currency,
+            order_ref=order.payment_id,
+            detail=f"{'approved' if approved else 'declined'} by operator {self.decision.operator_id}",
+        )
+
+    async def _collect(self, order: Order) -> ProviderPayment | None:
+        if order.method is PaymentMethod.STARS:
+            return await self._stars_charge(order)
+        if order.method is PaymentMethod.P2P:
+            return await self._transfer(order)
+        return await self._poll_provider(order)
+
+    async def _deliver(self, order: Order) -> None:
+        self.stage = "granting"
+        await workflow.execute_activity_method(
+            LedgerActivities.apply_grant,
+            ApplyGrantInput(
+                subscription_id=order.subscription_id,
+                source_key=order.payment_id,
+                seconds=order.seconds,
+                kind=GrantKind.PURCHASE,
+                actor=f"payment:{order.method.value}",
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        self.granted = True
+        self.stage = "provisioning"
+        # Hosts that stay down past the child's retry window are left to reconciliation.
+        await workflow.execute_child_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=order.subscription_id),
+            id=provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}"),
+        )
+
+    async def _refund_charge(self, charge: StarsCharge) -> None:
+        await workflow.execute_activity_method(
+            PaymentActivities.refund_stars_charge,
+            RefundChargeInput(user_id=charge.user_id, charge_id=charge.charge_id),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+
+    async def _revoke(self, order: Order, charge: StarsCharge) -> None:
+        # Same source key as the `refunded_payment` update Telegram sends: revoked once either way.
+        await workflow.execute_activity_method(
+            LedgerActivities.apply_grant,
+            ApplyGrantInput(
+                subscription_id=order.subscription_id,
+                source_key=stars_refund_key(charge.charge_id),
+                seconds=-order.seconds,
+                kind=GrantKind.REFUND,
+                actor="payment:undeliverable",
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+
+    async def _end(self, order: Order, status: PaymentStatus, event: PaymentEvent, detail: str) -> None:
+        self.detail = detail
+        await self._set(order, status, reason=detail or None)
+        await self._notify(order, event, detail)
+
+    # The run -------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: PaymentInput) -> PaymentProgress:
+        order = await workflow.execute_activity_method(
+            PaymentActivities.load_order,
+            PaymentRef(payment_id=inp.payment_id),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        if order is None:
+            self.stage = "unknown payment"
+            return self.progress()
+        self.status = order.status
+        self.pay_url = order.pay_url
+        workflow.upsert_search_attributes(
+            [
+                search_attributes.USER_ID.value_set(order.user_id),
+                search_attributes.PROVIDER.value_set(order.method.value),
+                search_attributes.STATUS.value_set(order.status.value),
+            ]
+        )
+        if order.status in FINAL:  # a re-run after retention: the table already holds the outcome
+            self.stage = "already closed"
+        else:
+            await self._handle(order)
+        await self._refund_extra_charges(order)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.progress()
+
+    async def _handle(self, order: Order) -> None:
+        paid = None if order.status is PaymentStatus.SUCCEEDED else await self._collect(order)
+        if paid is not None and paid.status is not ProviderStatus.SUCCEEDED:
+            canceled = paid.status is ProviderStatus.CANCELED
+            status, event = (
+                (PaymentStatus.CANCELED, PaymentEvent.CANCELED)
+                if canceled
+                else (PaymentStatus.EXPIRED, PaymentEvent.EXPIRED)
+            )
+            if order.method is PaymentMethod.P2P and canceled:
+                event = PaymentEvent.TRANSFER_DECLINED
+            self.stage = status.value
+            await self._end(order, status, event, paid.detail or paid.status.value)
+            return
+        if paid is None and order.status is not PaymentStatus.SUCCEEDED:
+            self.stage = "expired"
+            await self._end(
+                order, PaymentStatus.EXPIRED, PaymentEvent.EXPIRED, "no payment before the deadline"
+            )
+            return
+        if paid is not None:
+            expected = Expected(
+                payment_id=order.payment_id,
+                user_id=order.user_id,
+                amount=order.amount,
+                currency=order.currency,
+                test_mode=order.test_mode,
+            )
+            problems = mismatches(expected, paid)
+            if problems:
+                await self._reject(order, "; ".join(problems))
+                return
+            stars = order.method is PaymentMethod.STARS
+            await self._set(
+                order,
+                PaymentStatus.SUCCEEDED,
+                provider_payment_id=paid.provider_payment_id if stars else None,
+            )
+        try:
+            await self._deliver(order)
+        except (ActivityError, ChildWorkflowError) as error:
+            cause = error.cause if isinstance(error, ActivityError) else error
+            workflow.logger.error("payment %s: delivery failed: %s", order.payment_id, cause)
+            await self._reject(order, f"delivery failed: {cause}")
+            return
+        # Recorded first: a Telegram outage must not hold back what the customer already has.
+        await self._set(order, PaymentStatus.DELIVERED)
+        self.stage = "delivered"
+        await self._notify(order, PaymentEvent.DELIVERED)
+
+    async def _reject(self, order: Order, problems: str) -> None:
+        """Not delivered: Stars go straight back to the customer, other money waits for a human."""
+        if order.method is PaymentMethod.STARS and self.charges:
+            self.stage = "refunded"
+            if self.granted:
+                await self._revoke(order, self.charges[0])
+            await self._refund_charge(self.charges[0])
+            await self._end(order, PaymentStatus.REFUNDED, PaymentEvent.UNDELIVERABLE_REFUNDED, problems)
+            return
+        self.stage = "review"
+        await self._end(order, PaymentStatus.REVIEW, PaymentEvent.REVIEW, problems)
+
+    async def _refund_extra_charges(self, order: Order) -> None:
+        # A second invoice paid for the same payment id: only the first charge buys anything.
+        refunded = 1 if self.charges else 0
+        while refunded < len(self.charges):
+            charge = self.charges[refunded]
+            await self._refund_charge(charge)
+            await self._notify(order, PaymentEvent.EXTRA_CHARGE_REFUNDED, detail=charge.charge_id)
+            refunded += 1

@@ -1,0 +1,106 @@
+"""Refunds. `RefundWorkflow` (`refund:<key>`): a provider refund takes back access in the ledger
+(a negative grant keyed by the refund) and the panels get the shorter expiry.
+`RefundChargeWorkflow` (`stars-charge:<charge_id>`): a Stars charge no open payment can take
+(a second invoice paid, an unknown payload) goes straight back to the customer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ledger import ApplyGrantInput, LedgerActivities
+    from activities.payments import (
+        NotifyInput,
+        PaymentActivities,
+        PaymentEvent,
+        RefundChargeInput,
+        SetStatusInput,
+    )
+    from activities.refunds import RefundActivities, RefundCheckInput, RefundPlan
+    from shop.models import GrantKind, PaymentStatus
+    from shop.payments.stars import StarsCharge
+    from workflows.payment import PATIENT, SHORT
+
+
+class RefundInput(BaseModel):
+    payment_id: str
+    refund_key: str  # the ledger source key: "yookassa-refund:<id>", "stars-refund:<charge id>"
+    provider_refund_id: str | None = None
+    amount: Decimal | None = None
+
+
+def refund_workflow_id(refund_key: str) -> str:
+    return f"refund:{refund_key}"
+
+
+def charge_workflow_id(charge_id: str) -> str:
+    return f"stars-charge:{charge_id}"
+
+
+@workflow.defn
+class RefundWorkflow:
+    @workflow.run
+    async def run(self, inp: RefundInput) -> RefundPlan:
+        plan = await workflow.execute_activity_method(
+            RefundActivities.check_refund,
+            RefundCheckInput(
+                payment_id=inp.payment_id, provider_refund_id=inp.provider_refund_id, amount=inp.amount
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        if not plan.valid:
+            workflow.logger.warning("refund %s ignored: %s", inp.refund_key, plan.reason)
+            return plan
+        await workflow.execute_activity_method(
+            LedgerActivities.apply_grant,
+            ApplyGrantInput(
+                subscription_id=plan.subscription_id,
+                source_key=inp.refund_key,
+                seconds=plan.seconds,
+                kind=GrantKind.REFUND,
+                actor="refund",
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        # The panels get the shorter (absolute) expiry.
+        await workflow.execute_child_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=plan.subscription_id),
+            id=provision_workflow_id(plan.subscription_id, f"refund:{inp.refund_key}"),
+        )
+        if plan.full:
+            await workflow.execute_activity_method(
+                PaymentActivities.set_status,
+                SetStatusInput(payment_id=inp.payment_id, status=PaymentStatus.REFUNDED),
+                start_to_close_timeout=SHORT,
+                retry_policy=PATIENT,
+            )
+        await workflow.execute_activity_method(
+            PaymentActivities.notify,
+            NotifyInput(payment_id=inp.payment_id, event=PaymentEvent.REFUND_APPLIED),
+            start_to_close_timeout=SHORT,
+            schedule_to_close_timeout=timedelta(hours=1),
+            retry_policy=PATIENT,
+        )
+        return plan
+
+
+@workflow.defn
+class RefundChargeWorkflow:
+    @workflow.run
+    async def run(self, charge: StarsCharge) -> None:
+        await workflow.execute_activity_method(
+            PaymentActivities.refund_stars_charge,
+            RefundChargeInput(user_id=charge.user_id, charge_id=charge.charge_id),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )

@@ -46,18 +46,17 @@ def build_dispatcher(
     access_sync: AccessSync | None = None,
     extra_routers: tuple[Router, ...] = (),
 ) -> Dispatcher:
-    """`checkout` (payments area) and `access_sync` (provisioning area) are optional until those land;
-    `extra_routers` (e.g. the payments area's pre-checkout and successful_payment handlers) go before
-    the fallback."""
+    """`checkout` and `access_sync` are optional until they are wired in; `extra_routers` are
+    consulted before the shop's own routers (a handler that must see an update first)."""
     dispatcher = Dispatcher(ctx=ctx, checkout=checkout, access_sync=access_sync)
     gate = CustomerGate()
     dispatcher.message.outer_middleware(gate)
     dispatcher.callback_query.outer_middleware(gate)
+    for extra in extra_routers:
+        dispatcher.include_router(extra)
     for router in (start, menu, buy, trial, subscription, help, language, admin):
         dispatcher.include_router(router.build())
     dispatcher.include_router(payments.build_router())
-    for extra in extra_routers:
-        dispatcher.include_router(extra)
     dispatcher.include_router(fallback.build())
     return dispatcher
 

@@ -1,0 +1,166 @@
+"""Recorded runs of payment workflows through the provider and Telegram sandboxes: YooKassa by
+webhook (delivered, refunded, amount mismatch), Stars (delivered, refunded, a second charge, a price
+mismatch), a P2P transfer approved, and the sweeper finding lost webhooks and a late payment."""
+
+from __future__ import annotations
+
+from sandbox.panel import V3_1, SandboxPanel
+from shop.models import PaymentMethod, PaymentStatus
+from shop.payments.service import new_payment_id, start_checkout
+from tests.factories import plan, subscriber
+from tests.histories.recorder import Recorder, Scenario, expect
+from tests.panel_fixtures import add_sandbox_host
+from tests.payments_env import OPERATOR, PaymentBench, payment_bench
+from tests.test_payment_telegram import _requisites, _stars_invoice
+from workflows.payment import stars_refund_key, workflow_id
+from workflows.refund import charge_workflow_id, refund_workflow_id
+from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
+
+# Webhooks (or the sweeper) bring the news; polling would only race them.
+SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+
+
+async def _checkout(bench: PaymentBench, user_id: int, method: PaymentMethod) -> str:
+    await subscriber(bench.ctx.sessions, user_id, f"User{user_id}")
+    offer = await plan(bench.ctx.sessions)
+    payment_id = new_payment_id()
+    await start_checkout(bench.ctx, user_id, offer.id, method, payment_id)
+    return payment_id
+
+
+async def _settled(rec: Recorder, bench: PaymentBench, name: str, payment_id: str, stage: str) -> None:
+    progress = await bench.result(payment_id, within=150)
+    expect(progress.stage == stage, f"{name}: {stage} expected, got {progress}")
+    await rec.save(name, workflow_id(payment_id))
+
+
+async def _yookassa(rec: Recorder, bench: PaymentBench) -> None:
+    yookassa = bench.yookassa
+    paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
+    provider_id = yookassa.by_order(paid)["id"]
+    yookassa.pay(provider_id)
+    await _settled(rec, bench, "payment_yookassa_delivered", paid, "delivered")
+
+    refund_id = yookassa.refund(provider_id)
+    await bench.wait_status(paid, PaymentStatus.REFUNDED)
+    await rec.save("refund_yookassa_full", refund_workflow_id(f"yookassa-refund:{refund_id}"))
+    # A refund event YooKassa does not confirm on re-fetch: nothing is taken back.
+    unknown = {"id": "rf-unknown", "payment_id": provider_id, "status": "succeeded"}
+    yookassa.notify("refund.succeeded", unknown)
+    await rec.save("refund_yookassa_unconfirmed", refund_workflow_id("yookassa-refund:rf-unknown"))
+
+    cheap = await _checkout(bench, 1002, PaymentMethod.YOOKASSA)
+    payment = yookassa.by_order(cheap)
+    payment["amount"] = {"value": "2.99", "currency": "RUB"}
+    yookassa.pay(payment["id"])
+    await _settled(rec, bench, "payment_yookassa_amount_mismatch", cheap, "review")
+
+
+async def _stars(rec: Recorder, bench: PaymentBench) -> None:
+    telegram = bench.telegram
+    payment_id = await _stars_invoice(bench, 1003)
+    charge = await telegram.pay(1003, telegram.last(1003))
+    expect(charge is not None, "the pre-checkout was answered ok")
+    assert charge is not None
+    await _settled(rec, bench, "payment_stars_delivered", payment_id, "delivered")
+
+    second = await telegram.successful_payment(1003, payment_id, 150)  # a second invoice paid
+    await telegram.wait_for(lambda: second.refunded, 20)
+    await rec.save("refund_charge_second_invoice", charge_workflow_id(second.id))
+
+    await telegram.refunded_payment(charge.id)
+    await bench.wait_status(payment_id, PaymentStatus.REFUNDED)
+    await rec.save("refund_stars_refunded", refund_workflow_id(stars_refund_key(charge.id)))
+
+    underpaid = await _stars_invoice(bench, 1004)
+    cheap = await telegram.successful_payment(1004, underpaid, 1)
+    await _settled(rec, bench, "payment_stars_price_mismatch_refunded", underpaid, "refunded")
+    expect(cheap.refunded, "the underpaid charge went back")
+
+
+async def _p2p(rec: Recorder, bench: PaymentBench) -> None:
+    telegram = bench.telegram
+    offer = await plan(bench.ctx.sessions)
+    await subscriber(bench.ctx.sessions, 1005, "User1005")
+    payment_id = new_payment_id()
+    checkout = await start_checkout(bench.ctx, 1005, offer.id, PaymentMethod.P2P, payment_id)
+    requisites = await _requisites(bench, 1005, payment_id, checkout.requisites or "")
+    await telegram.press(1005, requisites, "Я оплатил")
+
+    def request() -> list[object]:
+        return [
+            m for m in telegram.messages(OPERATOR) if any(payment_id in b["callback_data"] for b in m.buttons)
+        ]
+
+    [asked] = await telegram.wait_for(request)
+    await telegram.press(OPERATOR, asked, "Подтвердить")
+    await _settled(rec, bench, "payment_p2p_approved", payment_id, "delivered")
+
+
+async def payments(rec: Recorder) -> None:
+    database = await rec.database("payments")
+    async with (
+        SandboxPanel(version=V3_1) as panel,
+        payment_bench(database, rec.client, "record-payments", **SLOW_POLL) as bench,
+    ):
+        rec.watch(bench.ctx.settings)
+        rec.keep_out(panel.password)
+        await add_sandbox_host(bench.ctx, panel)
+        await _yookassa(rec, bench)
+        await _stars(rec, bench)
+        await _p2p(rec, bench)
+
+
+async def sweeper(rec: Recorder) -> None:
+    database = await rec.database("sweeper")
+    queue = "record-sweeper"
+    # A one-minute deadline: a checkout left alone expires here while the recorder waits.
+    async with payment_bench(database, rec.client, queue, payment_deadline_minutes=1, **SLOW_POLL) as bench:
+        rec.watch(bench.ctx.settings)
+        late = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
+        await _settled(rec, bench, "payment_yookassa_expired", late, "expired")
+
+        lost = await _checkout(bench, 1002, PaymentMethod.YOOKASSA)
+        lost_crypto = await _checkout(bench, 1003, PaymentMethod.CRYPTOPAY)
+        bench.yookassa.webhooks.lose = bench.cryptopay.webhooks.lose = True
+        bench.yookassa.pay(bench.yookassa.by_order(late)["id"])  # paid after it expired here
+        bench.yookassa.pay(bench.yookassa.by_order(lost)["id"])
+        bench.cryptopay.pay(bench.cryptopay.by_payload(lost_crypto)["invoice_id"])
+        report = await rec.client.execute_workflow(
+            PaymentSweepWorkflow.run, SweepInput(), id=SCHEDULE_ID, task_queue=queue
+        )
+        expect(sorted(report.signaled) == sorted([lost, lost_crypto]), f"lost webhooks found: {report}")
+        expect(report.late == [late], f"the late payment goes to review: {report}")
+        await rec.save("sweep_lost_webhooks_and_late", SCHEDULE_ID)
+        await _settled(rec, bench, "payment_yookassa_swept", lost, "delivered")
+        await _settled(rec, bench, "payment_cryptopay_swept", lost_crypto, "delivered")
+        expect((await bench.payment(late)).status is PaymentStatus.REVIEW, "the late payment is in review")
+
+
+SCENARIOS = [
+    Scenario(
+        "payments",
+        (
+            "payment_yookassa_delivered",
+            "refund_yookassa_full",
+            "refund_yookassa_unconfirmed",
+            "payment_yookassa_amount_mismatch",
+            "payment_stars_delivered",
+            "refund_charge_second_invoice",
+            "refund_stars_refunded",
+            "payment_stars_price_mismatch_refunded",
+            "payment_p2p_approved",
+        ),
+        payments,
+    ),
+    Scenario(
+        "sweeper",
+        (
+            "payment_yookassa_expired",
+            "sweep_lost_webhooks_and_late",
+            "payment_yookassa_swept",
+            "payment_cryptopay_swept",
+        ),
+        sweeper,
+    ),
+]

@@ -11,7 +11,6 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import NondeterminismError
 
 from tests.histories.changed_workflows import (
@@ -21,7 +20,7 @@ from tests.histories.changed_workflows import (
 )
 from tests.histories.record import declared_histories
 from tests.histories.recorder import HERE, MANIFEST
-from worker.main import PASSTHROUGH, WORKFLOWS
+from worker.main import WORKFLOWS, workflow_runner
 
 SAVED: dict[str, str] = json.loads(MANIFEST.read_text())  # history name -> workflow ID
 
@@ -31,9 +30,7 @@ def replayer(workflows: list[type]) -> Replayer:
     return Replayer(
         workflows=workflows,
         data_converter=pydantic_data_converter,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -55,6 +55,13 @@ WORKFLOWS: list[type] = [
 PASSTHROUGH = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox the worker runs workflows in; the replay tests use the same one."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]:
     settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
@@ -97,9 +104,7 @@ def build_worker(
         task_queue=task_queue or ctx.settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=activities_for(ctx, bot),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

@@ -70,6 +70,10 @@ class Transferred(CallbackData, prefix="paid"):
     payment_id: str
 
 
+class Renew(CallbackData, prefix="renew"):
+    """The expiry reminder's button (packs to "renew", as reminders already sent carry)."""
+
+
 class HowTo(CallbackData, prefix="howto"):
     platform: Platform
 
@@ -90,5 +94,7 @@ class Admin(CallbackData, prefix="adm"):
 
 
 class Review(CallbackData, prefix="review"):
+    """An operator's decision on a P2P transfer, on the workflow's message to the operators."""
+
     payment_id: str
     approve: bool

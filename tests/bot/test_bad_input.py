@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.models import Grant, Payment, Plan, User
-from tests.bot.kit import Person, Shop
+from tests.bot.kit import Shop
 from tests.factories import plan
 
 
@@ -18,12 +18,6 @@ async def counts(shop: Shop) -> tuple[int, ...]:
                 for table in (User, Payment, Grant)
             ]
         )
-
-
-async def started(shop: Shop, user_id: int, name: str, language: str) -> Person:
-    person = shop.person(user_id, name, language)
-    await person.says("/start")
-    return person
 
 
 async def test_a_stranger_is_asked_to_start(shop: Shop) -> None:
@@ -45,7 +39,7 @@ async def test_a_stranger_is_asked_to_start(shop: Shop) -> None:
     ],
 )  # fmt: skip
 async def test_unknown_command_and_free_text(shop: Shop, language: str, unknown: str, free: str) -> None:
-    amy = await started(shop, 42, "Amy", language)
+    amy = await shop.started(42, "Amy", language)
     before = await counts(shop)
     await amy.says("/teleport")
     assert amy.last.text == unknown
@@ -72,7 +66,7 @@ async def test_unknown_command_and_free_text(shop: Shop, language: str, unknown:
 )
 async def test_stale_or_forged_buttons(shop: Shop, data: str) -> None:
     await plan(shop.ctx.sessions)
-    ben = await started(shop, 43, "Ben", "en")
+    ben = await shop.started(43, "Ben", "en")
     before = await counts(shop)
     answer = await ben.sends_callback(data)
     assert answer is not None and answer.show_alert
@@ -82,7 +76,7 @@ async def test_stale_or_forged_buttons(shop: Shop, data: str) -> None:
 
 async def test_a_plan_withdrawn_after_the_list_was_shown(shop: Shop) -> None:
     plan_id = (await plan(shop.ctx.sessions, "Month")).id
-    cleo = await started(shop, 44, "Cleo", "ru")
+    cleo = await shop.started(44, "Cleo", "ru")
     await cleo.taps("Купить подписку")
     plans = cleo.last
     async with shop.ctx.sessions() as session, session.begin():

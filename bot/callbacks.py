@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import enum
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from shop.models import PaymentMethod
+
+PaymentId = Annotated[str, Field(pattern=r"^[0-9a-f]{1,40}$")]  # ours are hex (new_payment_id)
 
 
 class Screen(enum.StrEnum):
@@ -63,11 +68,11 @@ class PickMethod(CallbackData, prefix="method"):
 
 
 class Pay(CallbackData, prefix="pay"):
-    payment_id: str
+    payment_id: PaymentId
 
 
 class Transferred(CallbackData, prefix="paid"):
-    payment_id: str
+    payment_id: PaymentId
 
 
 class Renew(CallbackData, prefix="renew"):
@@ -96,5 +101,5 @@ class Admin(CallbackData, prefix="adm"):
 class Review(CallbackData, prefix="review"):
     """An operator's decision on a P2P transfer, on the workflow's message to the operators."""
 
-    payment_id: str
+    payment_id: PaymentId
     approve: bool

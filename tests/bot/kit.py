@@ -115,9 +115,11 @@ async def open_shop(
             cryptopay.webhooks.url = f"{api}/webhooks/cryptopay"
             stack.push_async_callback(yookassa.webhooks.aclose)
             stack.push_async_callback(cryptopay.webhooks.aclose)
-        bot = build_bot(ctx.settings)
+        bot, worker_bot = build_bot(ctx.settings), build_bot(ctx.settings)  # two processes in production
+        stack.push_async_callback(bot.session.close)
+        stack.push_async_callback(worker_bot.session.close)
         dispatcher = build_dispatcher(ctx, extra_routers)
-        async with build_worker(ctx, client, bot=bot):
+        async with build_worker(ctx, client, bot=worker_bot):
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
             )
@@ -127,4 +129,3 @@ async def open_shop(
             finally:
                 await dispatcher.stop_polling()
                 await polling
-                await bot.session.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from shop.models import Grant, Payment, Plan, User
+from shop.models import Grant, Payment, PaymentStatus, Plan, User
+from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Shop
 from tests.factories import plan
 
@@ -59,6 +60,8 @@ async def test_unknown_command_and_free_text(shop: Shop, language: str, unknown:
         "plan:999",
         "method:1:bitcoin",
         "pay:",
+        "pay:../../etc",
+        "paid:" + "f" * 41,
         "lang:de",
         "howto:amiga",
         "x" * 64,
@@ -85,3 +88,36 @@ async def test_a_plan_withdrawn_after_the_list_was_shown(shop: Shop) -> None:
         row.active = False
     answer = await cleo.taps("Month", on=plans)
     assert answer is not None and answer.text == "Эта кнопка устарела. Откройте меню заново: /menu"
+
+
+async def test_another_customers_payment_and_a_banned_customer_paying(shop_with: OpenShop) -> None:
+    async with shop_with(providers=True) as shop:
+        boss = await shop.started(ADMIN_ID, "Boss", "en")
+        await plan(shop.ctx.sessions, "Month", 30, "199", stars=150)
+        sam = await shop.started(24, "Sam", "en")
+        await sam.says("/buy")
+        await sam.taps("Month")
+        await sam.taps("Telegram Stars")
+        order = sam.last
+        stolen = order.button("Pay")["callback_data"]
+        payment_id = stolen.split(":", 1)[1]
+        await sam.taps("Pay", on=order)
+        invoice = sam.last
+        tom = await shop.started(25, "Tom", "ru")
+        before = await counts(shop)
+        for data in (stolen, f"paid:{payment_id}"):  # his pay button, an "I have paid" for it
+            answer = await tom.sends_callback(data)
+            assert answer is not None and answer.show_alert and answer.text == "Этот платёж не найден."
+        assert not [m for m in tom.messages if m.invoice]
+
+        await boss.says("/find 24")
+        await boss.taps("Ban")
+        banned = "⛔ Your access to this bot is blocked. If you think this is a mistake, contact support."
+        answer = await sam.taps("Pay", on=order)
+        assert answer is not None and answer.text == banned
+        assert await shop.tg.pay(24, invoice) is None  # the invoice sent before the ban: no money taken
+        assert shop.tg.calls("answerPreCheckoutQuery")[-1]["error_message"] == banned
+        assert await counts(shop) == before
+        async with shop.ctx.sessions() as session:
+            payment = await session.get(Payment, payment_id)
+        assert payment is not None and payment.status is PaymentStatus.CREATED

@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from sandbox.telegram import SentMessage
-from shop.models import Grant, Payment, PaymentStatus
+from shop.accounts import ensure_subscription
+from shop.ledger import grant
+from shop.models import Grant, GrantKind, Payment, PaymentStatus, utcnow
 from shop.users import access_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 from tests.factories import plan
 from tests.panel_fixtures import StartPanel, add_sandbox_host
+from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
 
 
 async def payments(shop: Shop) -> list[Payment]:
@@ -150,3 +154,33 @@ async def test_stars_invoice_double_tap_and_a_paid_order(shop_with: OpenShop) ->
         assert answer.text == "This payment is already finished. Start a new purchase from the menu."
         assert await shop.tg.pay(22, invoices[1]) is None
         assert await grants(shop) == 1 and link.endswith(str((await access_of(shop.ctx.sessions, 22)).token))
+
+
+@pytest.mark.parametrize(
+    ("language", "renew", "reminder", "plans"),
+    [
+        ("ru", "Продлить подписку", "⏳ Ваша VPN подписка закончится", "🌍 Выберите тариф"),
+        ("en", "Renew subscription", "⏳ Your VPN subscription ends", "🌍 Choose a plan"),
+    ],
+)
+async def test_the_reminders_renew_button_opens_the_plans_below_it(
+    shop: Shop, language: str, renew: str, reminder: str, plans: str
+) -> None:
+    await plan(shop.ctx.sessions, "Month", 30, "199")
+    vera = await shop.started(26, "Vera", language)
+    subscription = await ensure_subscription(shop.ctx.sessions, 26)
+    bought = utcnow() - timedelta(days=30) + timedelta(hours=20)  # ends in 20 hours
+    await grant(
+        shop.ctx.sessions, subscription.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "t", bought
+    )
+    queue = shop.ctx.settings.temporal_task_queue
+    report = await shop.ctx.require_temporal().execute_workflow(
+        ExpiryScanWorkflow.run, ExpiryScanInput(), id=f"expiry-scan:{queue}", task_queue=queue
+    )
+    assert report.sent == 1
+    sent = vera.last
+    assert sent.text is not None and sent.text.startswith(reminder)
+    await vera.taps(renew, on=sent)
+    assert vera.last.message_id != sent.message_id and plans in (vera.last.text or "")
+    assert vera.last.button_texts[0].startswith("Month")
+    assert vera.messages[-2].text == sent.text and renew in vera.messages[-2].button_texts[0]  # it stays

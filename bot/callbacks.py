@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import enum
-
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData

@@ -22,6 +22,11 @@ from shop.plans import active_plan, active_plans
 from shop.users import Customer, access_of
 
 T = TypeVar("T")
+REFUSALS: dict[type[Exception], str] = {
+    PaymentNotFound: "payment_not_found",
+    PaymentClosed: "payment_closed",
+    PaymentNotReady: "pay_try_later",
+}
 
 
 async def plans_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -109,11 +114,10 @@ async def pay(
 
 async def _checkout_step(query: CallbackQuery, lang: str, step: Awaitable[T]) -> T | None:
     """Runs one checkout call; its refusals become the customer's alerts (None then)."""
-    refusals = {PaymentNotFound: "payment_not_found", PaymentClosed: "payment_closed"}
     try:
         result = await step
-    except (PaymentNotFound, PaymentClosed, PaymentNotReady) as refused:
-        await alert(query, t(lang, refusals.get(type(refused), "pay_try_later")))
+    except tuple(REFUSALS) as refused:
+        await alert(query, t(lang, REFUSALS[type(refused)]))
         return None
     await query.answer()
     return result

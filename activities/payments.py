@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
+from html import escape
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -17,20 +18,26 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from bot.texts import DEFAULT_LANGUAGE, t
+from bot.texts import t
 from shop.accounts import ensure_subscription
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import TransitionRefused, transition
 from shop.settings import Settings
+from shop.users import Access, access_of, operator_languages
 
 log = logging.getLogger(__name__)
-Buttons = list[tuple[str, str]]
 
 
 class Telegram(Protocol):
-    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> bool: ...
+    async def send(self, chat_id: int, text: str) -> bool: ...
+
+    async def send_access(self, chat_id: int, language: str, access: Access) -> bool: ...
+
+    async def tell_operator(
+        self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False
+    ) -> bool: ...
 
     async def refund_star_payment(self, user_id: int, charge_id: str) -> None: ...
 
@@ -101,9 +108,10 @@ class RefundChargeInput(BaseModel):
     charge_id: str
 
 
-# event -> (customer text key or None, operator text key or None)
+# event -> (customer text key or None, operator text key or None); after delivery the customer
+# gets the access card instead of a text.
 MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
-    PaymentEvent.DELIVERED: ("pay_delivered", "op_sale"),
+    PaymentEvent.DELIVERED: (None, "op_sale"),
     PaymentEvent.CANCELED: ("pay_canceled", None),
     PaymentEvent.EXPIRED: ("pay_expired", None),
     PaymentEvent.REVIEW: ("pay_review", "op_review"),
@@ -113,13 +121,6 @@ MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
     PaymentEvent.TRANSFER_DECLINED: ("pay_transfer_declined", None),
     PaymentEvent.REFUND_APPLIED: ("pay_refund_applied", "op_refund_applied"),
 }
-
-
-def transfer_buttons(payment_id: str) -> Buttons:
-    return [
-        (t(DEFAULT_LANGUAGE, "op_approve"), f"p2p:ok:{payment_id}"),
-        (t(DEFAULT_LANGUAGE, "op_decline"), f"p2p:no:{payment_id}"),
-    ]
 
 
 class PaymentActivities:
@@ -256,19 +257,22 @@ class PaymentActivities:
             "amount": payment.amount,
             "currency": payment.currency,
             "user_id": user.id,
-            "detail": inp.detail,
+            "detail": escape(inp.detail),
             "expires": subscription.expires_at.strftime("%Y-%m-%d %H:%M UTC")
             if subscription and subscription.expires_at
             else "-",
             "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
         }
         customer_key, operator_key = MESSAGES[inp.event]
-        if customer_key:
+        if inp.event is PaymentEvent.DELIVERED:
+            await self.telegram.send_access(user.id, user.language, await access_of(self.sessions, user.id))
+        elif customer_key:
             await self.telegram.send(user.id, t(user.language, customer_key, **values))
         if operator_key:
-            buttons = transfer_buttons(payment.id) if inp.event is PaymentEvent.TRANSFER_CLAIMED else None
-            for admin in self.settings.admin_ids:
-                await self.telegram.send(admin, t(DEFAULT_LANGUAGE, operator_key, **values), buttons)
+            decide = inp.event is PaymentEvent.TRANSFER_CLAIMED
+            for admin_id, language in (await operator_languages(self.sessions, self.settings)).items():
+                text = t(language, operator_key, **values)
+                await self.telegram.tell_operator(admin_id, language, text, payment.id, decide)
 
     @activity.defn
     async def refund_stars_charge(self, inp: RefundChargeInput) -> None:

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from shop.models import PaymentMethod
+
+PaymentId = Annotated[str, Field(pattern=r"^[0-9a-f]{1,40}$")]  # ours are hex (new_payment_id)
 
 
 class Screen(enum.StrEnum):
@@ -63,11 +67,15 @@ class PickMethod(CallbackData, prefix="method"):
 
 
 class Pay(CallbackData, prefix="pay"):
-    payment_id: str
+    payment_id: PaymentId
 
 
 class Transferred(CallbackData, prefix="paid"):
-    payment_id: str
+    payment_id: PaymentId
+
+
+class Renew(CallbackData, prefix="renew"):
+    """The expiry reminder's button (packs to "renew", as reminders already sent carry)."""
 
 
 class HowTo(CallbackData, prefix="howto"):
@@ -90,5 +98,7 @@ class Admin(CallbackData, prefix="adm"):
 
 
 class Review(CallbackData, prefix="review"):
-    payment_id: str
+    """An operator's decision on a P2P transfer, on the workflow's message to the operators."""
+
+    payment_id: PaymentId
     approve: bool

@@ -40,24 +40,17 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(
-    ctx: AppContext,
-    checkout: Checkout | None = None,
-    access_sync: AccessSync | None = None,
-    extra_routers: tuple[Router, ...] = (),
-) -> Dispatcher:
-    """`checkout` and `access_sync` are optional until they are wired in; `extra_routers` are
-    consulted before the shop's own routers (a handler that must see an update first)."""
-    dispatcher = Dispatcher(ctx=ctx, checkout=checkout, access_sync=access_sync)
+def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) -> Dispatcher:
+    """The shop's bot with its real checkout and panel sync; `extra_routers` are consulted before
+    the shop's own routers (a handler that must see an update first)."""
+    dispatcher = Dispatcher(ctx=ctx, checkout=Checkout(ctx), access_sync=AccessSync(ctx))
     gate = CustomerGate()
     dispatcher.message.outer_middleware(gate)
     dispatcher.callback_query.outer_middleware(gate)
     for extra in extra_routers:
         dispatcher.include_router(extra)
-    for router in (start, menu, buy, trial, subscription, help, language, admin):
+    for router in (start, menu, buy, trial, subscription, help, language, admin, payments, fallback):
         dispatcher.include_router(router.build())
-    dispatcher.include_router(payments.build_router())
-    dispatcher.include_router(fallback.build())
     return dispatcher
 
 

@@ -6,10 +6,9 @@ from datetime import datetime
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callbacks import Renew
 from bot.texts import t
 from shop.reminders import Mark, parse_marks
-
-RENEW_CALLBACK = "renew"
 
 
 def _left(language: str, expires_at: datetime, now: datetime) -> str:
@@ -27,5 +26,5 @@ def reminder_text(language: str, mark_name: str, expires_at: datetime, has_paid:
 
 
 def renew_keyboard(language: str) -> InlineKeyboardMarkup:
-    button = InlineKeyboardButton(text=t(language, "button_renew"), callback_data=RENEW_CALLBACK)
+    button = InlineKeyboardButton(text=t(language, "button_renew"), callback_data=Renew().pack())
     return InlineKeyboardMarkup(inline_keyboard=[[button]])

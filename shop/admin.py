@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
-from typing import Protocol
 
 from sqlalchemy import func, select, update
 
 from shop.context import AppContext
 from shop.db import SessionFactory
 from shop.grants import GrantOutcome, run_grant
-from shop.models import GrantKind, User
+from shop.models import GrantKind, Subscription, User
 from shop.users import Customer, get_customer
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 MAX_ADJUSTMENT_DAYS = 3650
 NONCE = re.compile(r"^[A-Za-z0-9_-]{6,24}$")
@@ -63,9 +64,27 @@ async def set_banned(sessions: SessionFactory, user_id: int, banned: bool) -> bo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-class AccessSync(Protocol):
-    """Puts a customer's access on the panels in line with the shop (disabled while banned). The
-    provisioning area implements it (a workflow run per subscription); without it a ban only blocks
-    the bot."""
+class AccessSync:
+    """Puts a customer's clients on every panel in line with the shop (disabled while banned) by
+    starting a `ProvisionSubscriptionWorkflow` run, which reads the ban from the database itself."""
 
-    async def sync(self, user_id: int) -> None: ...
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def sync(self, user_id: int) -> str | None:
+        """Returns the started run's workflow id; None when the customer never had a subscription."""
+        async with self.ctx.sessions() as session:
+            subscription_id = await session.scalar(
+                select(Subscription.id).where(Subscription.user_id == user_id)
+            )
+        if subscription_id is None:
+            return None
+        # Each ban or unban is its own run: a fixed id would refuse the unban that follows a ban.
+        workflow_id = provision_workflow_id(subscription_id, f"ban:{secrets.token_hex(8)}")
+        await self.ctx.require_temporal().start_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=subscription_id),
+            id=workflow_id,
+            task_queue=self.ctx.settings.temporal_task_queue,
+        )
+        return workflow_id

@@ -1,18 +1,31 @@
-"""The boundary between the bot's buy screens and the payments area (PaymentWorkflow, providers).
+"""The bot's checkout: the buy screens' one door into the payments area (PaymentWorkflow, providers).
 
 The bot shows plans, then the methods `Checkout.methods()` lists; picking one calls `open_payment`,
-which mints our payment ID; the pay button carries that ID, and each tap calls `pay`, which is
-idempotent per ID (it starts or joins `payment:<id>`), so a double tap reaches the same payment.
-The payments area implements this protocol and hands its instance to `bot.main.build_dispatcher`.
+which records a payment with our ID (so the ID is bound to this customer, plan and method before
+any button carries it); the pay button carries that ID, and each tap calls `pay`, which starts or
+joins `payment:<id>` (update-with-start, DB fallback), so a double tap reaches the same workflow and
+the same link. P2P: the customer's "I have paid" and the operator's decision go to that workflow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Protocol
 
-from shop.models import PaymentMethod
+from shop.context import AppContext
+from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
+from shop.payments import hints
+from shop.payments.service import (
+    CheckoutError,
+    available_methods,
+    new_payment_id,
+    record_payment,
+    start_checkout,
+)
+from shop.payments.status import FINAL
+from shop.plans import PlanView
+
+CLOSED = FINAL | {PaymentStatus.SUCCEEDED}
 
 
 class PaymentNotFound(LookupError):
@@ -20,7 +33,11 @@ class PaymentNotFound(LookupError):
 
 
 class PaymentClosed(Exception):
-    """The payment can no longer be paid (paid, expired, cancelled)."""
+    """The payment can no longer be paid (paid, expired, cancelled, its method switched off)."""
+
+
+class PaymentNotReady(Exception):
+    """The provider's link is not there yet (a slow provider, a busy worker): tap again later."""
 
 
 @dataclass(frozen=True)
@@ -38,24 +55,80 @@ class PaymentOffer:
     requisites: str | None = None  # manual P2P transfer: card/phone to pay to
 
 
-class Checkout(Protocol):
-    def methods(self) -> list[PaymentMethod]:
-        """The methods that are enabled and configured, in display order."""
-        ...
+class Checkout:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def methods(self, plan: PlanView) -> list[PaymentMethod]:
+        """The methods that are enabled and configured and can pay this plan, in display order."""
+        return [
+            method
+            for method in available_methods(self.ctx.settings)
+            if method is not PaymentMethod.STARS or plan.price_stars
+        ]
 
     async def open_payment(self, user_id: int, plan_id: int, method: PaymentMethod) -> str:
-        """Mints our payment ID for this pick (raises LookupError for an inactive plan)."""
-        ...
+        """Records a new payment for this pick and returns its ID (LookupError: plan or method gone)."""
+        if method not in available_methods(self.ctx.settings):
+            raise LookupError(method)
+        payment_id = new_payment_id()
+        try:
+            await record_payment(self.ctx.sessions, payment_id, user_id, plan_id, method)
+        except CheckoutError as refused:
+            raise LookupError(refused.key) from None
+        return payment_id
+
+    async def _own(self, user_id: int, payment_id: str) -> tuple[Payment, Plan]:
+        async with self.ctx.sessions() as session:
+            payment = await session.get(Payment, payment_id[:40])
+            plan = await session.get(Plan, payment.plan_id) if payment else None
+        if payment is None or plan is None or payment.user_id != user_id:
+            raise PaymentNotFound(payment_id)
+        return payment, plan
 
     async def pay(self, user_id: int, payment_id: str) -> PaymentOffer:
-        """Starts or joins the payment's workflow; raises PaymentNotFound / PaymentClosed."""
-        ...
+        """Starts or joins the payment's workflow; raises PaymentNotFound / PaymentClosed /
+        PaymentNotReady."""
+        payment, plan = await self._own(user_id, payment_id)
+        if payment.status in CLOSED:
+            raise PaymentClosed(payment_id)
+        try:
+            started = await start_checkout(self.ctx, user_id, plan.id, payment.method, payment.id)
+        except CheckoutError:  # the method was switched off since the order was shown
+            raise PaymentClosed(payment_id) from None
+        offer = PaymentOffer(
+            payment.id, payment.method, payment.amount, payment.currency, plan.name, plan.duration_days
+        )
+        if started.stars_invoice is not None:
+            return replace(offer, stars=started.stars_invoice.amount)
+        if started.status in CLOSED:
+            raise PaymentClosed(payment_id)
+        if started.requisites:
+            return replace(offer, requisites=started.requisites)
+        if started.pay_url is None:
+            raise PaymentNotReady(payment_id)
+        return replace(offer, url=started.pay_url)
 
     async def confirm_transfer(self, user_id: int, payment_id: str) -> bool:
-        """P2P: the customer says they paid; the payment goes to the operators for review.
-        False when it was already submitted (a double tap)."""
-        ...
+        """P2P: the customer says they paid; True once the workflow holds it. The workflow tells the
+        operators once, however many taps."""
+        payment, _ = await self._own(user_id, payment_id)
+        if payment.method is not PaymentMethod.P2P:
+            raise PaymentNotFound(payment_id)
+        if payment.status in CLOSED:
+            raise PaymentClosed(payment_id)
+        client, queue = self.ctx.require_temporal(), self.ctx.settings.temporal_task_queue
+        if await hints.confirm_transfer(client, queue, payment) is hints.Delivery.CLOSED:
+            raise PaymentClosed(payment_id)
+        return True
 
     async def review(self, operator_id: int, payment_id: str, approve: bool) -> bool:
-        """P2P approval by an operator; False when it was already decided (a double tap)."""
-        ...
+        """An operator's P2P decision; False when it was already decided (a double tap, another
+        operator) or the transfer is no longer waiting for one."""
+        if not self.ctx.settings.is_admin(operator_id):
+            raise PermissionError(operator_id)
+        async with self.ctx.sessions() as session:
+            payment = await session.get(Payment, payment_id[:40])
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        return await hints.decide_transfer(self.ctx.require_temporal(), payment, approve, operator_id)

@@ -1,4 +1,6 @@
-"""The worker's side of Telegram: sending customer/operator messages and refunding Stars."""
+"""The worker's side of Telegram: what the payment workflows tell customers and operators, and Stars
+refunds. The messages are the bot's own (`bot.delivery`, `bot.keyboards`), so the customer gets one
+kind of access card whether it came from a trial or a payment."""
 
 from __future__ import annotations
 
@@ -6,26 +8,48 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.delivery import send_access
+from bot.keyboards.admin import payment_notice
+from shop.settings import Settings
+from shop.users import Access
 
 log = logging.getLogger(__name__)
-Buttons = list[tuple[str, str]]  # (label, callback data)
+NEVER_DELIVERABLE = (TelegramForbiddenError, TelegramBadRequest)  # blocked bot, unknown chat
 
 
 class TelegramGateway:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, settings: Settings) -> None:
         self.bot = bot
+        self.settings = settings
 
-    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> bool:
+    async def send(self, chat_id: int, text: str) -> bool:
         """False when the message can never go (blocked bot, unknown chat): nothing to retry."""
-        markup = None
-        if buttons:
-            row = [InlineKeyboardButton(text=label, callback_data=data) for label, data in buttons]
-            markup = InlineKeyboardMarkup(inline_keyboard=[row])
+        try:
+            await self.bot.send_message(chat_id, text)
+        except NEVER_DELIVERABLE as error:
+            log.warning("message to %s not sent: %s", chat_id, error)
+            return False
+        return True
+
+    async def send_access(self, chat_id: int, language: str, access: Access) -> bool:
+        """The access card after a payment: link, copy button, QR code, instructions."""
+        try:
+            await send_access(self.bot, chat_id, language, access, self.settings)
+        except NEVER_DELIVERABLE as error:
+            log.warning("access card to %s not sent: %s", chat_id, error)
+            return False
+        return True
+
+    async def tell_operator(
+        self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False
+    ) -> bool:
+        """A payment's message to an operator, with its workflow in Temporal (and approve/decline)."""
+        markup = payment_notice(language, self.settings, payment_id, decide)
         try:
             await self.bot.send_message(chat_id, text, reply_markup=markup)
-        except (TelegramForbiddenError, TelegramBadRequest) as error:
-            log.warning("message to %s not sent: %s", chat_id, error)
+        except NEVER_DELIVERABLE as error:
+            log.warning("operator %s not told about %s: %s", chat_id, payment_id, error)
             return False
         return True
 

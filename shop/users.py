@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from shop import accounts
 from shop.db import SessionFactory
 from shop.models import Host, Subscription, User, utcnow
+from shop.settings import Settings
 
 LANGUAGES = ("ru", "en")
 
@@ -83,6 +84,14 @@ async def get_customer(sessions: SessionFactory, telegram_id: int) -> Customer |
     async with sessions() as session:
         user = await session.get(User, telegram_id)
         return _customer(user) if user else None
+
+
+async def operator_languages(sessions: SessionFactory, settings: Settings) -> dict[int, str]:
+    """Each operator (ADMIN_IDS) with the language they use the bot in (Russian until they chose)."""
+    async with sessions() as session:
+        rows = await session.execute(select(User.id, User.language).where(User.id.in_(settings.admin_ids)))
+    known = {user_id: language for user_id, language in rows}
+    return {admin_id: known.get(admin_id, LANGUAGES[0]) for admin_id in settings.admin_ids}
 
 
 async def referrer_of(sessions: SessionFactory, telegram_id: int) -> int | None:

@@ -7,13 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiogram import Dispatcher
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
-from bot.main import build_bot
-from bot.routers import payments
+from bot.main import build_bot, build_dispatcher
 from sandbox.cryptopay import FakeCryptoPay
 from sandbox.serving import serve
 from sandbox.telegram import TelegramSandbox
@@ -81,8 +79,7 @@ CUSTOMERS = range(1001, 1011)
 
 @contextlib.asynccontextmanager
 async def _bot(ctx: AppContext) -> AsyncIterator[None]:
-    bot, dispatcher = build_bot(ctx.settings), Dispatcher(ctx=ctx)
-    dispatcher.include_router(payments.build_router())
+    bot, dispatcher = build_bot(ctx.settings), build_dispatcher(ctx)
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1))
     try:
         yield

@@ -1,16 +1,14 @@
-"""Stars and P2P transfers through the Telegram sandbox: the bot's payment handlers, the workflow,
-refunds of what cannot be delivered or was paid twice, operator buttons."""
+"""Stars through the Telegram sandbox: the bot's payment handlers, the workflow, refunds of what
+cannot be delivered or was paid twice. P2P transfers are tested as bot stories (tests/bot)."""
 
 from __future__ import annotations
 
 from aiogram.types import LabeledPrice
-from sqlalchemy import func, select
+from sqlalchemy import select
 from temporalio.client import Client
 
 from bot.main import build_bot
-from bot.routers.payments import transfer_keyboard
 from bot.texts import t
-from sandbox.telegram.records import SentMessage
 from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
@@ -99,59 +97,3 @@ async def test_stars_refund_from_telegram_takes_access_back(
             sub = await session.scalar(select(Subscription).where(Subscription.user_id == 1001))
         assert sub is not None and sub.expires_at is not None
         assert sub.expires_at <= grants[1].resulting_expiry
-
-
-async def _requisites(bench: PaymentBench, user_id: int, payment_id: str, text: str) -> SentMessage:
-    """What the bot's buy flow shows: the requisites with the customer's "I have paid" button."""
-    bot = build_bot(bench.ctx.settings)
-    try:
-        await bot.send_message(user_id, text, reply_markup=transfer_keyboard("ru", payment_id))
-    finally:
-        await bot.session.close()
-    return bench.telegram.last(user_id)
-
-
-async def test_p2p_transfer_approved_by_the_operator(
-    sqlite_db: Database, temporal_client: Client, task_queue: str
-) -> None:
-    async with payment_bench(sqlite_db, temporal_client, task_queue) as bench:
-        tg = bench.telegram
-        await subscriber(bench.ctx.sessions, 1002)
-        offer = await plan(bench.ctx.sessions)
-        payment_id = new_payment_id()
-        checkout = await start_checkout(bench.ctx, 1002, offer.id, PaymentMethod.P2P, payment_id)
-        assert checkout.requisites and checkout.status is PaymentStatus.PENDING
-        # A stranger cannot approve; the customer claims the transfer; the operator approves.
-        stranger = await _requisites(bench, 1003, payment_id, "hello")
-        forged = await tg.send_callback(1003, stranger.message_id, f"p2p:ok:{payment_id}")
-        answer = await tg.wait_for(lambda: tg.callback_answer(forged))
-        assert answer.text == t("en", "op_not_operator")
-        await tg.press(1002, await _requisites(bench, 1002, payment_id, checkout.requisites), "Я оплатил")
-        request = await tg.wait_for(lambda: [m for m in tg.messages(OPERATOR) if m.reply_markup])
-        await tg.press(OPERATOR, request[-1], "Подтвердить")
-        assert (await bench.result(payment_id)).stage == "delivered"
-        assert [g.source_key for g in await _grants(bench)] == [payment_id]
-
-
-async def test_p2p_transfer_declined_and_unanswered_ones_expire(
-    sqlite_db: Database, temporal_client: Client, task_queue: str
-) -> None:
-    async with payment_bench(sqlite_db, temporal_client, task_queue, p2p_confirm_seconds=2) as bench:
-        tg = bench.telegram
-        await subscriber(bench.ctx.sessions, 1002)
-        offer = await plan(bench.ctx.sessions)
-        declined, silent = new_payment_id(), new_payment_id()
-        await start_checkout(bench.ctx, 1002, offer.id, PaymentMethod.P2P, declined)
-        await start_checkout(bench.ctx, 1002, offer.id, PaymentMethod.P2P, silent)
-        await tg.press(1002, await _requisites(bench, 1002, declined, "card"), "Я оплатил")
-        request = await tg.wait_for(lambda: [m for m in tg.messages(OPERATOR) if m.reply_markup])
-        await tg.press(OPERATOR, request[-1], "Отклонить")
-        assert (await bench.result(declined)).stage == "canceled"
-        assert (await bench.payment(declined)).status is PaymentStatus.CANCELED
-        # Nobody confirms the other one within the (two-second) window: it expires.
-        await temporal_client.get_workflow_handle(f"payment:{silent}").signal(
-            "check_provider", {"source": "t"}
-        )
-        assert (await bench.result(silent, within=90)).stage == "expired"
-        async with bench.ctx.sessions() as session:
-            assert await session.scalar(select(func.count()).select_from(Grant)) == 0

@@ -67,7 +67,9 @@ def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]
     ledger = LedgerActivities(ctx.sessions)
     panels = PanelActivities(ctx.sessions, settings)
     providers = build_providers(settings)
-    payments = PaymentActivities(ctx.sessions, settings, providers, TelegramGateway(bot) if bot else None)
+    payments = PaymentActivities(
+        ctx.sessions, settings, providers, TelegramGateway(bot, settings) if bot else None
+    )
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
     sweeper = SweepActivities(ctx.sessions, settings, providers)

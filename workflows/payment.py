@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from shop.payments.status import FINAL
 
 SHORT = timedelta(seconds=30)
+AWAITING_OPERATOR = "waiting for the operator"
 # Provider and database calls retry until they work; a bug or a refusal is non-retryable.
 PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
@@ -112,10 +113,14 @@ class PaymentWorkflow:
     def confirm_transfer(self) -> None:
         self.transfer_claimed = True
 
-    @workflow.signal
-    def decide_transfer(self, decision: TransferDecision) -> None:
-        if self.decision is None:
-            self.decision = decision
+    @workflow.update
+    def decide_transfer(self, decision: TransferDecision) -> bool:
+        """An operator's approve/decline: True for the decision that counts; a second one (a double
+        tap, another operator) or one after the review window changes nothing."""
+        if self.decision is not None or self.stage != AWAITING_OPERATOR:
+            return False
+        self.decision = decision
+        return True
 
     @workflow.query
     def progress(self) -> PaymentProgress:
@@ -200,7 +205,7 @@ class PaymentWorkflow:
         if not await self._await(lambda: self.transfer_claimed, order.timings.p2p_confirm_seconds):
             return None
         await self._notify(order, PaymentEvent.TRANSFER_CLAIMED)
-        self.stage = "waiting for the operator"
+        self.stage = AWAITING_OPERATOR
         if not await self._await(lambda: self.decision is not None, order.timings.p2p_review_seconds):
             return None
         assert self.decision is not None

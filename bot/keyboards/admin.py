@@ -1,15 +1,19 @@
-"""The operator's menu, a customer's card with day adjustments and ban, and the review list."""
+"""The operator's menu, a customer's card with day adjustments and ban, the review list, and the
+buttons under a payment's message to the operators."""
 
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Admin, AdminAction, Review
 from bot.keyboards.menu import back
 from bot.texts import t
+from shop.settings import Settings
 from shop.stats import ReviewItem
+from workflows.payment import workflow_id
 
 ADJUSTMENTS = (1, 7, 30, -1, -7)
 
@@ -47,31 +51,35 @@ def customer(lang: str, user_id: int, banned: bool) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[days[:3], days[3:], [ban], [back(lang)]])
 
 
-def reviews(lang: str, items: list[ReviewItem], can_decide: bool, temporal_ui: str) -> InlineKeyboardMarkup:
-    rows = []
-    for item in items:
-        short = item.payment_id[:8]
-        row = []
-        if can_decide:
-            row += [
-                InlineKeyboardButton(
-                    text=t(lang, "btn_approve", id=short),
-                    callback_data=Review(payment_id=item.payment_id, approve=True).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=t(lang, "btn_decline", id=short),
-                    callback_data=Review(payment_id=item.payment_id, approve=False).pack(),
-                ),
-            ]
-        rows.append(row)
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=t(lang, "btn_workflow", id=short),
-                    url=f"{temporal_ui}/workflows/payment:{item.payment_id}",
-                )
-            ]
-        )
-    rows = [row for row in rows if row]
+def workflow_url(settings: Settings, payment_id: str) -> str:
+    """The payment's workflow in the Temporal Web UI."""
+    namespace = quote(settings.temporal_namespace, safe="")
+    return (
+        f"{settings.temporal_web}/namespaces/{namespace}/workflows/{quote(workflow_id(payment_id), safe='')}"
+    )
+
+
+def _workflow_button(lang: str, settings: Settings, payment_id: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=t(lang, "btn_workflow", id=payment_id[:8]), url=workflow_url(settings, payment_id)
+    )
+
+
+def reviews(lang: str, items: list[ReviewItem], settings: Settings) -> InlineKeyboardMarkup:
+    rows = [[_workflow_button(lang, settings, item.payment_id)] for item in items]
     rows.append([back(lang)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def payment_notice(lang: str, settings: Settings, payment_id: str, decide: bool) -> InlineKeyboardMarkup:
+    """Under a payment's message to the operators: its workflow, and approve/decline for a P2P transfer."""
+    rows = [[_workflow_button(lang, settings, payment_id)]]
+    if decide:
+        decisions = [
+            InlineKeyboardButton(
+                text=t(lang, key), callback_data=Review(payment_id=payment_id, approve=approve).pack()
+            )
+            for key, approve in (("op_approve", True), ("op_decline", False))
+        ]
+        rows.insert(0, decisions)
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,4 +1,5 @@
-"""Operator tools (ADMIN_IDS only): stats, find a customer, add or remove days, ban, P2P reviews."""
+"""Operator tools (ADMIN_IDS only): stats, find a customer, add or remove days, ban (the panels
+follow), payments to review, and approving or declining P2P transfers."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ async def adjust(
 
 
 async def ban(
-    query: CallbackQuery, callback_data: Admin, ctx: AppContext, access_sync: AccessSync | None, lang: str
+    query: CallbackQuery, callback_data: Admin, ctx: AppContext, access_sync: AccessSync, lang: str
 ) -> None:
     banned = callback_data.action is AdminAction.BAN
     changed = await operations.set_banned(ctx.sessions, callback_data.user_id, banned)
@@ -127,14 +128,15 @@ async def ban(
     if target is None:
         await alert(query, t(lang, "stale_button"))
         return
-    if changed and access_sync is not None:
+    if changed:  # the panels follow: the customer's clients are disabled, or enabled again
         await access_sync.sync(target.id)
     await query.answer(t(lang, "admin_banned" if banned else "admin_unbanned"))
     text, markup = await card(ctx, target, lang)
     await show(query, text, markup)
 
 
-async def reviews(query: CallbackQuery, ctx: AppContext, checkout: Checkout | None, lang: str) -> None:
+async def reviews(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
+    """Money taken but not delivered (a mismatch, a failed delivery): for a human, in Temporal."""
     items = await waiting_review(ctx.sessions)
     lines = [
         t(
@@ -149,25 +151,28 @@ async def reviews(query: CallbackQuery, ctx: AppContext, checkout: Checkout | No
         for item in items
     ]
     text = "\n".join([t(lang, "btn_reviews"), *lines]) if items else t(lang, "admin_reviews_empty")
-    if items and checkout is None:
-        text += "\n\n" + t(lang, "admin_reviews_unavailable")
-    temporal_ui = f"{ctx.settings.temporal_web}/namespaces/{ctx.settings.temporal_namespace}"
-    await show(query, text, keyboards.reviews(lang, items, checkout is not None, temporal_ui))
+    await show(query, text, keyboards.reviews(lang, items, ctx.settings))
     await query.answer()
 
 
 async def decide(
-    query: CallbackQuery, callback_data: Review, checkout: Checkout | None, customer: Customer, lang: str
+    query: CallbackQuery,
+    callback_data: Review,
+    ctx: AppContext,
+    checkout: Checkout,
+    customer: Customer,
+    lang: str,
 ) -> None:
-    if checkout is None:
-        await alert(query, t(lang, "admin_reviews_unavailable"))
-        return
+    """Approve or decline a P2P transfer, from the workflow's message to the operators."""
     try:
         decided = await checkout.review(customer.id, callback_data.payment_id, callback_data.approve)
     except PaymentNotFound:
         await alert(query, t(lang, "payment_not_found"))
         return
     await alert(query, t(lang, "admin_review_done" if decided else "admin_review_repeat"))
+    if decided and isinstance(query.message, Message):  # the decision buttons have done their job
+        markup = keyboards.payment_notice(lang, ctx.settings, callback_data.payment_id, decide=False)
+        await query.message.edit_reply_markup(reply_markup=markup)
 
 
 def build() -> Router:

@@ -1,5 +1,6 @@
 """Buying and renewing: plans, methods, the order whose pay button carries our payment ID, then the
-invoice, link or requisites the payments area (`Checkout`) gives for it."""
+invoice, link or requisites `shop.checkout.Checkout` gives for it. The access card comes later, from
+the payment's workflow once it is delivered."""
 
 from __future__ import annotations
 
@@ -11,17 +12,21 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice
 
-from bot.callbacks import Nav, Pay, PickMethod, PickPlan, Screen, Transferred
+from bot.callbacks import Nav, Pay, PickMethod, PickPlan, Renew, Screen, Transferred
 from bot.keyboards import buy as keyboards
-from bot.notify import notify_admins
 from bot.texts import date, price, t
 from bot.ui import alert, screen_handlers, show
-from shop.checkout import Checkout, PaymentClosed, PaymentNotFound, PaymentOffer
+from shop.checkout import Checkout, PaymentClosed, PaymentNotFound, PaymentNotReady, PaymentOffer
 from shop.context import AppContext
 from shop.plans import active_plan, active_plans
 from shop.users import Customer, access_of
 
 T = TypeVar("T")
+REFUSALS: dict[type[Exception], str] = {
+    PaymentNotFound: "payment_not_found",
+    PaymentClosed: "payment_closed",
+    PaymentNotReady: "pay_try_later",
+}
 
 
 async def plans_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -38,14 +43,22 @@ async def plans_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[
 buy_command, buy_button = screen_handlers(plans_screen)
 
 
+async def renew(query: CallbackQuery, ctx: AppContext, customer: Customer, lang: str) -> None:
+    """The reminder's button: the plans come as a new message, so the reminder stays readable."""
+    text, markup = await plans_screen(ctx, customer, lang)
+    if query.bot is not None:
+        await query.bot.send_message(customer.id, text, reply_markup=markup)
+    await query.answer()
+
+
 async def pick_plan(
-    query: CallbackQuery, callback_data: PickPlan, ctx: AppContext, checkout: Checkout | None, lang: str
+    query: CallbackQuery, callback_data: PickPlan, ctx: AppContext, checkout: Checkout, lang: str
 ) -> None:
     plan = await active_plan(ctx.sessions, callback_data.plan_id)
     if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
-    available = checkout.methods() if checkout else []
+    available = checkout.methods(plan)
     if not available:
         await show(query, t(lang, "no_methods"), keyboards.methods(lang, plan.id, []))
         await query.answer()
@@ -61,15 +74,19 @@ async def pick_method(
     query: CallbackQuery,
     callback_data: PickMethod,
     ctx: AppContext,
-    checkout: Checkout | None,
+    checkout: Checkout,
     customer: Customer,
     lang: str,
 ) -> None:
     plan = await active_plan(ctx.sessions, callback_data.plan_id)
-    if plan is None or checkout is None or callback_data.method not in checkout.methods():
+    if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
-    payment_id = await checkout.open_payment(customer.id, plan.id, callback_data.method)
+    try:
+        payment_id = await checkout.open_payment(customer.id, plan.id, callback_data.method)
+    except LookupError:  # the method was switched off since the screen was shown
+        await alert(query, t(lang, "stale_button"))
+        return
     text = t(
         lang,
         "order",
@@ -86,28 +103,21 @@ async def pay(
     query: CallbackQuery,
     callback_data: Pay,
     bot: Bot,
-    checkout: Checkout | None,
+    checkout: Checkout,
     customer: Customer,
     lang: str,
 ) -> None:
-    paying = checkout.pay(customer.id, callback_data.payment_id) if checkout else None
-    offer = await _checkout_step(query, lang, paying)
+    offer = await _checkout_step(query, lang, checkout.pay(customer.id, callback_data.payment_id))
     if offer is not None:
         await present(query, bot, customer, lang, offer)
 
 
-async def _checkout_step(query: CallbackQuery, lang: str, step: Awaitable[T] | None) -> T | None:
-    """Runs one call into the payments area; its refusals become the customer's alerts."""
-    if step is None:  # no payments area configured
-        await alert(query, t(lang, "stale_button"))
-        return None
+async def _checkout_step(query: CallbackQuery, lang: str, step: Awaitable[T]) -> T | None:
+    """Runs one checkout call; its refusals become the customer's alerts (None then)."""
     try:
         result = await step
-    except PaymentNotFound:
-        await alert(query, t(lang, "payment_not_found"))
-        return None
-    except PaymentClosed:
-        await alert(query, t(lang, "payment_closed"))
+    except tuple(REFUSALS) as refused:
+        await alert(query, t(lang, REFUSALS[type(refused)]))
         return None
     await query.answer()
     return result
@@ -133,35 +143,18 @@ async def present(query: CallbackQuery, bot: Bot, customer: Customer, lang: str,
 
 
 async def transferred(
-    query: CallbackQuery,
-    callback_data: Transferred,
-    bot: Bot,
-    ctx: AppContext,
-    checkout: Checkout | None,
-    customer: Customer,
-    lang: str,
+    query: CallbackQuery, callback_data: Transferred, checkout: Checkout, customer: Customer, lang: str
 ) -> None:
-    confirm = checkout.confirm_transfer(customer.id, callback_data.payment_id) if checkout else None
-    submitted = await _checkout_step(query, lang, confirm)
-    if submitted is None:
-        return
-    await show(query, t(lang, "transfer_submitted"))
-    if not submitted:  # a second tap: the operators already know
-        return
-    await notify_admins(
-        bot,
-        ctx,
-        "admin_transfer",
-        user=escape(customer.mention),
-        id=customer.id,
-        payment=callback_data.payment_id,
-    )
+    """P2P "I have paid": the workflow tells the operators (once, however many taps)."""
+    if await _checkout_step(query, lang, checkout.confirm_transfer(customer.id, callback_data.payment_id)):
+        await show(query, t(lang, "transfer_submitted"))
 
 
 def build() -> Router:
     router = Router(name="buy")
     router.message.register(buy_command, Command("buy"))
     router.callback_query.register(buy_button, Nav.filter(F.to == Screen.BUY))
+    router.callback_query.register(renew, Renew.filter())
     router.callback_query.register(pick_plan, PickPlan.filter())
     router.callback_query.register(pick_method, PickMethod.filter())
     router.callback_query.register(pay, Pay.filter())

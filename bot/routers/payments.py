@@ -1,6 +1,6 @@
-"""Payment updates: Stars pre-checkout (answered from the database within Telegram's 10 s),
+"""Telegram Stars updates: pre-checkout (answered from the database within Telegram's 10 s),
 `successful_payment` and `refunded_payment` (handed durably to workflows before the update is
-acknowledged), and the P2P transfer buttons of customers and operators.
+acknowledged). The buy screens and the P2P buttons are in `buy` and `admin`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, PreCheckoutQuery
+from aiogram.types import Message, PreCheckoutQuery
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.texts import language_for, t
@@ -20,14 +20,6 @@ from shop.payments.stars import StarsCharge
 log = logging.getLogger(__name__)
 # Telegram cancels the purchase after 10 s; leave room for the answer's own round trip.
 PRE_CHECKOUT_BUDGET = 7.0
-
-
-def transfer_keyboard(language: str, payment_id: str) -> InlineKeyboardMarkup:
-    """The customer's "I have paid" button under the P2P requisites."""
-    button = InlineKeyboardButton(
-        text=t(language, "pay_transfer_done_button"), callback_data=f"p2p:paid:{payment_id}"
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 async def pre_checkout(query: PreCheckoutQuery, ctx: AppContext) -> None:
@@ -83,27 +75,10 @@ async def refunded_payment(message: Message, ctx: AppContext) -> None:
         await service.record_stars_refund(ctx, charge)
 
 
-async def transfer_button(callback: CallbackQuery, ctx: AppContext) -> None:
-    language = language_for(callback.from_user.language_code)
-    _, action, payment_id = (callback.data or "::").split(":", 2)
-    try:
-        if action == "paid":
-            accepted = await service.claim_transfer(ctx, payment_id, callback.from_user.id)
-            await callback.answer(t(language, "pay_transfer_noted" if accepted else "pay_already_closed"))
-        elif action in ("ok", "no"):
-            recorded = await service.decide_transfer(ctx, payment_id, action == "ok", callback.from_user.id)
-            await callback.answer(t(language, "op_decision_recorded" if recorded else "pay_already_closed"))
-        else:
-            await callback.answer(t(language, "pay_unknown"))
-    except service.CheckoutError as error:
-        await callback.answer(t(language, error.key), show_alert=True)
-
-
-def build_router() -> Router:
+def build() -> Router:
     """A fresh router per dispatcher (aiogram attaches a router to one dispatcher only)."""
     router = Router(name="payments")
     router.pre_checkout_query.register(pre_checkout)
     router.message.register(successful_payment, F.successful_payment)
     router.message.register(refunded_payment, F.refunded_payment)
-    router.callback_query.register(transfer_button, F.data.startswith("p2p:"))
     return router

@@ -10,7 +10,6 @@ TEXTS: dict[str, str] = {
     "unknown_command": "There is no such command. Open the menu: /menu",
     "not_understood": "I don't understand this message 🤔 Please use the menu buttons.",
     "stale_button": "This button is out of date. Open the menu again: /menu",
-    "try_later": "😔 Something went wrong. Please try again a bit later.",
     # Onboarding
     "welcome": "👋 Welcome to {shop}, {name}!",
     "welcome_back": "👋 Welcome back, {name}!",
@@ -151,14 +150,10 @@ TEXTS: dict[str, str] = {
     "days_removed": "⚠️ Your subscription was shortened by {days} days. It runs until {date}.",
     "admin_reviews_empty": "No payments are waiting for review.",
     "admin_review_line": "• <code>{id}</code> · {method} · {amount} · user <code>{user}</code>{reason}",
-    "btn_approve": "✅ {id}",
-    "btn_decline": "❌ {id}",
     "btn_workflow": "🔎 {id} in Temporal",
     "admin_review_done": "Decision saved.",
     "admin_review_repeat": "This payment was already decided.",
-    "admin_reviews_unavailable": "Payment review becomes available with the payments module.",
     "admin_trial_taken": "🎁 Trial taken: {user} (<code>{id}</code>), {days} days.",
-    "admin_transfer": "💳 New P2P transfer: {user} (<code>{id}</code>), payment <code>{payment}</code>.",
     # Commands in Telegram's menu
     "cmd_start": "Start",
     "cmd_menu": "Main menu",
@@ -167,7 +162,6 @@ TEXTS: dict[str, str] = {
     "cmd_help": "How to connect",
     "cmd_support": "Support",
     # Payments
-    "pay_delivered": "✅ Payment received. Your subscription is active until {expires}.\n\nYour link: {url}",
     "pay_canceled": "❌ The payment was canceled ({detail}). No money was taken; you can try again.",
     "pay_expired": "⌛ The payment expired before it was paid. Start a new one from the menu.",
     "pay_review": "🔎 We received your payment and are checking it. We will write to you shortly.",
@@ -181,11 +175,6 @@ TEXTS: dict[str, str] = {
     "pay_price_changed": "The price has changed. Please start again from the menu.",
     "pay_plan_unavailable": "This plan is no longer on sale.",
     "pay_method_unavailable": "This payment method is not available right now.",
-    "pay_transfer_requisites": (
-        "Transfer exactly {amount} {currency} to:\n{requisites}\n\nThen press «I have paid»."
-    ),
-    "pay_transfer_done_button": "I have paid",
-    "pay_transfer_noted": "Noted, the operator will check it.",
     "pay_try_later": "We could not take this payment right now; please try again in a minute.",
     # Operators
     "op_sale": "💰 Sale {payment_id}: {amount} {currency} via {method}, user {user_id}.",
@@ -202,6 +191,4 @@ TEXTS: dict[str, str] = {
     ),
     "op_approve": "✅ Approve",
     "op_decline": "❌ Decline",
-    "op_decision_recorded": "Recorded.",
-    "op_not_operator": "Only operators can do this.",
 }

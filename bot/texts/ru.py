@@ -10,7 +10,6 @@ TEXTS: dict[str, str] = {
     "unknown_command": "Такой команды нет. Откройте меню: /menu",
     "not_understood": "Я не понимаю это сообщение 🤔 Пожалуйста, пользуйтесь кнопками меню.",
     "stale_button": "Эта кнопка устарела. Откройте меню заново: /menu",
-    "try_later": "😔 Что-то пошло не так. Попробуйте ещё раз чуть позже.",
     # Приветствие
     "welcome": "👋 Добро пожаловать в {shop}, {name}!",
     "welcome_back": "👋 Снова здравствуйте, {name}!",
@@ -155,14 +154,10 @@ TEXTS: dict[str, str] = {
     "admin_reviews_empty": "Нет платежей на проверке.",
     "admin_review_line": "• <code>{id}</code> · {method} · {amount} · "
     "пользователь <code>{user}</code>{reason}",
-    "btn_approve": "✅ {id}",
-    "btn_decline": "❌ {id}",
     "btn_workflow": "🔎 {id} в Temporal",
     "admin_review_done": "Решение сохранено.",
     "admin_review_repeat": "Этот платёж уже рассмотрен.",
-    "admin_reviews_unavailable": "Проверка платежей станет доступна вместе с модулем оплаты.",
     "admin_trial_taken": "🎁 Взят пробный период: {user} (<code>{id}</code>), {days} дн.",
-    "admin_transfer": "💳 Новая P2P-заявка: {user} (<code>{id}</code>), платёж <code>{payment}</code>.",
     # Команды в меню Telegram
     "cmd_start": "Начать",
     "cmd_menu": "Главное меню",
@@ -171,7 +166,6 @@ TEXTS: dict[str, str] = {
     "cmd_help": "Как подключиться",
     "cmd_support": "Поддержка",
     # Платежи
-    "pay_delivered": "✅ Оплата получена. Подписка активна до {expires}.\n\nВаша ссылка: {url}",
     "pay_canceled": "❌ Платёж отменён ({detail}). Деньги не списаны, можно попробовать снова.",
     "pay_expired": "⌛ Время на оплату истекло. Начните новый платёж из меню.",
     "pay_review": "🔎 Мы получили оплату и проверяем её. Скоро напишем.",
@@ -185,11 +179,6 @@ TEXTS: dict[str, str] = {
     "pay_price_changed": "Цена изменилась. Начните заново из меню.",
     "pay_plan_unavailable": "Этот тариф больше не продаётся.",
     "pay_method_unavailable": "Этот способ оплаты сейчас недоступен.",
-    "pay_transfer_requisites": (
-        "Переведите ровно {amount} {currency}:\n{requisites}\n\nЗатем нажмите «Я оплатил»."
-    ),
-    "pay_transfer_done_button": "Я оплатил",
-    "pay_transfer_noted": "Принято, оператор проверит перевод.",
     "pay_try_later": "Сейчас не получилось принять платёж; попробуйте через минуту.",
     # Операторам
     "op_sale": "💰 Продажа {payment_id}: {amount} {currency} через {method}, пользователь {user_id}.",
@@ -207,6 +196,4 @@ TEXTS: dict[str, str] = {
     ),
     "op_approve": "✅ Подтвердить",
     "op_decline": "❌ Отклонить",
-    "op_decision_recorded": "Записано.",
-    "op_not_operator": "Это могут делать только операторы.",
 }

@@ -1,11 +1,13 @@
 """Telling a payment's workflow that something happened: signal-with-start, never a second run.
 
-Used by the webhook handlers, the sweeper and the bot. Each call is durable once it returns.
+Used by the webhook handlers, the sweeper and the bot. Each call is durable once it returns. An
+operator's P2P decision is an update instead: the operator is told whether theirs was the one.
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +15,7 @@ from sqlalchemy import or_, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod
@@ -33,6 +36,8 @@ from workflows.refund import (
     charge_workflow_id,
     refund_workflow_id,
 )
+
+DECISION_WAIT = timedelta(seconds=10)
 
 
 class Delivery(enum.StrEnum):
@@ -137,10 +142,18 @@ async def confirm_transfer(client: Client, task_queue: str, payment: Payment) ->
     return await _signal_with_start(client, task_queue, payment, "confirm_transfer", None)
 
 
-async def decide_transfer(
-    client: Client, task_queue: str, payment: Payment, approve: bool, operator_id: int
-) -> Delivery:
+async def decide_transfer(client: Client, payment: Payment, approve: bool, operator_id: int) -> bool:
+    """True when this decision is the one that counts; False when the transfer was already decided,
+    or is not waiting for an operator (closed, never claimed)."""
     if payment.method is not PaymentMethod.P2P or payment.status in FINAL:
-        return Delivery.CLOSED
+        return False
+    handle = client.get_workflow_handle_for(PaymentWorkflow.run, workflow_id(payment.id))
     decision = TransferDecision(approve=approve, operator_id=operator_id)
-    return await _signal_with_start(client, task_queue, payment, "decide_transfer", decision)
+    try:
+        return await handle.execute_update(
+            PaymentWorkflow.decide_transfer, decision, rpc_timeout=DECISION_WAIT
+        )
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:  # the run has ended (or never started)
+            return False
+        raise

@@ -27,7 +27,6 @@ from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
 from shop.payments import hints
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
-from shop.payments.status import FINAL
 from shop.settings import Settings
 from workflows.payment import (
     PaymentInput,
@@ -76,14 +75,15 @@ def available_methods(settings: Settings) -> list[PaymentMethod]:
     return [method for method, on in offered.items() if on]
 
 
-async def _payment_row(
+async def record_payment(
     sessions: SessionFactory,
     payment_id: str,
     user_id: int,
     plan_id: int,
     method: PaymentMethod,
-    receipt_email: str | None,
+    receipt_email: str | None = None,
 ) -> Payment:
+    """The payment row for this id, created on first use; refuses an id bound to another order."""
     async with sessions() as session:
         existing = await session.get(Payment, payment_id)
         if existing is None:
@@ -158,7 +158,7 @@ async def start_checkout(
     """Idempotent per `payment_id`: every click returns the same payment and the same link."""
     if method not in available_methods(ctx.settings):
         raise CheckoutError("pay_method_unavailable")
-    payment = await _payment_row(ctx.sessions, payment_id, user_id, plan_id, method, receipt_email)
+    payment = await record_payment(ctx.sessions, payment_id, user_id, plan_id, method, receipt_email)
     checkout = Checkout(
         payment_id=payment.id,
         method=method,
@@ -192,27 +192,6 @@ async def start_checkout(
 async def _payment(ctx: AppContext, payment_id: str) -> Payment | None:
     async with ctx.sessions() as session:
         return await session.get(Payment, payment_id[:40])
-
-
-async def claim_transfer(ctx: AppContext, payment_id: str, user_id: int) -> bool:
-    """The customer says the P2P transfer is made; False when it is not their open transfer."""
-    payment = await _payment(ctx, payment_id)
-    if payment is None or payment.user_id != user_id or payment.status in FINAL:
-        return False
-    sent = await hints.confirm_transfer(ctx.require_temporal(), ctx.settings.temporal_task_queue, payment)
-    return sent is hints.Delivery.SIGNALED
-
-
-async def decide_transfer(ctx: AppContext, payment_id: str, approve: bool, operator_id: int) -> bool:
-    if not ctx.settings.is_admin(operator_id):
-        raise CheckoutError("op_not_operator")
-    payment = await _payment(ctx, payment_id)
-    if payment is None:
-        return False
-    client, queue = ctx.require_temporal(), ctx.settings.temporal_task_queue
-    return (
-        await hints.decide_transfer(client, queue, payment, approve, operator_id) is hints.Delivery.SIGNALED
-    )
 
 
 async def record_stars_charge(ctx: AppContext, charge: StarsCharge) -> None:

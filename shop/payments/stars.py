@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus
+from shop.models import Payment, PaymentMethod, PaymentStatus, User
 from shop.payments.base import ProviderPayment, ProviderStatus
 
 CURRENCY = "XTR"
@@ -57,8 +57,11 @@ async def pre_checkout_problem(
     """
     async with sessions() as session:
         payment = await session.scalar(select(Payment).where(Payment.id == payload[:40]))
+        banned = await session.scalar(select(User.banned).where(User.id == user_id))
     if payment is None or payment.method is not PaymentMethod.STARS or payment.user_id != user_id:
         return "pay_unknown"
+    if banned:  # an invoice sent before the ban: no money is taken
+        return "banned"
     if payment.status is not PaymentStatus.CREATED:
         return "pay_already_closed"
     if currency != CURRENCY or Decimal(total_amount) != payment.amount:

@@ -18,7 +18,7 @@ ADMIN_ID = 900
 
 @pytest.fixture
 def shop_with(sqlite_db: Database, temporal_client: Client, task_queue: str) -> OpenShop:
-    """Opens the shop with setting overrides (and checkout=..., access_sync=..., extra_routers=...)."""
+    """Opens the shop with setting overrides (and providers=True, extra_routers=...)."""
 
     def opener(**settings: Any) -> AbstractAsyncContextManager[Shop]:
         settings.setdefault("admin_ids", str(ADMIN_ID))

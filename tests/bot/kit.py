@@ -12,12 +12,15 @@ from typing import Any
 from aiogram import Bot, Dispatcher, Router
 from temporalio.client import Client
 
+from api.app import create_app
 from bot.main import build_bot, build_dispatcher
+from sandbox.cryptopay import FakeCryptoPay
+from sandbox.serving import serve
 from sandbox.telegram import CallbackAnswer, SentMessage, TelegramSandbox
-from shop.admin import AccessSync
-from shop.checkout import Checkout
+from sandbox.yookassa import FakeYooKassa
 from shop.context import AppContext
 from tests.conftest import Database, make_context
+from tests.payments_env import settings_for
 from worker.main import build_worker
 
 
@@ -27,10 +30,20 @@ class Shop:
     ctx: AppContext
     bot: Bot
     dispatcher: Dispatcher
+    yookassa: FakeYooKassa
+    cryptopay: FakeCryptoPay
 
     def person(self, user_id: int, name: str, language: str = "ru", username: str | None = None) -> Person:
         self.tg.add_user(user_id, name, username=username, language_code=language)
         return Person(self, user_id)
+
+    async def started(
+        self, user_id: int, name: str, language: str = "ru", username: str | None = None
+    ) -> Person:
+        """A customer who has sent /start (and so is registered)."""
+        person = self.person(user_id, name, language, username)
+        await person.says("/start")
+        return person
 
 
 @dataclass
@@ -80,26 +93,39 @@ async def open_shop(
     client: Client,
     task_queue: str,
     *,
-    checkout: Checkout | None = None,
-    access_sync: AccessSync | None = None,
+    providers: bool = False,
     extra_routers: tuple[Router, ...] = (),
     **settings: Any,
 ) -> AsyncIterator[Shop]:
     """The sandbox, a worker on the test's own queue, and the bot polling with handle_as_tasks=False
-    (an update is confirmed only after it was handled, so `settle()` means "handled")."""
-    async with TelegramSandbox() as tg:
+    (an update is confirmed only after it was handled, so `settle()` means "handled"). With
+    `providers`, every payment method is on: YooKassa and Crypto Pay sandboxes send their webhooks
+    to our API, Stars go through the Telegram sandbox, P2P shows `P2P_REQUISITES`."""
+    async with TelegramSandbox() as tg, contextlib.AsyncExitStack() as stack:
         values: dict[str, Any] = {"telegram_bot_token": tg.token, "telegram_api_url": tg.api_url}
+        yookassa, cryptopay = FakeYooKassa(), FakeCryptoPay()
+        if providers:
+            yookassa.base_url = await stack.enter_async_context(serve(yookassa.app))
+            cryptopay_url = await stack.enter_async_context(serve(cryptopay.app))
+            values |= settings_for(yookassa, yookassa.base_url, cryptopay, cryptopay_url)
         ctx = make_context(database, client, task_queue, **(values | settings))
-        bot = build_bot(ctx.settings)
-        dispatcher = build_dispatcher(ctx, checkout, access_sync, extra_routers)
-        async with build_worker(ctx, client, bot=bot):
+        if providers:
+            api = await stack.enter_async_context(serve(create_app(ctx)))
+            yookassa.webhooks.url = f"{api}/webhooks/yookassa"
+            cryptopay.webhooks.url = f"{api}/webhooks/cryptopay"
+            stack.push_async_callback(yookassa.webhooks.aclose)
+            stack.push_async_callback(cryptopay.webhooks.aclose)
+        bot, worker_bot = build_bot(ctx.settings), build_bot(ctx.settings)  # two processes in production
+        stack.push_async_callback(bot.session.close)
+        stack.push_async_callback(worker_bot.session.close)
+        dispatcher = build_dispatcher(ctx, extra_routers)
+        async with build_worker(ctx, client, bot=worker_bot):
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False)
             )
             try:
                 await tg.wait_for(lambda: tg.calls("getUpdates"))
-                yield Shop(tg, ctx, bot, dispatcher)
+                yield Shop(tg, ctx, bot, dispatcher, yookassa, cryptopay)
             finally:
                 await dispatcher.stop_polling()
                 await polling
-                await bot.session.close()

@@ -13,22 +13,16 @@ from shop.models import GrantKind, utcnow
 from shop.trial import trial_source_key
 from shop.users import access_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
-from tests.bot.kit import Person, Shop
+from tests.bot.kit import Shop
 from tests.panel_fixtures import StartPanel, add_sandbox_host
-
-
-async def started(shop: Shop, user_id: int, name: str, language: str = "ru") -> Person:
-    person = shop.person(user_id, name, language)
-    await person.says("/start")
-    return person
 
 
 async def test_trial_once_on_every_host_and_the_operator_is_told(shop: Shop, start_panel: StartPanel) -> None:
     panels = [await start_panel(version="v2"), await start_panel(version="v3.1")]
     for name, panel in zip(("Frankfurt", "Helsinki"), panels, strict=True):
         await add_sandbox_host(shop.ctx, panel, name=name)
-    boss = await started(shop, ADMIN_ID, "Boss", "en")
-    gina = await started(shop, 11, "Gina")
+    boss = await shop.started(ADMIN_ID, "Boss", "en")
+    gina = await shop.started(11, "Gina")
     menu = shop.tg.world.find_message(11, gina.last.message_id, "menu")
     menu_buttons = list(menu.buttons)
     await gina.taps("Попробовать бесплатно")
@@ -66,12 +60,12 @@ async def shop_subscription_id(shop: Shop, user_id: int) -> int:
 
 async def test_trial_is_refused_after_a_purchase_and_when_disabled(shop_with: OpenShop) -> None:
     async with shop_with(trial_days=0) as shop:
-        hugo = await started(shop, 12, "Hugo", "en")
+        hugo = await shop.started(12, "Hugo", "en")
         assert "🎁 Try for free" not in hugo.last.button_texts
         answer = await hugo.sends_callback("nav:trial")
         assert answer is not None and answer.text == "The free trial is not available right now."
     async with shop_with() as shop:
-        ivan = await started(shop, 13, "Ivan")
+        ivan = await shop.started(13, "Ivan")
         await grant(shop.ctx.sessions, await shop_subscription_id(shop, 13), "pay:1", timedelta(days=30),
                     GrantKind.PURCHASE, "test")  # fmt: skip
         answer = await ivan.taps("Попробовать бесплатно")
@@ -79,7 +73,7 @@ async def test_trial_is_refused_after_a_purchase_and_when_disabled(shop_with: Op
 
 
 async def test_my_subscription_link_qr_and_new_link(shop: Shop) -> None:
-    jane = await started(shop, 14, "Jane", "en")
+    jane = await shop.started(14, "Jane", "en")
     await jane.taps("My subscription")
     assert jane.last.text == "You don't have a subscription yet."
     assert jane.last.button_texts == ["💳 Buy a subscription", "← Back"]
@@ -109,7 +103,7 @@ async def test_my_subscription_link_qr_and_new_link(shop: Shop) -> None:
 
 
 async def test_expired_subscription_offers_to_extend(shop: Shop) -> None:
-    kate = await started(shop, 15, "Kate")
+    kate = await shop.started(15, "Kate")
     await grant(shop.ctx.sessions, await shop_subscription_id(shop, 15), "pay:old", timedelta(days=30),
                 GrantKind.PURCHASE, "test", now=utcnow() - timedelta(days=40))  # fmt: skip
     await kate.taps("Моя подписка")
@@ -120,7 +114,7 @@ async def test_expired_subscription_offers_to_extend(shop: Shop) -> None:
 
 
 async def test_instructions_with_store_links_and_one_tap_import(shop: Shop) -> None:
-    leo = await started(shop, 16, "Leo", "en")
+    leo = await shop.started(16, "Leo", "en")
     await leo.taps("How to connect")
     assert leo.last.button_texts == ["🤖 Android", "🍏 iOS", "🪟 Windows", "🍎 macOS", "🐧 Linux", "← Back"]
     await leo.taps("Android")
@@ -139,7 +133,7 @@ async def test_instructions_with_store_links_and_one_tap_import(shop: Shop) -> N
 
 async def test_about_and_support(shop_with: OpenShop) -> None:
     async with shop_with(support_url="https://t.me/help_desk", channel_url="@vpnnews") as shop:
-        mia = await started(shop, 17, "Mia")
+        mia = await shop.started(17, "Mia")
         await mia.taps("Поддержка")
         assert mia.last.text is not None and mia.last.text.startswith("🆘 Поддержка")
         assert mia.last.button("Написать")["url"] == "https://t.me/help_desk"
@@ -147,6 +141,6 @@ async def test_about_and_support(shop_with: OpenShop) -> None:
         await mia.taps("О проекте")
         assert mia.last.button("Наш канал")["url"] == "https://t.me/vpnnews"
     async with shop_with() as shop:
-        ned = await started(shop, 18, "Ned", "en")
+        ned = await shop.started(18, "Ned", "en")
         await ned.says("/support")
         assert ned.last.text == "No support contact has been set yet." and ned.last.button_texts == ["← Back"]

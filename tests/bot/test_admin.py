@@ -9,31 +9,15 @@ from shop.accounts import ensure_subscription
 from shop.ledger import history
 from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
 from shop.users import access_of
-from tests.bot.conftest import ADMIN_ID, OpenShop
-from tests.bot.kit import Person, Shop
+from tests.bot.conftest import ADMIN_ID
+from tests.bot.kit import Shop
 from tests.factories import plan
-
-
-async def started(
-    shop: Shop, user_id: int, name: str, language: str = "ru", username: str | None = None
-) -> Person:
-    person = shop.person(user_id, name, language, username=username)
-    await person.says("/start")
-    return person
-
-
-class RecordingSync:
-    """Stands for the provisioning area's AccessSync: records which customers were re-synced."""
-
-    def __init__(self) -> None:
-        self.synced: list[int] = []
-
-    async def sync(self, user_id: int) -> None:
-        self.synced.append(user_id)
+from tests.panel_fixtures import StartPanel, add_sandbox_host
+from tests.polling import eventually
 
 
 async def test_admin_tools_are_hidden_from_customers(shop: Shop) -> None:
-    uma = await started(shop, 31, "Uma")
+    uma = await shop.started(31, "Uma")
     await uma.says("/admin")
     assert uma.last.text == "Такой команды нет. Откройте меню: /menu"
     await uma.says("/find 31")
@@ -44,8 +28,8 @@ async def test_admin_tools_are_hidden_from_customers(shop: Shop) -> None:
 
 
 async def test_stats(shop: Shop) -> None:
-    boss = await started(shop, ADMIN_ID, "Boss", "en")
-    await started(shop, 32, "Vic")
+    boss = await shop.started(ADMIN_ID, "Boss", "en")
+    await shop.started(32, "Vic")
     plan_id = (await plan(shop.ctx.sessions)).id
     now = utcnow()
     async with shop.ctx.sessions() as session, session.begin():
@@ -71,8 +55,8 @@ async def test_stats(shop: Shop) -> None:
 
 
 async def test_find_and_adjust_days_double_tap_applies_once(shop: Shop) -> None:
-    boss = await started(shop, ADMIN_ID, "Босс")
-    wendy = await started(shop, 33, "Wendy", "en", username="wendy")
+    boss = await shop.started(ADMIN_ID, "Босс")
+    wendy = await shop.started(33, "Wendy", "en", username="wendy")
     await boss.says("/find @nobody")
     assert boss.last.text == "Пользователь @nobody не найден."
     await boss.says("/find @Wendy")
@@ -101,29 +85,41 @@ async def test_find_and_adjust_days_double_tap_applies_once(shop: Shop) -> None:
     assert "active" in (boss.last.text or "") or "trial" in (boss.last.text or "")
 
 
-async def test_ban_blocks_every_action_and_unban_restores(shop_with: OpenShop) -> None:
-    sync = RecordingSync()
-    async with shop_with(access_sync=sync) as shop:
-        boss = await started(shop, ADMIN_ID, "Boss", "en")
-        xena = await started(shop, 34, "Xena", "en")
-        menu = xena.last
-        await boss.says("/find 34")
-        await boss.taps("Ban")
-        assert boss.last.button_texts[-2:] == ["✅ Unban", "← Back"] and "Banned: yes" in (
-            boss.last.text or ""
-        )
-        banned = "⛔ Your access to this bot is blocked. If you think this is a mistake, contact support."
-        await xena.says("/start")
-        assert xena.last.text == banned
-        await xena.says("hello")
-        assert xena.last.text == banned
-        answer = await xena.taps("Buy a subscription", on=menu)
-        assert answer is not None and (answer.text, answer.show_alert) == (banned, True)
-        assert sync.synced == [34]
-        await boss.taps("Unban")
-        await xena.says("/start")
-        assert xena.messages[-2].text == "👋 Welcome back, Xena!"
-        assert sync.synced == [34, 34]
-        # Unbanning again changes nothing and syncs nothing.
-        await boss.sends_callback("adm:unban:34:0:", on=boss.last)
-        assert sync.synced == [34, 34]
+async def test_ban_blocks_every_action_and_disables_the_panels_until_unban(
+    shop: Shop, start_panel: StartPanel
+) -> None:
+    panels = [await start_panel(version="v2"), await start_panel(version="v3.1")]
+    for name, panel in zip(("Frankfurt", "Helsinki"), panels, strict=True):
+        await add_sandbox_host(shop.ctx, panel, name=name)
+
+    def enabled() -> list[list[bool]]:
+        return [[client["enable"] for client in panel.clients()] for panel in panels]
+
+    async def panels_show(expected: list[list[bool]]) -> bool:
+        return enabled() == expected
+
+    boss = await shop.started(ADMIN_ID, "Boss", "en")
+    xena = await shop.started(34, "Xena", "en")
+    await xena.taps("Try for free")
+    assert enabled() == [[True], [True]]
+    card = xena.with_button("Main menu")
+    await boss.says("/find 34")
+    answer = await boss.taps("Ban")
+    assert answer is not None and answer.text == "User banned."
+    assert boss.last.button_texts[-2:] == ["✅ Unban", "← Back"] and "Banned: yes" in (boss.last.text or "")
+    await eventually(lambda: panels_show([[False], [False]]))
+    banned = "⛔ Your access to this bot is blocked. If you think this is a mistake, contact support."
+    await xena.says("/start")
+    assert xena.last.text == banned
+    await xena.says("hello")
+    assert xena.last.text == banned
+    answer = await xena.taps("Main menu", on=card)
+    assert answer is not None and (answer.text, answer.show_alert) == (banned, True)
+
+    await boss.taps("Unban")
+    await eventually(lambda: panels_show([[True], [True]]))
+    await xena.says("/start")
+    assert xena.messages[-2].text == "👋 Welcome back, Xena!"
+    # Unbanning again changes nothing: the answer is the same, the clients stay on.
+    again = await boss.sends_callback("adm:unban:34:0:", on=boss.last)
+    assert again is not None and again.text == "User unbanned." and enabled() == [[True], [True]]

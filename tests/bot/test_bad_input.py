@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from shop.models import Grant, Payment, Plan, User
-from tests.bot.kit import Person, Shop
+from shop.models import Grant, Payment, PaymentStatus, Plan, User
+from tests.bot.conftest import ADMIN_ID, OpenShop
+from tests.bot.kit import Shop
 from tests.factories import plan
 
 
@@ -18,12 +19,6 @@ async def counts(shop: Shop) -> tuple[int, ...]:
                 for table in (User, Payment, Grant)
             ]
         )
-
-
-async def started(shop: Shop, user_id: int, name: str, language: str) -> Person:
-    person = shop.person(user_id, name, language)
-    await person.says("/start")
-    return person
 
 
 async def test_a_stranger_is_asked_to_start(shop: Shop) -> None:
@@ -45,7 +40,7 @@ async def test_a_stranger_is_asked_to_start(shop: Shop) -> None:
     ],
 )  # fmt: skip
 async def test_unknown_command_and_free_text(shop: Shop, language: str, unknown: str, free: str) -> None:
-    amy = await started(shop, 42, "Amy", language)
+    amy = await shop.started(42, "Amy", language)
     before = await counts(shop)
     await amy.says("/teleport")
     assert amy.last.text == unknown
@@ -65,6 +60,8 @@ async def test_unknown_command_and_free_text(shop: Shop, language: str, unknown:
         "plan:999",
         "method:1:bitcoin",
         "pay:",
+        "pay:../../etc",
+        "paid:" + "f" * 41,
         "lang:de",
         "howto:amiga",
         "x" * 64,
@@ -72,7 +69,7 @@ async def test_unknown_command_and_free_text(shop: Shop, language: str, unknown:
 )
 async def test_stale_or_forged_buttons(shop: Shop, data: str) -> None:
     await plan(shop.ctx.sessions)
-    ben = await started(shop, 43, "Ben", "en")
+    ben = await shop.started(43, "Ben", "en")
     before = await counts(shop)
     answer = await ben.sends_callback(data)
     assert answer is not None and answer.show_alert
@@ -82,7 +79,7 @@ async def test_stale_or_forged_buttons(shop: Shop, data: str) -> None:
 
 async def test_a_plan_withdrawn_after_the_list_was_shown(shop: Shop) -> None:
     plan_id = (await plan(shop.ctx.sessions, "Month")).id
-    cleo = await started(shop, 44, "Cleo", "ru")
+    cleo = await shop.started(44, "Cleo", "ru")
     await cleo.taps("Купить подписку")
     plans = cleo.last
     async with shop.ctx.sessions() as session, session.begin():
@@ -91,3 +88,36 @@ async def test_a_plan_withdrawn_after_the_list_was_shown(shop: Shop) -> None:
         row.active = False
     answer = await cleo.taps("Month", on=plans)
     assert answer is not None and answer.text == "Эта кнопка устарела. Откройте меню заново: /menu"
+
+
+async def test_another_customers_payment_and_a_banned_customer_paying(shop_with: OpenShop) -> None:
+    async with shop_with(providers=True) as shop:
+        boss = await shop.started(ADMIN_ID, "Boss", "en")
+        await plan(shop.ctx.sessions, "Month", 30, "199", stars=150)
+        sam = await shop.started(24, "Sam", "en")
+        await sam.says("/buy")
+        await sam.taps("Month")
+        await sam.taps("Telegram Stars")
+        order = sam.last
+        stolen = order.button("Pay")["callback_data"]
+        payment_id = stolen.split(":", 1)[1]
+        await sam.taps("Pay", on=order)
+        invoice = sam.last
+        tom = await shop.started(25, "Tom", "ru")
+        before = await counts(shop)
+        for data in (stolen, f"paid:{payment_id}"):  # his pay button, an "I have paid" for it
+            answer = await tom.sends_callback(data)
+            assert answer is not None and answer.show_alert and answer.text == "Этот платёж не найден."
+        assert not [m for m in tom.messages if m.invoice]
+
+        await boss.says("/find 24")
+        await boss.taps("Ban")
+        banned = "⛔ Your access to this bot is blocked. If you think this is a mistake, contact support."
+        answer = await sam.taps("Pay", on=order)
+        assert answer is not None and answer.text == banned
+        assert await shop.tg.pay(24, invoice) is None  # the invoice sent before the ban: no money taken
+        assert shop.tg.calls("answerPreCheckoutQuery")[-1]["error_message"] == banned
+        assert await counts(shop) == before
+        async with shop.ctx.sessions() as session:
+            payment = await session.get(Payment, payment_id)
+        assert payment is not None and payment.status is PaymentStatus.CREATED

@@ -1,36 +1,52 @@
-"""Buying and renewing, up to the payments area's boundary (`Checkout`, here its stand-in)."""
+"""Buying and renewing through the bot, the real PaymentWorkflow and the payment sandboxes: a card
+(YooKassa's confirmation page), Crypto Pay, Telegram Stars; the access card at the end."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+import pytest
 from sqlalchemy import func, select
 
+from sandbox.telegram import SentMessage
 from shop.accounts import ensure_subscription
 from shop.ledger import grant
-from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus
-from tests.bot.checkout_standin import StandInCheckout
+from shop.models import Grant, GrantKind, Payment, PaymentStatus, utcnow
+from shop.users import access_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
-from tests.conftest import Database
 from tests.factories import plan
-
-ALL_METHODS = [PaymentMethod.YOOKASSA, PaymentMethod.CRYPTOPAY, PaymentMethod.STARS, PaymentMethod.P2P]
-
-
-async def started(shop: Shop, user_id: int, name: str, language: str = "ru") -> Person:
-    person = shop.person(user_id, name, language)
-    await person.says("/start")
-    return person
+from tests.panel_fixtures import StartPanel, add_sandbox_host
+from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
 
 
-async def payments(shop: Shop) -> int:
+async def payments(shop: Shop) -> list[Payment]:
     async with shop.ctx.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Payment)) or 0
+        return list(await session.scalars(select(Payment).order_by(Payment.created_at)))
+
+
+async def grants(shop: Shop) -> int:
+    async with shop.ctx.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Grant)) or 0
+
+
+def cards(person: Person) -> list[SentMessage]:
+    """The access cards the customer got: the message with the copy-link button."""
+    return [m for m in person.messages if any("copy_text" in button for button in m.buttons)]
+
+
+async def access_card(person: Person, cards_before: int = 0) -> tuple[str, str]:
+    """Waits for the access card (and its QR code) the payment's workflow sends; returns the card's
+    text and the link its copy button copies."""
+    await person.shop.tg.wait_for(lambda: len(cards(person)) > cards_before and person.last.photo, 30)
+    card = cards(person)[-1]
+    assert card.text is not None
+    return card.text, card.button(card.button_texts[0])["copy_text"]["text"]
 
 
 async def test_no_plans_and_no_payment_methods(shop: Shop) -> None:
-    olga = await started(shop, 21, "Olga")
+    olga = await shop.started(21, "Olga")
     await olga.taps("Купить подписку")
     assert olga.last.text == "Сейчас нет доступных тарифов. Загляните позже."
     await plan(shop.ctx.sessions, "Месяц", 30, "199")
@@ -41,14 +57,70 @@ async def test_no_plans_and_no_payment_methods(shop: Shop) -> None:
     assert olga.last.button_texts == ["← Назад"]
 
 
-async def test_plans_methods_order_and_stars_invoice_with_double_tap(
-    shop_with: OpenShop, sqlite_db: Database
+async def test_card_payment_then_crypto_renewal_on_the_same_link(
+    shop_with: OpenShop, start_panel: StartPanel
 ) -> None:
-    checkout = StandInCheckout(sqlite_db.sessions, ALL_METHODS)
-    async with shop_with(checkout=checkout) as shop:
+    async with shop_with(providers=True) as shop:
+        panel = await start_panel(version="v2")
+        await add_sandbox_host(shop.ctx, panel, name="Frankfurt")
+        boss = await shop.started(ADMIN_ID, "Boss", "en")
+        await plan(shop.ctx.sessions, "Месяц", 30, "199", stars=None)
+        rita = await shop.started(23, "Рита")
+        await rita.taps("Купить подписку")
+        await rita.taps("Месяц")
+        assert rita.last.button_texts == [  # no Stars price for this plan: no Stars
+            "🏦 Банковская карта / СБП", "🤖 CryptoBot", "💳 Перевод на карту (P2P)", "← Назад",
+        ]  # fmt: skip
+        await rita.taps("Банковская карта")
+        order = rita.last
+        assert order.text is not None and "Сумма: 199 ₽" in order.text
+        pay = order.button("Оплатить")["callback_data"]
+        await rita.taps("Оплатить", on=order)
+        url = order.button("Перейти к оплате")["url"]
+        await rita.sends_callback(pay, on=order)  # a double tap: the same payment, the same link
+        assert order.button("Перейти к оплате")["url"] == url and len(shop.yookassa.payments) == 1
+        async with httpx.AsyncClient() as browser:  # the customer pays on YooKassa's page
+            assert (await browser.get(url)).json()["status"] == "succeeded"
+
+        text, link = await access_card(rita)
+        access = await access_of(shop.ctx.sessions, 23)
+        assert text.startswith("🎉 Подписка активирована!") and link in text
+        assert link == f"{shop.ctx.settings.base_url}/sub/{access.token}"
+        assert cards(rita)[-1].button_texts == [
+            "📋 Скопировать ссылку", "📱 QR-код", "📖 Как подключиться", "🏠 Главное меню",
+        ]  # fmt: skip
+        [first] = await payments(shop)
+        assert first.status is PaymentStatus.DELIVERED and [c["enable"] for c in panel.clients()] == [True]
+        sale = await shop.tg.wait_for(lambda: [m for m in boss.messages if first.id in (m.text or "")])
+        assert sale[-1].text == f"💰 Sale {first.id}: 199.00 RUB via yookassa, user 23."
+        settings = shop.ctx.settings
+        assert sale[-1].button("in Temporal")["url"] == (
+            f"{settings.temporal_web}/namespaces/{settings.temporal_namespace}/workflows/payment%3A{first.id}"
+        )
+
+        # Renewal from the subscription screen, with Crypto Pay: 30 more days, the same link.
+        await rita.says("/subscription")
+        await rita.taps("Продлить подписку")
+        assert (rita.last.text or "").startswith("ℹ️ У вас уже есть активная подписка до")
+        await rita.taps("Месяц")
+        await rita.taps("CryptoBot")
+        await rita.taps("Оплатить")
+        assert rita.last.button("Перейти к оплате")["url"].startswith("https://t.me/CryptoBot")
+        second = (await payments(shop))[-1]
+        shop.cryptopay.pay(shop.cryptopay.by_payload(second.id)["invoice_id"])
+        _, renewed_link = await access_card(rita, cards_before=1)
+        renewed = await access_of(shop.ctx.sessions, 23)
+        assert renewed_link == link and renewed.token == access.token
+        assert access.expires_at is not None and renewed.expires_at == access.expires_at + timedelta(days=30)
+        assert [c["enable"] for c in panel.clients()] == [True]  # the same client, still one
+        assert await grants(shop) == 2
+
+
+async def test_stars_invoice_double_tap_and_a_paid_order(shop_with: OpenShop) -> None:
+    async with shop_with(providers=True) as shop:
         await plan(shop.ctx.sessions, "Month", 30, "199", stars=150)
         await plan(shop.ctx.sessions, "Year", 365, "1990.50", stars=1500)
-        paul = await started(shop, 22, "Paul", "en")
+        paul = await shop.started(22, "Paul", "en")
         await paul.taps("Buy a subscription")
         assert paul.last.text == "🌍 Choose a plan (all servers, one link):"
         assert paul.last.button_texts == ["Month · 30 days — 199 ₽", "Year · 365 days — 1990.50 ₽", "← Back"]
@@ -59,84 +131,56 @@ async def test_plans_methods_order_and_stars_invoice_with_double_tap(
         ]  # fmt: skip
         await paul.taps("Telegram Stars")
         order = paul.last
-        assert (
-            order.text is not None
-            and "Amount: 199 ₽" in order.text
-            and "Method: ⭐ Telegram Stars" in order.text
-        )
-        pay_data = order.button("Pay")["callback_data"]
-        payment_id = pay_data.split(":", 1)[1]
-        # A double tap: the same button twice reaches the same payment.
+        assert order.text is not None and "Method: ⭐ Telegram Stars" in order.text
+        payment_id = order.button("Pay")["callback_data"].split(":", 1)[1]
         await paul.taps("Pay", on=order)
-        await paul.sends_callback(pay_data, on=order)
+        await paul.taps("Pay", on=order)  # a double tap: the same payment, the same invoice
         invoices = [m.invoice for m in paul.messages if m.invoice]
         assert [(i.payload, i.currency, i.total_amount) for i in invoices] == [(payment_id, "XTR", 150)] * 2
-        assert invoices[0].title == "Month" and invoices[0].description == "Access to all servers for 30 days"
-        assert checkout.pay_calls == {payment_id: 2}
-        assert await payments(shop) == 1
+        assert [p.id for p in await payments(shop)] == [payment_id]
+        charge = await shop.tg.pay(22, invoices[0])
+        assert charge is not None
+        text, link = await access_card(paul)
+        assert text.startswith("🎉 Your subscription is active!") and "Valid until:" in text
+        assert cards(paul)[-1].button_texts == [
+            "📋 Copy link",
+            "📱 QR code",
+            "📖 How to connect",
+            "🏠 Main menu",
+        ]
+        # The order is paid: its button and its other invoice are refused, nothing is charged twice.
+        answer = await paul.taps("Pay", on=order)
+        assert answer is not None and answer.show_alert
+        assert answer.text == "This payment is already finished. Start a new purchase from the menu."
+        assert await shop.tg.pay(22, invoices[1]) is None
+        assert await grants(shop) == 1 and link.endswith(str((await access_of(shop.ctx.sessions, 22)).token))
 
 
-async def test_link_and_p2p_payments_and_the_extend_notice(shop_with: OpenShop, sqlite_db: Database) -> None:
-    checkout = StandInCheckout(sqlite_db.sessions, ALL_METHODS)
-    async with shop_with(checkout=checkout) as shop:
-        boss = await started(shop, ADMIN_ID, "Boss", "en")
-        await plan(shop.ctx.sessions, "Месяц", 30, "199")
-        rita = await started(shop, 23, "Рита")
-        subscription = await ensure_subscription(shop.ctx.sessions, 23)
-        await grant(
-            shop.ctx.sessions, subscription.id, "pay:earlier", timedelta(days=10), GrantKind.PURCHASE, "t"
-        )
-        await rita.says("/buy")
-        assert rita.last.text is not None and rita.last.text.startswith(
-            "ℹ️ У вас уже есть активная подписка до"
-        )
-        assert "ссылка останется прежней" in rita.last.text
-        await rita.taps("Месяц")
-        await rita.taps("Банковская карта")
-        await rita.taps("Оплатить")
-        assert rita.last.button("Перейти к оплате")["url"].startswith("https://pay.example/")
-        await rita.taps("Назад")
-        assert (rita.last.text or "").startswith("🏠 Главное меню")
-        await rita.taps("Продлить подписку")
-        await rita.taps("Месяц")
-        await rita.taps("P2P")
-        await rita.taps("Оплатить")
-        assert rita.last.text is not None and "2200 0000 0000 0000" in rita.last.text
-        transfer = rita.last
-        await rita.taps("Я оплатил", on=transfer)
-        assert (
-            rita.last.text == "Заявка отправлена! Оператор проверит перевод, обычно это занимает до 15 минут."
-        )
-        notices = [m for m in boss.messages if (m.text or "").startswith("💳 New P2P transfer")]
-        assert len(notices) == 1
-        # The admin reviews it; a second decision on the same payment is refused.
-        await boss.says("/admin")
-        await boss.taps("Payments to review")
-        assert "Рита" not in (boss.last.text or "") and "p2p · 199 ₽ · user 23" in (boss.last.text or "")
-        review = boss.last
-        approve = await boss.taps("✅", on=review)
-        assert approve is not None and approve.text == "Decision saved."
-        again = await boss.taps("✅", on=review)
-        assert again is not None and again.text == "This payment was already decided."
-        async with shop.ctx.sessions() as session:
-            statuses = list(await session.scalars(select(Payment.status).order_by(Payment.created_at)))
-        assert statuses == [PaymentStatus.CREATED, PaymentStatus.SUCCEEDED]
-        assert review.button("in Temporal")["url"].startswith(f"{shop.ctx.settings.temporal_web}/namespaces/")
-
-
-async def test_another_users_payment_id_is_refused(shop_with: OpenShop, sqlite_db: Database) -> None:
-    checkout = StandInCheckout(sqlite_db.sessions, [PaymentMethod.STARS])
-    async with shop_with(checkout=checkout) as shop:
-        await plan(shop.ctx.sessions, "Month", 30, "199")
-        sam = await started(shop, 24, "Sam", "en")
-        await sam.taps("Buy a subscription")
-        await sam.taps("Month")
-        await sam.taps("Telegram Stars")
-        stolen = sam.last.button("Pay")["callback_data"]
-        tom = await started(shop, 25, "Tom", "en")
-        answer = await tom.sends_callback(stolen)
-        assert answer is not None and answer.text == "This payment was not found." and answer.show_alert
-        assert not [m for m in tom.messages if m.invoice] and checkout.pay_calls == {}
-        forged = await tom.sends_callback("method:99:stars")
-        assert forged is not None and forged.text == "This button is out of date. Open the menu again: /menu"
-        assert await payments(shop) == 1
+@pytest.mark.parametrize(
+    ("language", "renew", "reminder", "plans"),
+    [
+        ("ru", "Продлить подписку", "⏳ Ваша VPN подписка закончится", "🌍 Выберите тариф"),
+        ("en", "Renew subscription", "⏳ Your VPN subscription ends", "🌍 Choose a plan"),
+    ],
+)
+async def test_the_reminders_renew_button_opens_the_plans_below_it(
+    shop: Shop, language: str, renew: str, reminder: str, plans: str
+) -> None:
+    await plan(shop.ctx.sessions, "Month", 30, "199")
+    vera = await shop.started(26, "Vera", language)
+    subscription = await ensure_subscription(shop.ctx.sessions, 26)
+    bought = utcnow() - timedelta(days=30) + timedelta(hours=20)  # ends in 20 hours
+    await grant(
+        shop.ctx.sessions, subscription.id, "pay:1", timedelta(days=30), GrantKind.PURCHASE, "t", bought
+    )
+    queue = shop.ctx.settings.temporal_task_queue
+    report = await shop.ctx.require_temporal().execute_workflow(
+        ExpiryScanWorkflow.run, ExpiryScanInput(), id=f"expiry-scan:{queue}", task_queue=queue
+    )
+    assert report.sent == 1
+    sent = vera.last
+    assert sent.text is not None and sent.text.startswith(reminder)
+    await vera.taps(renew, on=sent)
+    assert vera.last.message_id != sent.message_id and plans in (vera.last.text or "")
+    assert vera.last.button_texts[0].startswith("Month")
+    assert vera.messages[-2].text == sent.text and renew in vera.messages[-2].button_texts[0]  # it stays

@@ -204,8 +204,10 @@ class PaymentWorkflow:
         self.stage = "waiting for the customer's transfer"
         if not await self._await(lambda: self.transfer_claimed, order.timings.p2p_confirm_seconds):
             return None
-        await self._notify(order, PaymentEvent.TRANSFER_CLAIMED)
+        # Open for decisions before the operators are asked: one may tap faster than the notice's
+        # activity completes.
         self.stage = AWAITING_OPERATOR
+        await self._notify(order, PaymentEvent.TRANSFER_CLAIMED)
         if not await self._await(lambda: self.decision is not None, order.timings.p2p_review_seconds):
             return None
         assert self.decision is not None

@@ -5,13 +5,14 @@ mismatch), a P2P transfer approved, and the sweeper finding lost webhooks and a 
 from __future__ import annotations
 
 from sandbox.panel import V3_1, SandboxPanel
+from shop.checkout import Checkout
 from shop.models import PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
 from tests.factories import plan, subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host
 from tests.payments_env import OPERATOR, PaymentBench, payment_bench
-from tests.test_payment_telegram import _requisites, _stars_invoice
+from tests.test_payment_telegram import _stars_invoice
 from workflows.payment import stars_refund_key, workflow_id
 from workflows.refund import charge_workflow_id, refund_workflow_id
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
@@ -79,21 +80,14 @@ async def _stars(rec: Recorder, bench: PaymentBench) -> None:
 
 
 async def _p2p(rec: Recorder, bench: PaymentBench) -> None:
-    telegram = bench.telegram
-    offer = await plan(bench.ctx.sessions)
-    await subscriber(bench.ctx.sessions, 1005, "User1005")
-    payment_id = new_payment_id()
-    checkout = await start_checkout(bench.ctx, 1005, offer.id, PaymentMethod.P2P, payment_id)
-    requisites = await _requisites(bench, 1005, payment_id, checkout.requisites or "")
-    await telegram.press(1005, requisites, "Я оплатил")
-
-    def request() -> list[object]:
-        return [
-            m for m in telegram.messages(OPERATOR) if any(payment_id in b["callback_data"] for b in m.buttons)
-        ]
-
-    [asked] = await telegram.wait_for(request)
-    await telegram.press(OPERATOR, asked, "Подтвердить")
+    checkout = Checkout(bench.ctx)
+    payment_id = await _checkout(bench, 1005, PaymentMethod.P2P)
+    assert await checkout.confirm_transfer(1005, payment_id)  # the customer's "I have paid"
+    # The workflow asks the operators once; the first decision counts.
+    await bench.telegram.wait_for(
+        lambda: [m for m in bench.telegram.messages(OPERATOR) if payment_id in (m.text or "")]
+    )
+    assert await checkout.review(OPERATOR, payment_id, approve=True)
     await _settled(rec, bench, "payment_p2p_approved", payment_id, "delivered")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -54,11 +55,17 @@ WORKFLOWS: list[type] = [
 PASSTHROUGH = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
 
 
-def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]:
+def activities_for(
+    ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncExitStack
+) -> list[Callable[..., Any]]:
+    """The activities, bound to the clients they use; `closing` closes those clients at the end."""
     settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
     panels = PanelActivities(ctx.sessions, settings)
+    closing.push_async_callback(panels.pool.aclose)
     providers = build_providers(settings)
+    for provider in providers.values():
+        closing.push_async_callback(provider.aclose)
     payments = PaymentActivities(ctx.sessions, settings, providers, TelegramGateway(bot) if bot else None)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
@@ -88,28 +95,34 @@ def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]
     ]
 
 
-def build_worker(
+@contextlib.asynccontextmanager
+async def build_worker(
     ctx: AppContext, client: Client, task_queue: str | None = None, bot: Bot | None = None
-) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue or ctx.settings.temporal_task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_for(ctx, bot),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
+) -> AsyncIterator[Worker]:
+    """`async with build_worker(...)`: the worker polls inside the block; on the way out it stops,
+    then the HTTP clients its activities opened (providers, panels) are closed. The bot stays the
+    caller's to close."""
+    async with contextlib.AsyncExitStack() as closing:
+        worker = Worker(
+            client,
+            task_queue=task_queue or ctx.settings.temporal_task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_for(ctx, bot, closing),
+            workflow_runner=SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+            ),
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+        async with worker:
+            yield worker
 
 
 async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
     client = ctx.require_temporal()
     bot = build_bot(ctx.settings) if ctx.settings.telegram_bot_token else None
     try:
-        worker = build_worker(ctx, client, bot=bot)
         await ensure_schedules(client, ctx.settings)
-        async with worker:
+        async with build_worker(ctx, client, bot=bot):
             log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
             await stop.wait()
     finally:

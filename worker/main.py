@@ -26,6 +26,7 @@ from shop.context import AppContext
 from shop.pacing import RateLimiter
 from shop.payments.registry import build_providers
 from shop.telegram import TelegramGateway
+from worker.liveness import Liveness
 from worker.schedules import ensure_schedules
 from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
@@ -112,6 +113,7 @@ async def build_worker(
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
             ),
             graceful_shutdown_timeout=timedelta(seconds=10),
+            interceptors=[Liveness()],
         )
         async with worker:
             yield worker

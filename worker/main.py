@@ -25,6 +25,7 @@ from bot.main import build_bot
 from shop.context import AppContext
 from shop.pacing import RateLimiter
 from shop.payments.registry import build_providers
+from shop.payments.star_transactions import StarTransactions
 from shop.telegram import TelegramGateway
 from worker.liveness import Liveness
 from worker.schedules import ensure_schedules
@@ -70,7 +71,8 @@ def activities_for(
     payments = PaymentActivities(ctx.sessions, settings, providers, TelegramGateway(bot) if bot else None)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
-    sweeper = SweepActivities(ctx.sessions, settings, providers)
+    stars = StarTransactions(bot) if bot is not None and settings.stars_enabled else None
+    sweeper = SweepActivities(ctx.sessions, settings, providers, stars)
     # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)

@@ -29,7 +29,7 @@ from bot.main import build_bot
 from sandbox.telegram import TelegramSandbox
 from shop import reminders
 from shop.context import AppContext
-from shop.db import create_engine, session_factory
+from shop.db import create_engine, recreate_database, session_factory
 from shop.migrate import upgrade
 from shop.models import Subscription, User
 from shop.settings import load_settings
@@ -38,16 +38,6 @@ from worker.main import build_worker
 from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
-
-
-async def _recreate(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    async with admin.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f"DROP DATABASE IF EXISTS {parsed.database}"))
-        await connection.execute(text(f"CREATE DATABASE {parsed.database}"))
-    await admin.dispose()
 
 
 async def _seed(url: str, count: int) -> None:
@@ -106,7 +96,7 @@ async def _time_query(
 
 async def part_one(url: str, count: int) -> None:
     print(f"part 1: {count:,} subscriptions in PostgreSQL ({make_url(url).database})")
-    await _recreate(url)
+    await recreate_database(url)
     await upgrade(url)
     started = time.perf_counter()
     await _seed(url, count)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -38,3 +38,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def recreate_database(url: str) -> None:
+    """Drop and create the PostgreSQL database named in `url` (tests and benchmarks start clean)."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    async with admin.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}"'))
+        await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    await admin.dispose()

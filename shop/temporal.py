@@ -115,8 +115,14 @@ class EmbeddedTemporal:
         if self.db_file:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        # Its own session: a Ctrl-C in the terminal (or a signal to the process group) must not
+        # stop the server under a worker that is still shutting down; the shop stops it last.
         self.process = subprocess.Popen(
-            self.command(), stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            self.command(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -80,6 +80,7 @@ class Shop:
 
     def start(self) -> None:
         log = open(self.tmp_path / "up.log", "a")  # noqa: SIM115
+        # Its own process group, like a shell job, so a test can Ctrl-C the group without pytest.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shop.cli", "up"],
             env=self.env,
@@ -87,6 +88,7 @@ class Shop:
             stdout=log,
             stderr=log,
             text=True,
+            start_new_session=True,
         )
 
     async def wait_healthy(self) -> dict[str, str]:
@@ -196,3 +198,18 @@ async def test_killed_shop_leaves_no_orphan_server(shop: Shop) -> None:
     [temporal_pid] = shop.temporal_children()
     shop.stop(signal.SIGKILL)
     assert _wait_gone(temporal_pid), "SIGKILL of the shop left the Temporal dev server running"
+
+
+async def test_ctrl_c_to_the_whole_job_stops_every_part_in_order(shop: Shop) -> None:
+    shop.start()
+    await shop.wait_healthy()
+    [temporal_pid] = shop.temporal_children()
+    assert shop.process is not None
+    os.killpg(shop.process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    assert shop.process.wait(timeout=40) == 0
+    assert _wait_gone(temporal_pid)
+    log = shop.log()
+    assert "Traceback" not in log, log
+    # The server stops only after the worker and the API, so nothing in flight loses it.
+    assert log.index("worker stopped") < log.index("Temporal dev server stopped")
+    assert log.index("API stopped") < log.index("Temporal dev server stopped")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 
-from shop.db import create_engine
+from shop.db import create_engine, recreate_database
 from shop.migrate import downgrade_sync, upgrade_sync
 from shop.models import Base
 
@@ -27,15 +27,10 @@ EXPECTED_INDEXED = {"subscriptions": {"expires_at"}, "payments": {"user_id"}, "u
 
 
 async def _recreate_postgres(url: str) -> str:
-    parsed = make_url(url)
-    name = f"{parsed.database}_migrations"
-    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    async with admin.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        await connection.execute(text(f"CREATE DATABASE {name}"))
-    await admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
+    scratch = make_url(url)
+    scratch = scratch.set(database=f"{scratch.database}_migrations").render_as_string(hide_password=False)
+    await recreate_database(scratch)
+    return scratch
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -125,10 +125,18 @@ async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:
     client = ctx.require_temporal()
     bot = build_bot(ctx.settings) if ctx.settings.telegram_bot_token else None
     try:
-        await ensure_schedules(client, ctx.settings)
         async with build_worker(ctx, client, bot=bot):
             log.info("worker polling task queue %s", ctx.settings.temporal_task_queue)
-            await stop.wait()
+            schedules = asyncio.create_task(ensure_schedules(client, ctx.settings))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({schedules, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if schedules.done():
+                schedules.result()  # a worker that cannot keep its Schedules must not run quietly
+                await stopping
+            else:
+                schedules.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await schedules
     finally:
         if bot is not None:
             await bot.session.close()

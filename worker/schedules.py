@@ -10,7 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     Schedule,
@@ -77,49 +79,31 @@ def reconcile_panels(settings: Settings, task_queue: str) -> Schedule:
     )
 
 
-def expiry_scan(settings: Settings, task_queue: str) -> Schedule:
-    interval = timedelta(minutes=settings.expiry_scan_minutes)
-    return every(
-        interval,
-        ScheduleActionStartWorkflow(
-            ExpiryScanWorkflow.run,
-            ExpiryScanInput(),
-            id=EXPIRY_SCAN_ID,
+def periodic(
+    schedule_id: str,
+    run: Any,
+    make_input: Callable[[Settings], BaseModel],
+    interval: Callable[[Settings], timedelta],
+    note: str,
+    catchup: timedelta | None = None,
+) -> ScheduleDefinition:
+    """A definition whose one run is `run(make_input(settings))`, bounded to an hour."""
+
+    def build(settings: Settings, task_queue: str) -> Schedule:
+        action = ScheduleActionStartWorkflow(
+            run,
+            make_input(settings),
+            id=schedule_id,
             task_queue=task_queue,
             execution_timeout=timedelta(hours=1),
-        ),
-        note="send the expiry reminders that are due, each once",
-    )
+        )
+        return every(interval(settings), action, note, catchup)
+
+    return ScheduleDefinition(schedule_id, build)
 
 
-def close_ended_access(settings: Settings, task_queue: str) -> Schedule:
-    interval = timedelta(minutes=settings.expiry_scan_minutes)
-    return every(
-        interval,
-        ScheduleActionStartWorkflow(
-            CloseEndedAccessWorkflow.run,
-            CloseEndedAccessInput(),
-            id=CLOSE_ENDED_ACCESS_ID,
-            task_queue=task_queue,
-            execution_timeout=timedelta(hours=1),
-        ),
-        note="disable on the panels the clients of expired or banned subscriptions",
-    )
-
-
-def reminder_cleanup(settings: Settings, task_queue: str) -> Schedule:
-    return every(
-        timedelta(days=1),
-        ScheduleActionStartWorkflow(
-            ReminderCleanupWorkflow.run,
-            ReminderCleanupInput(keep_days=settings.reminder_keep_days),
-            id=REMINDER_CLEANUP_ID,
-            task_queue=task_queue,
-            execution_timeout=timedelta(hours=1),
-        ),
-        note="delete reminder rows no scan can claim again",
-        catchup=timedelta(hours=1),
-    )
+def _scan_interval(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.expiry_scan_minutes)
 
 
 EXPIRY_SCAN_ID = "expiry-scan"
@@ -128,9 +112,28 @@ REMINDER_CLEANUP_ID = "reminder-cleanup"
 
 SCHEDULES: list[ScheduleDefinition] = [
     ScheduleDefinition(RECONCILE_WORKFLOW_ID, reconcile_panels),
-    ScheduleDefinition(EXPIRY_SCAN_ID, expiry_scan),
-    ScheduleDefinition(CLOSE_ENDED_ACCESS_ID, close_ended_access),
-    ScheduleDefinition(REMINDER_CLEANUP_ID, reminder_cleanup),
+    periodic(
+        EXPIRY_SCAN_ID,
+        ExpiryScanWorkflow.run,
+        lambda _: ExpiryScanInput(),
+        _scan_interval,
+        "send the expiry reminders that are due, each once",
+    ),
+    periodic(
+        CLOSE_ENDED_ACCESS_ID,
+        CloseEndedAccessWorkflow.run,
+        lambda _: CloseEndedAccessInput(),
+        _scan_interval,
+        "disable on the panels the clients of expired or banned subscriptions",
+    ),
+    periodic(
+        REMINDER_CLEANUP_ID,
+        ReminderCleanupWorkflow.run,
+        lambda settings: ReminderCleanupInput(keep_days=settings.reminder_keep_days),
+        lambda _: timedelta(days=1),
+        "delete reminder rows no scan can claim again",
+        catchup=timedelta(hours=1),
+    ),
     ScheduleDefinition(PAYMENT_SWEEP_ID, payment_sweep_schedule),
 ]
 

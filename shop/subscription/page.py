@@ -10,11 +10,11 @@ from functools import lru_cache
 from html import escape
 from pathlib import Path
 from string import Template
-from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
 
+from shop.deeplinks import app_links
 from shop.subscription.content import Status
 from shop.subscription.texts import t
 
@@ -42,20 +42,6 @@ class PageFacts:
     servers: int
     renew_url: str
     support_url: str
-
-
-def app_links(url: str, name: str) -> list[tuple[str, str]]:
-    """Import deep links of the popular apps (`subscription-clients.md` §5)."""
-    enc, enc_name = quote(url, safe=""), quote(name, safe="")
-    clash_url = quote(f"{url}?format=clash", safe="")
-    return [
-        ("Happ", f"happ://add/{url}"),
-        ("v2RayTun", f"v2raytun://import/{url}"),
-        ("Hiddify", f"hiddify://import/{url}#{enc_name}"),
-        ("v2rayNG", f"v2rayng://install-sub?url={enc}&name={enc_name}"),
-        ("Streisand", f"streisand://import/{url}#{enc_name}"),
-        ("Clash", f"clash://install-config?url={clash_url}&name={enc_name}"),
-    ]
 
 
 @lru_cache(maxsize=1024)

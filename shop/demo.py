@@ -36,7 +36,7 @@ from shop.accounts import ensure_subscription, register_user
 from shop.context import AppContext
 from shop.crypto import Sealer
 from shop.hosts import HostService, parse_input
-from shop.models import Host, Payment, PaymentMethod
+from shop.models import Payment, PaymentMethod
 from shop.payments.service import new_payment_id, start_checkout
 from shop.plans import ensure_plan
 from shop.settings import Settings, load_settings
@@ -100,19 +100,14 @@ async def _register_host(ctx: AppContext, panel: SandboxPanel) -> None:
     """This run's sandbox panel; panels of earlier runs are gone, so their hosts are disabled."""
     hosts = HostService(ctx.sessions, Sealer.from_settings(ctx.settings))
     name = f"{HOST_PREFIX}{panel.port}"
-    for host in await hosts.list():
+    known = await hosts.list()
+    for host in known:
         if host.name.startswith(HOST_PREFIX) and host.name != name and host.enabled:
             await hosts.set_enabled(host.name, False)
-    async with ctx.sessions() as session:
-        known = await session.scalar(select(Host.id).where(Host.name == name))
-    if known is None:
-        values = {
-            "name": name,
-            "panel_url": panel.url,
-            "username": panel.username,
-            "password": panel.password,
-        }
-        await hosts.add(parse_input(values | {"inbound_id": panel.inbound_id, "flag": "🧪"}))
+    if all(host.name != name for host in known):
+        login: dict[str, object] = {"username": panel.username, "password": panel.password}
+        place = {"name": name, "panel_url": panel.url, "inbound_id": panel.inbound_id, "flag": "🧪"}
+        await hosts.add(parse_input(login | place))
 
 
 async def _pay_url(ctx: AppContext, payment_id: str, offered: str | None) -> str:

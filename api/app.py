@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,11 +14,13 @@ from shop.subscription.store import reader_for
 
 def create_app(ctx: AppContext) -> FastAPI:
     subscriptions = reader_for(ctx.engine)
+    closers: list[Callable[[], Awaitable[None]]] = [subscriptions.close]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await subscriptions.close()
+        for close in closers:
+            await close()
 
     app = FastAPI(title="vpnshop", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
@@ -28,7 +30,10 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(import_links.router)
     if ctx.settings.bot_mode == "webhook" and ctx.settings.telegram_bot_token is not None:
         from api.telegram import telegram_webhook
+        from bot.main import build_bot
 
-        app.include_router(telegram_webhook(ctx))
+        bot = build_bot(ctx.settings)
+        closers.append(bot.session.close)
+        app.include_router(telegram_webhook(ctx, bot=bot))
     app.include_router(webhooks.router)
     return app

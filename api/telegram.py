@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -19,11 +19,14 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def telegram_webhook(ctx: AppContext, dispatcher: Dispatcher | None = None) -> APIRouter:
+def telegram_webhook(
+    ctx: AppContext, dispatcher: Dispatcher | None = None, bot: Bot | None = None
+) -> APIRouter:
+    """The webhook route; a `bot` passed in stays the caller's to close."""
     secret = ctx.settings.telegram_webhook_secret
     if secret is None:
         raise RuntimeError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET")
-    bot = build_bot(ctx.settings)
+    bot = bot or build_bot(ctx.settings)
     dispatcher = dispatcher or build_dispatcher(ctx)
     router = APIRouter()
 

@@ -1,4 +1,4 @@
-"""`vpnshop` command line: up, worker, api, bot, migrate, hosts."""
+"""`vpnshop` command line: up, worker, api, bot, migrate, hosts, demo."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="run the HTTP API only")
     commands.add_parser("bot", help="run the Telegram bot only")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser(
+        "demo",
+        help="run the shop against sandboxes and buy one subscription end to end (DATA_DIR: data/demo)",
+    )
     hosts_cli.add_parser(commands)
     return parser
 
@@ -47,6 +51,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     command = args.command
     if command == "hosts":
         print(await hosts_cli.run(args, settings))
+    elif command == "demo":
+        from shop.demo import DemoError, run_demo
+
+        try:
+            await run_demo()
+        except DemoError as error:
+            print(f"vpnshop: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
     elif command == "up":
         await processes.up(settings)
     elif command == "migrate":

@@ -35,3 +35,16 @@ async def active_plan(sessions: SessionFactory, plan_id: int) -> PlanView | None
     async with sessions() as session:
         plan = await session.get(Plan, plan_id)
         return _view(plan) if plan is not None and plan.active else None
+
+
+async def ensure_plan(
+    sessions: SessionFactory, name: str, days: int, price: Decimal, currency: str
+) -> PlanView:
+    """The active plan called `name`, created with these terms when there is none (idempotent setup)."""
+    async with sessions() as session, session.begin():
+        plan = await session.scalar(select(Plan).where(Plan.name == name, Plan.active))
+        if plan is None:
+            plan = Plan(name=name, duration_days=days, price=price, currency=currency)
+            session.add(plan)
+            await session.flush()
+        return _view(plan)

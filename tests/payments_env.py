@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from aiogram.types import LabeledPrice
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -17,8 +18,10 @@ from sandbox.serving import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.yookassa import FakeYooKassa
 from shop.context import AppContext
-from shop.models import Payment, PaymentStatus
+from shop.models import Payment, PaymentMethod, PaymentStatus
+from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database, make_context
+from tests.factories import plan, subscriber
 from worker.main import build_worker
 from workflows.payment import PaymentProgress, PaymentWorkflow, workflow_id
 
@@ -127,3 +130,22 @@ async def payment_bench(
             finally:
                 await yk.webhooks.aclose()
                 await cp.webhooks.aclose()
+
+
+async def send_stars_invoice(bench: PaymentBench, user_id: int = 1001) -> str:
+    """What the bot's buy flow does: mint the payment, send the XTR invoice it describes."""
+    await subscriber(bench.ctx.sessions, user_id)
+    offer = await plan(bench.ctx.sessions, stars=150)
+    payment_id = new_payment_id()
+    checkout = await start_checkout(bench.ctx, user_id, offer.id, PaymentMethod.STARS, payment_id)
+    invoice = checkout.stars_invoice
+    assert invoice is not None and invoice.payload == payment_id and invoice.amount == 150
+    bot = build_bot(bench.ctx.settings)
+    try:
+        await bot.send_invoice(
+            user_id, invoice.title, invoice.description, invoice.payload, invoice.currency,
+            [LabeledPrice(label=invoice.title, amount=invoice.amount)],
+        )  # fmt: skip
+    finally:
+        await bot.session.close()
+    return payment_id

@@ -3,17 +3,13 @@ cannot be delivered or was paid twice. P2P transfers are tested as bot stories (
 
 from __future__ import annotations
 
-from aiogram.types import LabeledPrice
 from sqlalchemy import select
 from temporalio.client import Client
 
-from bot.main import build_bot
 from bot.texts import t
-from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
-from shop.payments.service import new_payment_id, start_checkout
+from shop.models import Grant, PaymentStatus, Subscription
 from tests.conftest import Database
-from tests.factories import plan, subscriber
-from tests.payments_env import OPERATOR, PaymentBench, payment_bench
+from tests.payments_env import OPERATOR, PaymentBench, payment_bench, send_stars_invoice
 
 
 async def _grants(bench: PaymentBench) -> list[Grant]:
@@ -21,31 +17,12 @@ async def _grants(bench: PaymentBench) -> list[Grant]:
         return list(await session.scalars(select(Grant).order_by(Grant.id)))
 
 
-async def _stars_invoice(bench: PaymentBench, user_id: int = 1001) -> str:
-    """What the bot's buy flow does: mint the payment, send the XTR invoice it describes."""
-    await subscriber(bench.ctx.sessions, user_id)
-    offer = await plan(bench.ctx.sessions, stars=150)
-    payment_id = new_payment_id()
-    checkout = await start_checkout(bench.ctx, user_id, offer.id, PaymentMethod.STARS, payment_id)
-    invoice = checkout.stars_invoice
-    assert invoice is not None and invoice.payload == payment_id and invoice.amount == 150
-    bot = build_bot(bench.ctx.settings)
-    try:
-        await bot.send_invoice(
-            user_id, invoice.title, invoice.description, invoice.payload, invoice.currency,
-            [LabeledPrice(label=invoice.title, amount=invoice.amount)],
-        )  # fmt: skip
-    finally:
-        await bot.session.close()
-    return payment_id
-
-
 async def test_stars_payment_delivered_and_a_second_charge_refunded(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:
     async with payment_bench(sqlite_db, temporal_client, task_queue) as bench:
         tg = bench.telegram
-        payment_id = await _stars_invoice(bench)
+        payment_id = await send_stars_invoice(bench)
         charge = await tg.pay(1001, tg.last(1001))
         assert charge is not None  # the pre-checkout was answered ok from the database
         assert (await bench.result(payment_id)).stage == "delivered"
@@ -67,7 +44,7 @@ async def test_stars_price_mismatch_is_refunded_and_customer_told(
 ) -> None:
     async with payment_bench(sqlite_db, temporal_client, task_queue) as bench:
         tg = bench.telegram
-        payment_id = await _stars_invoice(bench)
+        payment_id = await send_stars_invoice(bench)
         cheap = await tg.successful_payment(1001, payment_id, 1)
         assert (await bench.result(payment_id)).stage == "refunded"
         assert cheap.refunded
@@ -83,7 +60,7 @@ async def test_stars_refund_from_telegram_takes_access_back(
 ) -> None:
     async with payment_bench(sqlite_db, temporal_client, task_queue) as bench:
         tg = bench.telegram
-        payment_id = await _stars_invoice(bench)
+        payment_id = await send_stars_invoice(bench)
         charge = await tg.pay(1001, tg.last(1001))
         assert charge is not None
         assert (await bench.result(payment_id)).stage == "delivered"

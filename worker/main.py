@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +25,9 @@ from bot.main import build_bot
 from shop.context import AppContext
 from shop.pacing import RateLimiter
 from shop.payments.registry import build_providers
+from shop.payments.star_transactions import StarTransactions
 from shop.telegram import TelegramGateway
+from worker.liveness import Liveness
 from worker.schedules import ensure_schedules
 from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
@@ -62,17 +64,24 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]:
+def activities_for(
+    ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncExitStack
+) -> list[Callable[..., Any]]:
+    """The activities, bound to the clients they use; `closing` closes those clients at the end."""
     settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
     panels = PanelActivities(ctx.sessions, settings)
+    closing.push_async_callback(panels.pool.aclose)
     providers = build_providers(settings)
+    for provider in providers.values():
+        closing.push_async_callback(provider.aclose)
     payments = PaymentActivities(
         ctx.sessions, settings, providers, TelegramGateway(bot, settings) if bot else None
     )
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
-    sweeper = SweepActivities(ctx.sessions, settings, providers)
+    stars = StarTransactions(bot) if bot is not None and settings.stars_enabled else None
+    sweeper = SweepActivities(ctx.sessions, settings, providers, stars)
     # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
@@ -98,17 +107,25 @@ def activities_for(ctx: AppContext, bot: Bot | None) -> list[Callable[..., Any]]
     ]
 
 
-def build_worker(
+@contextlib.asynccontextmanager
+async def build_worker(
     ctx: AppContext, client: Client, task_queue: str | None = None, bot: Bot | None = None
-) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue or ctx.settings.temporal_task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_for(ctx, bot),
-        workflow_runner=workflow_runner(),
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
+) -> AsyncIterator[Worker]:
+    """`async with build_worker(...)`: the worker polls inside the block; on the way out it stops,
+    then the HTTP clients its activities opened (providers, panels) are closed. The bot stays the
+    caller's to close."""
+    async with contextlib.AsyncExitStack() as closing:
+        worker = Worker(
+            client,
+            task_queue=task_queue or ctx.settings.temporal_task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_for(ctx, bot, closing),
+            workflow_runner=workflow_runner(),
+            graceful_shutdown_timeout=timedelta(seconds=10),
+            interceptors=[Liveness()],
+        )
+        async with worker:
+            yield worker
 
 
 async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:

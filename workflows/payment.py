@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
 
 SHORT = timedelta(seconds=30)
 AWAITING_OPERATOR = "waiting for the operator"
+# A worker that dies mid-activity is noticed this soon (worker.liveness beats while activities run).
+ALIVE = timedelta(seconds=10)
 # Provider and database calls retry until they work; a bug or a refusal is non-retryable.
 PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
@@ -138,6 +140,7 @@ class PaymentWorkflow:
             PaymentActivities.set_status,
             SetStatusInput(payment_id=order.payment_id, status=status, **fields),
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
         self.status = status
@@ -160,6 +163,7 @@ class PaymentWorkflow:
             PaymentActivities.fetch_provider_payment,
             FetchInput(method=order.method, provider_payment_id=provider_payment_id),
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
 
@@ -175,6 +179,7 @@ class PaymentWorkflow:
             PaymentActivities.create_provider_payment,
             order,
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
         self.pay_url, self.status, self.stage = created.pay_url, PaymentStatus.PENDING, "waiting"
@@ -240,6 +245,7 @@ class PaymentWorkflow:
                 actor=f"payment:{order.method.value}",
             ),
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
         self.granted = True
@@ -256,6 +262,7 @@ class PaymentWorkflow:
             PaymentActivities.refund_stars_charge,
             RefundChargeInput(user_id=charge.user_id, charge_id=charge.charge_id),
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
 
@@ -271,6 +278,7 @@ class PaymentWorkflow:
                 actor="payment:undeliverable",
             ),
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
 
@@ -287,6 +295,7 @@ class PaymentWorkflow:
             PaymentActivities.load_order,
             PaymentRef(payment_id=inp.payment_id),
             start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,
         )
         if order is None:

@@ -73,6 +73,8 @@ class ProvisionSubscriptionWorkflow:
                 PanelActivities.upsert_client,
                 ClientOnHostInput(subscription_id=inp.subscription_id, host_id=host_id),
                 start_to_close_timeout=PER_ATTEMPT,
+                # A dead worker is noticed in seconds, not after PER_ATTEMPT (worker.liveness).
+                heartbeat_timeout=timedelta(seconds=10),
                 schedule_to_close_timeout=timedelta(seconds=inp.retry_seconds),
                 retry_policy=RETRY,
             )

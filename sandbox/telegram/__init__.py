@@ -21,7 +21,10 @@ editMessageText, editMessageReplyMarkup, deleteMessage, copyMessage, sendChatAct
 createInvoiceLink (XTR only: one price, 1..10000 Stars, no provider token; payload 1..128 bytes);
 answerPreCheckoutQuery (10 s deadline, configurable); refundStarPayment (CHARGE_NOT_FOUND,
 USER_ID_INVALID, CHARGE_ALREADY_REFUNDED; a successful refund also delivers a `refunded_payment`
-message); getChatMember (statuses creator/administrator/member/left/kicked; "member list is
+message); getStarTransactions (`offset`, `limit` clamped to 1..100; oldest first; a charge is an
+incoming transaction whose `id` is the telegram_payment_charge_id, with `source` a
+TransactionPartnerUser carrying `invoice_payload`; its refund an outgoing one, same `id`, `receiver`);
+getChatMember (statuses creator/administrator/member/left/kicked; "member list is
 inaccessible" when the bot is not a channel admin); setMyCommands / getMyCommands /
 deleteMyCommands.
 
@@ -44,8 +47,9 @@ Test-control API (`TelegramSandbox`):
   (stale or forged); `pre_checkout(user_id, payload, amount)` -> `PreCheckout` (the bot's answer
   lands on it: `answered`, `ok`, `error_message`, `answered_after`); `pay(user_id, invoice)` runs
   Telegram's flow (pre-checkout, then `successful_payment` only if answered ok in time) -> `Charge`
-  or None; `successful_payment(user_id, payload, amount, charge_id=None)` (repeat a charge id for
-  a duplicate delivery); `refunded_payment(charge_id)`.
+  or None; `successful_payment(user_id, payload, amount, charge_id=None, lost=False)` (repeat a charge id
+  for a duplicate delivery; `lost=True`: charged, the update never delivered; `pay` takes `lost` too);
+  `refunded_payment(charge_id)`.
 - waiting: `await settle()` until the bot confirmed every update (handled, when polling with
   `handle_as_tasks=False` or webhook handling inline); `await wait_for(check)`.
 - reading: `messages(chat_id)` (the bot's messages, oldest first, edits applied; each a

@@ -54,6 +54,7 @@ METHODS = (
     "createInvoiceLink",
     "answerPreCheckoutQuery",
     "refundStarPayment",
+    "getStarTransactions",
     "getChatMember",
     "setMyCommands",
     "getMyCommands",
@@ -339,8 +340,15 @@ class BotApi:
         if charge.refunded:
             raise bad_request("CHARGE_ALREADY_REFUNDED")
         charge.refunded = True
+        self.world.record_star_transaction(charge, refund=True)
         await self.inject_refund(charge)
         return True
+
+    async def getStarTransactions(self, p: Params) -> Any:
+        # Chronological; limit is clamped to 1..100 and 0 means the default 100, as for getUpdates.
+        offset = max(p.integer("offset", 0) or 0, 0)
+        limit = min(max(p.integer("limit", 100) or 100, 1), 100)
+        return {"transactions": self.world.star_transactions[offset : offset + limit]}
 
     async def inject_refund(self, charge: Charge) -> int:
         refunded = {

@@ -126,6 +126,7 @@ class Charge:
     total_amount: int
     currency: str
     refunded: bool = False
+    date: int = field(default_factory=lambda: int(time.time()))
 
 
 @dataclass

@@ -204,9 +204,10 @@ class TelegramSandbox:
         await self.world.enqueue("pre_checkout_query", body)
         return query
 
-    async def pay(self, user_id: int, invoice: Invoice | SentMessage) -> Charge | None:
+    async def pay(self, user_id: int, invoice: Invoice | SentMessage, lost: bool = False) -> Charge | None:
         """The user pays an invoice as Telegram runs it: a pre-checkout query, then, only if the bot
-        answered ok within the deadline, a successful_payment. Returns the charge, or None if refused."""
+        answered ok within the deadline, a successful_payment. Returns the charge, or None if refused.
+        `lost`: the charge is made but its successful_payment never reaches the bot."""
         if isinstance(invoice, SentMessage):
             if invoice.invoice is None:
                 raise LookupError(f"message {invoice.message_id} is not an invoice")
@@ -217,7 +218,7 @@ class TelegramSandbox:
         if not query.ok:
             return None
         return await self.successful_payment(
-            user_id, invoice.payload, invoice.total_amount, currency=invoice.currency
+            user_id, invoice.payload, invoice.total_amount, currency=invoice.currency, lost=lost
         )
 
     async def successful_payment(
@@ -227,12 +228,19 @@ class TelegramSandbox:
         total_amount: int,
         charge_id: str | None = None,
         currency: str = "XTR",
+        lost: bool = False,
     ) -> Charge:
-        """Injects a successful_payment message (a repeated `charge_id` models a duplicate delivery)."""
-        charge = self.world.charges.get(charge_id or "") or Charge(
-            charge_id or f"stxSandbox{self.world.next_id('')}", user_id, payload, total_amount, currency
-        )
-        self.world.charges[charge.id] = charge
+        """Injects a successful_payment message (a repeated `charge_id` models a duplicate delivery).
+        `lost`: the charge lands in the Stars ledger, the update never reaches the bot (dropped
+        pending updates, a bot down for more than the 24 h Telegram keeps them)."""
+        charge = self.world.charges.get(charge_id or "")
+        if charge is None:
+            new_id = charge_id or f"stxSandbox{self.world.next_id('')}"
+            charge = Charge(new_id, user_id, payload, total_amount, currency)
+            self.world.charges[charge.id] = charge
+            self.world.record_star_transaction(charge)
+        if lost:
+            return charge
         paid = {
             "currency": currency,
             "total_amount": total_amount,
@@ -248,6 +256,7 @@ class TelegramSandbox:
         """A refund made outside the bot (e.g. by Telegram support): the refunded_payment message."""
         charge = self.world.charges[charge_id]
         charge.refunded = True
+        self.world.record_star_transaction(charge, refund=True)
         return await self.api.inject_refund(charge)
 
     # --- waiting ------------------------------------------------------------------------------
@@ -306,12 +315,13 @@ async def _params(request: Request) -> Params:
                 raise BotApiError(400, "Bad Request: can't parse JSON object") from None
         return Params(values)
     if request.method == "POST":
-        form = await request.form()
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                values[key] = Upload(value.filename or key, await value.read())
-            else:
-                values[key] = value
+        # Uploads are spooled to temporary files: read them, then close the form to release those.
+        async with request.form() as form:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    values[key] = Upload(value.filename or key, await value.read())
+                else:
+                    values[key] = value
     return Params(values)
 
 

@@ -39,6 +39,7 @@ class World:
         self.files: dict[str, bytes] = {}
         self.invoice_links: dict[str, Invoice] = {}
         self.charges: dict[str, Charge] = {}
+        self.star_transactions: list[dict[str, Any]] = []  # the bot's Star ledger, oldest first
         self.pre_checkouts: dict[str, PreCheckout] = {}
         self.callbacks: dict[str, tuple[int, CallbackAnswer | None]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
@@ -175,6 +176,25 @@ class World:
         if now < self.flood_until:
             retry_after = max(1, math.ceil(self.flood_until - now))
             raise BotApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+    # --- Stars ledger -----------------------------------------------------------------------
+    def record_star_transaction(self, charge: Charge, refund: bool = False) -> None:
+        """A charge is an incoming transaction from the user; its refund an outgoing one to them with
+        the same id (Bot API StarTransaction)."""
+        partner = {
+            "type": "user",
+            "transaction_type": "invoice_payment",
+            "user": self.users[charge.user_id].as_user(),
+            "invoice_payload": charge.payload,
+        }
+        self.star_transactions.append(
+            {
+                "id": charge.id,
+                "amount": charge.total_amount,
+                "date": int(time.time()) if refund else charge.date,
+                "receiver" if refund else "source": partner,
+            }
+        )
 
     # --- updates ------------------------------------------------------------------------------
     async def enqueue(self, kind: str, body: dict[str, Any]) -> int:

@@ -74,6 +74,8 @@ class Provider(Protocol):
 
     async def list_paid(self, since: datetime) -> list[ProviderPayment]: ...
 
+    async def aclose(self) -> None: ...
+
 
 class Expected(BaseModel):
     """Our side of a payment: what the provider must report before we deliver."""

@@ -206,6 +206,10 @@ async def record_stars_refund(ctx: AppContext, charge: StarsCharge) -> None:
     if payment is None or payment.method is not PaymentMethod.STARS:
         log.warning("stars refund %s for unknown payment %r: ignored", charge.charge_id, charge.payload)
         return
+    if payment.provider_payment_id != charge.charge_id:
+        # Not the charge that bought the access (a second payment we gave back): nothing to revoke.
+        log.info("stars refund %s of payment %s: not its charge, access kept", charge.charge_id, payment.id)
+        return
     inp = RefundInput(
         payment_id=payment.id,
         refund_key=stars_refund_key(charge.charge_id),

@@ -11,8 +11,7 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.factories import plan, subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host
-from tests.payments_env import OPERATOR, PaymentBench, payment_bench
-from tests.test_payment_telegram import _stars_invoice
+from tests.payments_env import OPERATOR, PaymentBench, payment_bench, send_stars_invoice
 from workflows.payment import stars_refund_key, workflow_id
 from workflows.refund import charge_workflow_id, refund_workflow_id
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
@@ -59,7 +58,7 @@ async def _yookassa(rec: Recorder, bench: PaymentBench) -> None:
 
 async def _stars(rec: Recorder, bench: PaymentBench) -> None:
     telegram = bench.telegram
-    payment_id = await _stars_invoice(bench, 1003)
+    payment_id = await send_stars_invoice(bench, 1003)
     charge = await telegram.pay(1003, telegram.last(1003))
     expect(charge is not None, "the pre-checkout was answered ok")
     assert charge is not None
@@ -73,7 +72,7 @@ async def _stars(rec: Recorder, bench: PaymentBench) -> None:
     await bench.wait_status(payment_id, PaymentStatus.REFUNDED)
     await rec.save("refund_stars_refunded", refund_workflow_id(stars_refund_key(charge.id)))
 
-    underpaid = await _stars_invoice(bench, 1004)
+    underpaid = await send_stars_invoice(bench, 1004)
     cheap = await telegram.successful_payment(1004, underpaid, 1)
     await _settled(rec, bench, "payment_stars_price_mismatch_refunded", underpaid, "refunded")
     expect(cheap.refunded, "the underpaid charge went back")

@@ -1,0 +1,125 @@
+"""The worker process is SIGKILLed in the middle of a burst of paid payments and started again:
+every payment is delivered exactly once (one grant, one panel client per subscription and host)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from shop.models import Grant, PanelClient, Payment, PaymentMethod, PaymentStatus
+from shop.payments.service import new_payment_id, start_checkout
+from shop.settings import Settings
+from shop.temporal import EmbeddedTemporal
+from tests.conftest import NAMESPACE, Database
+from tests.factories import plan, subscriber
+from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
+from tests.payments_env import PaymentBench, payment_bench
+from tests.polling import eventually
+
+PAYMENTS = 30
+SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+
+
+def _env(settings: Settings, server: EmbeddedTemporal) -> dict[str, str]:
+    """The test's settings as the environment of a `vpnshop worker` process."""
+    env = dict(os.environ)
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if value == field.default or value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(str(item) for item in value)
+        env[name.upper()] = str(value)
+    env.update(TEMPORAL_ADDRESS=server.address, TEMPORAL_NAMESPACE=NAMESPACE)
+    return env
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "shop.cli", "worker"], env=env, stdout=subprocess.DEVNULL)
+
+
+async def _delivered(bench: PaymentBench) -> int:
+    async with bench.ctx.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.DELIVERED)
+        )
+    return int(count or 0)
+
+
+async def test_worker_killed_mid_burst_delivers_every_payment_exactly_once(
+    sqlite_db: Database,
+    temporal_client: Client,
+    temporal_server: EmbeddedTemporal,
+    task_queue: str,
+    start_panel: StartPanel,
+) -> None:
+    panels = [await start_panel(version="v2"), await start_panel()]
+    settings = SLOW_POLL | panel_settings()
+    async with payment_bench(sqlite_db, temporal_client, task_queue, worker=False, **settings) as bench:
+        ctx = bench.ctx
+        for index, panel in enumerate(panels):
+            await add_sandbox_host(ctx, panel, f"host{index}")
+        offer = await plan(ctx.sessions)
+        users = range(7000, 7000 + PAYMENTS)
+        for user in users:
+            await subscriber(ctx.sessions, user, f"u{user}")
+        ids = [new_payment_id() for _ in users]
+        env = _env(ctx.settings, temporal_server)
+        worker = _worker(env)
+        try:
+            clicks = [
+                start_checkout(ctx, user, offer.id, PaymentMethod.YOOKASSA, payment_id)
+                for user, payment_id in zip(users, ids, strict=True)
+                for _ in range(2)
+            ]
+            await asyncio.gather(*clicks)
+            yk = bench.yookassa
+            await eventually(lambda: _true(len(yk.payments) == PAYMENTS))
+            yk.webhooks.copies = 5
+            provider_ids = [yk.by_order(payment_id)["id"] for payment_id in ids]
+            first, second = provider_ids[: PAYMENTS // 2], provider_ids[PAYMENTS // 2 :]
+            for provider_id in first:
+                yk.pay(provider_id)
+            await eventually(lambda: _at_least(bench, PAYMENTS // 4))
+            for provider_id in second:  # the second wave's webhooks are in flight at the kill
+                yk.pay(provider_id)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            delivered_at_kill = await _delivered(bench)
+            assert delivered_at_kill < PAYMENTS, "the kill must land mid-burst"
+            await yk.webhooks.drain()  # the API answers without a worker: hints are durable
+            assert {attempt.status for attempt in yk.webhooks.attempts} == {200}
+            worker = _worker(env)
+            # In-flight activities are retried after their 10 s heartbeat timeout, not after the
+            # 30-60 s start-to-close timeout.
+            await eventually(lambda: _at_least(bench, PAYMENTS), seconds=40)
+        finally:
+            worker.kill()
+            worker.wait()
+        async with ctx.sessions() as session:
+            keys = list(await session.scalars(select(Grant.source_key)))
+            rows = await session.scalar(select(func.count()).select_from(PanelClient))
+            statuses = set(await session.scalars(select(Payment.status)))
+    assert sorted(keys) == sorted(ids)  # one grant per payment
+    assert statuses == {PaymentStatus.DELIVERED}
+    assert rows == 2 * PAYMENTS
+    for panel in panels:
+        emails = [client["email"] for client in panel.clients()]
+        assert len(emails) == PAYMENTS and len(set(emails)) == PAYMENTS
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _at_least(bench: PaymentBench, count: int) -> bool:
+    return await _delivered(bench) >= count

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.clock import MovableClock
 from sandbox.delivery import WebhookSender
 from shop.payments.cryptopay import SIGNATURE_HEADER, signature
 
@@ -33,7 +34,7 @@ def _fail(name: str, code: int = 400) -> JSONResponse:
     return JSONResponse({"ok": False, "error": {"code": code, "name": name}}, status_code=code)
 
 
-class FakeCryptoPay:
+class FakeCryptoPay(MovableClock):
     def __init__(self, token: str = "12345:AAsandbox") -> None:
         self.token = token
         self.invoices: dict[int, dict[str, Any]] = {}
@@ -43,15 +44,8 @@ class FakeCryptoPay:
         self.webhooks = WebhookSender(
             headers=lambda body: {SIGNATURE_HEADER: signature(self.token, body)}, max_attempts=17
         )
-        self.offset = timedelta()
         self.calls: list[str] = []
         self.app = self._build()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
 
     # Controls --------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.clock import MovableClock
 from sandbox.delivery import WebhookSender
 
 ALLOWED_SOURCE = "185.71.76.5"  # inside 185.71.76.0/27
@@ -37,7 +38,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-class FakeYooKassa:
+class FakeYooKassa(MovableClock):
     def __init__(self, shop_id: str = "100500", secret_key: str = "test_secret", base_url: str = "") -> None:
         self.shop_id = shop_id
         self.secret_key = secret_key
@@ -50,15 +51,8 @@ class FakeYooKassa:
         self.require_receipt = True  # the shop has fiscalisation on
         # Next calls' failures: (HTTP status, True to fail after doing the work: outcome unknown).
         self.faults: list[tuple[int, bool]] = []
-        self.offset = timedelta()
         self.calls: list[str] = []
         self.app = self._build()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
 
     # Controls --------------------------------------------------------------------------------
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from aiogram import Bot
@@ -59,24 +57,6 @@ _COUNTER = {
 }
 
 
-@contextlib.asynccontextmanager
-async def heartbeating(every: float = 2.0) -> AsyncIterator[None]:
-    """Heartbeat in the background, so a long flood wait is not taken for a dead worker."""
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(every)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 class ReminderActivities:
     def __init__(
         self, sessions: SessionFactory, policy: ReminderPolicy, bot: Bot | None, limiter: RateLimiter
@@ -106,7 +86,9 @@ class ReminderActivities:
                 await self._send_one(reminder_id, inp.now, counts)
 
         # A few sends overlap so a round trip does not cost a permit; the limiter spaces them.
-        async with heartbeating(), asyncio.TaskGroup() as group:
+        # The worker's Liveness interceptor heartbeats meanwhile, so a long flood wait is not taken
+        # for a dead worker.
+        async with asyncio.TaskGroup() as group:
             for reminder_id in inp.reminder_ids:
                 group.create_task(send(reminder_id))
         return counts

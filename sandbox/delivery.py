@@ -31,10 +31,14 @@ class WebhookSender:
     lose: bool = False  # drop events entirely (a lost webhook)
     hold: bool = False  # keep events until release() (out of order delivery)
     disabled: bool = False
+    # Providers deliver from a bounded set of workers; an unbounded burst would also queue a
+    # thousand requests in httpcore's pool, whose assignment is quadratic and stalls the loop.
+    concurrency: int = 32
     attempts: list[Attempt] = field(default_factory=list)
     held: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient | None = None
+    _slots: asyncio.Semaphore | None = None
 
     def send(self, body: bytes, extra_headers: dict[str, str] | None = None) -> None:
         if self.lose or self.disabled or not self.url:
@@ -57,14 +61,17 @@ class WebhookSender:
         assert self.url
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=10.0)
+            self._slots = asyncio.Semaphore(self.concurrency)
+        assert self._slots is not None
         deadline = asyncio.get_running_loop().time() + self.window
         tries = 0
         while not self.disabled:
             tries += 1
             try:
-                status: int | None = (
-                    await self._http.post(self.url, content=body, headers=headers)
-                ).status_code
+                async with self._slots:
+                    status: int | None = (
+                        await self._http.post(self.url, content=body, headers=headers)
+                    ).status_code
             except httpx.HTTPError:
                 status = None
             self.attempts.append(Attempt(body, status))

@@ -17,8 +17,8 @@ from tests.factories import plan, subscriber
 from tests.panel_fixtures import add_sandbox_host, panel_settings
 from tests.payments_env import payment_bench
 
-# 200 runs in bench/payments_bench.py; the test keeps the whole suite fast.
-BURST = int(os.environ.get("PAYMENT_BURST", "40"))
+# The figure; PAYMENT_BURST=40 makes a quick local run.
+BURST = int(os.environ.get("PAYMENT_BURST", "200"))
 SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 PANEL_DOWN_SECONDS = 30
 
@@ -60,7 +60,7 @@ async def test_burst_with_double_clicks_duplicate_webhooks_and_a_panel_outage(
             bench.yookassa.pay(provider_id)
         await asyncio.sleep(PANEL_DOWN_SECONDS)
         await flaky.up()
-        results = await asyncio.gather(*(bench.result(pid, within=180) for pid in ids.values()))
+        results = await asyncio.gather(*(bench.result(pid, within=400) for pid in ids.values()))
         assert {r.stage for r in results} == {"delivered"}
         await bench.yookassa.webhooks.drain()
         assert {a.status for a in bench.yookassa.webhooks.attempts} == {200}

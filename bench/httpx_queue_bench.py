@@ -64,7 +64,8 @@ async def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--sizes", default="100,300,1000")
     args = parser.parse_args()
     asyncio.run(main([int(size) for size in args.sizes.split(",")]))

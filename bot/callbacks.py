@@ -12,6 +12,7 @@ from pydantic import Field
 from shop.models import PaymentMethod
 
 PaymentId = Annotated[str, Field(pattern=r"^[0-9a-f]{1,40}$")]  # ours are hex (new_payment_id)
+BroadcastId = Annotated[str, Field(pattern=r"^([0-9a-f]{16})?$")]  # new_broadcast_id, or none yet
 
 
 class Screen(enum.StrEnum):
@@ -47,6 +48,14 @@ class AdminAction(enum.StrEnum):
     DAYS = "days"
     BAN = "ban"
     UNBAN = "unban"
+
+
+class BroadcastAction(enum.StrEnum):
+    NEW = "new"
+    NO_BUTTON = "nobtn"
+    SEND = "send"
+    CANCEL = "cancel"  # while composing (no id), the preview's draft, or a running broadcast
+    PROGRESS = "progress"
 
 
 class Nav(CallbackData, prefix="nav"):
@@ -102,3 +111,10 @@ class Review(CallbackData, prefix="review"):
 
     payment_id: PaymentId
     approve: bool
+
+
+class Broadcasting(CallbackData, prefix="bc"):
+    """The operator's broadcast: composing it, the preview's Send / Cancel, progress and Stop."""
+
+    action: BroadcastAction
+    broadcast_id: BroadcastId = ""

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Admin, AdminAction, Review
+from bot.keyboards import broadcast
 from bot.keyboards.menu import back
 from bot.texts import t
 from shop.settings import Settings
@@ -28,6 +29,7 @@ def menu(lang: str) -> InlineKeyboardMarkup:
             [_admin(lang, "btn_stats", AdminAction.STATS)],
             [_admin(lang, "btn_find", AdminAction.FIND)],
             [_admin(lang, "btn_reviews", AdminAction.REVIEWS)],
+            [broadcast.start_button(lang)],
             [back(lang)],
         ]
     )

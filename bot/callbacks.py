@@ -118,3 +118,10 @@ class Broadcasting(CallbackData, prefix="bc"):
 
     action: BroadcastAction
     broadcast_id: BroadcastId = ""
+
+
+class ListedReview(CallbackData, prefix="lreview"):
+    """The same decision from the operator's "Payments to review" list, which is shown again after."""
+
+    payment_id: PaymentId
+    approve: bool

@@ -115,6 +115,16 @@ async def test_text_without_button_cancel_at_every_step_and_foreign_or_tampered_
     await boss.says("/admin")
     await boss.taps("Broadcast")
     await boss.says("📢 <b>News</b>: new servers in Helsinki")
+    await boss.says("Shop | https://localhost/shop")
+    assert boss.last.text == (
+        "The link must start with https:// and point to a website, like https://example.com. "
+        "Send the button again."
+    )
+    await boss.says("Shop https://shop.example")
+    assert boss.last.text == (
+        "I could not read the button. Send it like this: Button text | https://example.com, "
+        "or tap “No button”."
+    )
     await boss.taps("No button")
     preview, question = boss.messages[-2:]
     assert preview.text == "📢 <b>News</b>: new servers in Helsinki" and preview.buttons == []

@@ -1,4 +1,5 @@
-"""Lifecycle activities: find the subscriptions whose access must be closed on the panels."""
+"""Lifecycle activities: find the subscriptions whose access on the panels is out of line with the
+database (ended but enabled, or unbanned but still disabled)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from shop.db import SessionFactory
-from shop.lifecycle import ended_but_enabled
+from shop.lifecycle import access_out_of_line
 from shop.models import utcnow
 
 
@@ -23,4 +24,4 @@ class LifecycleActivities:
 
     @activity.defn
     async def find_ended_access(self, inp: FindEndedInput) -> list[int]:
-        return await ended_but_enabled(self.sessions, inp.now or utcnow(), inp.limit)
+        return await access_out_of_line(self.sessions, inp.now or utcnow(), inp.limit)

@@ -16,6 +16,7 @@ from shop.models import ReminderStatus, utcnow
 from shop.pacing import RateLimiter
 from shop.reminders import ReminderPolicy
 from shop.telegram_send import SendOutcome, send_paced
+from shop.users import mark_bot_blocked
 
 
 class ClaimInput(BaseModel):
@@ -106,7 +107,7 @@ class ReminderActivities:
         )
         await reminders.record(self.sessions, reminder_id, _COUNTER[outcome], now, error)
         if outcome is SendOutcome.BLOCKED:
-            await reminders.mark_bot_blocked(self.sessions, outgoing.user_id, now)
+            await mark_bot_blocked(self.sessions, outgoing.user_id, now)
         setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
 
     @activity.defn

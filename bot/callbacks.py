@@ -12,6 +12,7 @@ from pydantic import Field
 from shop.models import PaymentMethod
 
 PaymentId = Annotated[str, Field(pattern=r"^[0-9a-f]{1,40}$")]  # ours are hex (new_payment_id)
+BroadcastId = Annotated[str, Field(pattern=r"^([0-9a-f]{16})?$")]  # new_broadcast_id, or none yet
 
 
 class Screen(enum.StrEnum):
@@ -47,6 +48,14 @@ class AdminAction(enum.StrEnum):
     DAYS = "days"
     BAN = "ban"
     UNBAN = "unban"
+
+
+class BroadcastAction(enum.StrEnum):
+    NEW = "new"
+    NO_BUTTON = "nobtn"
+    SEND = "send"
+    CANCEL = "cancel"  # while composing (no id), the preview's draft, or a running broadcast
+    PROGRESS = "progress"
 
 
 class Nav(CallbackData, prefix="nav"):
@@ -99,6 +108,20 @@ class Admin(CallbackData, prefix="adm"):
 
 class Review(CallbackData, prefix="review"):
     """An operator's decision on a P2P transfer, on the workflow's message to the operators."""
+
+    payment_id: PaymentId
+    approve: bool
+
+
+class Broadcasting(CallbackData, prefix="bc"):
+    """The operator's broadcast: composing it, the preview's Send / Cancel, progress and Stop."""
+
+    action: BroadcastAction
+    broadcast_id: BroadcastId = ""
+
+
+class ListedReview(CallbackData, prefix="lreview"):
+    """The same decision from the operator's "Payments to review" list, which is shown again after."""
 
     payment_id: PaymentId
     approve: bool

@@ -14,9 +14,22 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 
 from bot.middleware import CustomerGate
-from bot.routers import admin, buy, fallback, help, language, menu, payments, start, subscription, trial
+from bot.routers import (
+    admin,
+    broadcast,
+    buy,
+    fallback,
+    help,
+    language,
+    menu,
+    payments,
+    start,
+    subscription,
+    trial,
+)
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.admin import AccessSync
+from shop.broadcast_control import BroadcastControl
 from shop.checkout import Checkout
 from shop.context import AppContext
 from shop.settings import Settings
@@ -41,15 +54,29 @@ def build_bot(settings: Settings) -> Bot:
 
 
 def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) -> Dispatcher:
-    """The shop's bot with its real checkout and panel sync; `extra_routers` are consulted before
-    the shop's own routers (a handler that must see an update first)."""
-    dispatcher = Dispatcher(ctx=ctx, checkout=Checkout(ctx), access_sync=AccessSync(ctx))
+    """The shop's bot with its real checkout, panel sync and broadcasts; `extra_routers` are
+    consulted before the shop's own routers (a handler that must see an update first)."""
+    dispatcher = Dispatcher(
+        ctx=ctx, checkout=Checkout(ctx), access_sync=AccessSync(ctx), broadcasting=BroadcastControl(ctx)
+    )
     gate = CustomerGate()
     dispatcher.message.outer_middleware(gate)
     dispatcher.callback_query.outer_middleware(gate)
     for extra in extra_routers:
         dispatcher.include_router(extra)
-    for router in (start, menu, buy, trial, subscription, help, language, admin, payments, fallback):
+    for router in (
+        start,
+        menu,
+        buy,
+        trial,
+        subscription,
+        help,
+        language,
+        admin,
+        broadcast,
+        payments,
+        fallback,
+    ):
         dispatcher.include_router(router.build())
     return dispatcher
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
+import logging
 import re
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from temporalio.service import RPCError
 
 from shop.context import AppContext
 from shop.db import SessionFactory
@@ -15,6 +18,7 @@ from shop.models import GrantKind, Subscription, User
 from shop.users import Customer, get_customer
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
+log = logging.getLogger(__name__)
 MAX_ADJUSTMENT_DAYS = 3650
 NONCE = re.compile(r"^[A-Za-z0-9_-]{6,24}$")
 
@@ -64,6 +68,12 @@ async def set_banned(sessions: SessionFactory, user_id: int, banned: bool) -> bo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+class PanelSync(enum.StrEnum):
+    STARTED = "started"  # a provisioning run is putting the panels in line now
+    NOTHING = "nothing"  # the customer never had a subscription: no panel holds them
+    DEFERRED = "deferred"  # Temporal unreachable: the close-ended-access scan catches up
+
+
 class AccessSync:
     """Puts a customer's clients on every panel in line with the shop (disabled while banned) by
     starting a `ProvisionSubscriptionWorkflow` run, which reads the ban from the database itself."""
@@ -71,20 +81,25 @@ class AccessSync:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    async def sync(self, user_id: int) -> str | None:
-        """Returns the started run's workflow id; None when the customer never had a subscription."""
+    async def sync(self, user_id: int) -> PanelSync:
+        """Called after the ban flag is saved. If the run cannot be started, the flag still stands
+        and the close-ended-access Schedule disables (or re-enables) the clients on its next pass."""
         async with self.ctx.sessions() as session:
             subscription_id = await session.scalar(
                 select(Subscription.id).where(Subscription.user_id == user_id)
             )
         if subscription_id is None:
-            return None
+            return PanelSync.NOTHING
         # Each ban or unban is its own run: a fixed id would refuse the unban that follows a ban.
         workflow_id = provision_workflow_id(subscription_id, f"ban:{secrets.token_hex(8)}")
-        await self.ctx.require_temporal().start_workflow(
-            ProvisionSubscriptionWorkflow.run,
-            ProvisionInput(subscription_id=subscription_id),
-            id=workflow_id,
-            task_queue=self.ctx.settings.temporal_task_queue,
-        )
-        return workflow_id
+        try:
+            await self.ctx.require_temporal().start_workflow(
+                ProvisionSubscriptionWorkflow.run,
+                ProvisionInput(subscription_id=subscription_id),
+                id=workflow_id,
+                task_queue=self.ctx.settings.temporal_task_queue,
+            )
+        except (RPCError, RuntimeError) as error:  # the SDK raises RuntimeError when it cannot connect
+            log.warning("panels of user %s left to the close-ended-access scan: %s", user_id, error)
+            return PanelSync.DEFERRED
+        return PanelSync.STARTED

@@ -20,6 +20,7 @@ from shop.payments.service import (
     available_methods,
     new_payment_id,
     record_payment,
+    record_transfer_claim,
     start_checkout,
 )
 from shop.payments.status import FINAL
@@ -120,6 +121,8 @@ class Checkout:
         client, queue = self.ctx.require_temporal(), self.ctx.settings.temporal_task_queue
         if await hints.confirm_transfer(client, queue, payment) is hints.Delivery.CLOSED:
             raise PaymentClosed(payment_id)
+        # After the signal: the operators' list shows only transfers the workflow holds a claim for.
+        await record_transfer_claim(self.ctx.sessions, payment.id)
         return True
 
     async def review(self, operator_id: int, payment_id: str, approve: bool) -> bool:

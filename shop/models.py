@@ -233,6 +233,8 @@ class Payment(Base):
     confirmation_url: Mapped[str | None] = mapped_column(Text)
     receipt_email: Mapped[str | None] = mapped_column(String(255))
     review_reason: Mapped[str | None] = mapped_column(Text)
+    # P2P: when the customer said "I have paid"; pending with this set = waiting for an operator.
+    transfer_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -261,3 +263,59 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("subscription_id", "expires_at", "mark"),)
+
+
+class BroadcastStatus(enum.StrEnum):
+    DRAFT = "draft"  # previewed, waiting for the operator's confirmation
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELED = "canceled"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class Broadcast(Base):
+    """An operator's message copied to every reachable customer; its id is minted at the preview."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    button_text: Mapped[str | None] = mapped_column(String(64))
+    button_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[BroadcastStatus] = mapped_column(
+        _enum(BroadcastStatus, "broadcast_status"), default=BroadcastStatus.DRAFT
+    )
+    # The snapshot at start: everyone, and those not tried (banned; known to have blocked the bot).
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_banned: Mapped[int] = mapped_column(Integer, default=0)
+    known_blocked: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BroadcastDelivery(Base):
+    """One recipient of a broadcast: the row is the claim (UNIQUE per broadcast and user), its
+    status the outcome recorded right after Telegram answered."""
+
+    __tablename__ = "broadcast_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[str] = mapped_column(String(32), ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("broadcast_id", "user_id"),)

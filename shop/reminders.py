@@ -214,12 +214,6 @@ async def record(
         await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(values))
 
 
-async def mark_bot_blocked(sessions: SessionFactory, user_id: int, now: datetime) -> None:
-    """The user blocked the bot: stop reminding them until they talk to it again."""
-    async with sessions() as session, session.begin():
-        await session.execute(update(User).where(User.id == user_id).values(bot_blocked_at=now))
-
-
 async def delete_finished(
     sessions: SessionFactory, policy: ReminderPolicy, now: datetime, keep: timedelta
 ) -> int:

@@ -1,4 +1,5 @@
-"""The operator's numbers: customers, active subscriptions, revenue, payments waiting for review."""
+"""The operator's numbers: customers, active subscriptions, revenue, payments waiting for review
+(money taken but not delivered, and P2P transfers the customer claimed, waiting for a decision)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Subscription, User, utcnow
 
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.DELIVERED)
+# A claimed transfer stays pending until the operator decides or the review window closes.
+AWAITING_DECISION = (
+    (Payment.method == PaymentMethod.P2P)
+    & (Payment.status == PaymentStatus.PENDING)
+    & Payment.transfer_claimed_at.is_not(None)
+)
+TO_REVIEW = or_(Payment.status == PaymentStatus.REVIEW, AWAITING_DECISION)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class ReviewItem:
     currency: str
     created_at: datetime
     reason: str | None
+    awaiting_decision: bool  # a P2P transfer: Approve / Decline go to its workflow
 
 
 async def _revenue(sessions: SessionFactory, since: datetime) -> dict[str, Decimal]:
@@ -58,12 +67,7 @@ async def shop_stats(sessions: SessionFactory, now: datetime | None = None) -> S
             )
             or 0
         )
-        review = (
-            await session.scalar(
-                select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.REVIEW)
-            )
-            or 0
-        )
+        review = await session.scalar(select(func.count()).select_from(Payment).where(TO_REVIEW)) or 0
     return ShopStats(
         users,
         banned,
@@ -77,12 +81,18 @@ async def shop_stats(sessions: SessionFactory, now: datetime | None = None) -> S
 async def waiting_review(sessions: SessionFactory, limit: int = 10) -> list[ReviewItem]:
     async with sessions() as session:
         rows = await session.scalars(
-            select(Payment)
-            .where(Payment.status == PaymentStatus.REVIEW)
-            .order_by(Payment.created_at)
-            .limit(limit)
+            select(Payment).where(TO_REVIEW).order_by(Payment.created_at).limit(limit)
         )
         return [
-            ReviewItem(p.id, p.user_id, p.method, p.amount, p.currency, p.created_at, p.review_reason)
+            ReviewItem(
+                p.id,
+                p.user_id,
+                p.method,
+                p.amount,
+                p.currency,
+                p.created_at,
+                p.review_reason,
+                p.status is PaymentStatus.PENDING,
+            )
             for p in rows
         ]

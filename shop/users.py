@@ -94,6 +94,13 @@ async def operator_languages(sessions: SessionFactory, settings: Settings) -> di
     return {admin_id: known.get(admin_id, LANGUAGES[0]) for admin_id in settings.admin_ids}
 
 
+async def mark_bot_blocked(sessions: SessionFactory, telegram_id: int, now: datetime) -> None:
+    """Telegram said the user blocked the bot: reminders and broadcasts leave them out until they
+    talk to it again (registration clears the mark)."""
+    async with sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == telegram_id).values(bot_blocked_at=now))
+
+
 async def referrer_of(sessions: SessionFactory, telegram_id: int) -> int | None:
     async with sessions() as session:
         return await session.scalar(select(User.referrer_id).where(User.id == telegram_id))

@@ -16,7 +16,7 @@ from shop import ledger
 from shop.context import AppContext
 from shop.db import create_engine, session_factory
 from shop.migrate import upgrade
-from shop.models import GrantKind, Subscription, User
+from shop.models import GrantKind, Host, Subscription, User
 from shop.settings import load_settings
 from shop.temporal import EmbeddedTemporal, connect, free_port
 from tests.factories import subscriber
@@ -102,6 +102,15 @@ async def test_expired_access_is_closed_on_every_panel_and_renewal_reopens_it(
         await session.execute(update(User).where(User.id == sub.user_id).values(banned=True))
     assert (await _close(ctx, "3")).closed == 1
     assert [_only_client(panel)["enable"] for panel in panels] == [False, False]
+
+    # An unban that never reached the panels (Temporal was down) is caught up by the same pass, on
+    # enabled hosts only: a switched-off host is not provisioned, so it must not be found each time.
+    async with ctx.sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == sub.user_id).values(banned=False))
+        await session.execute(update(Host).where(Host.name == "host1").values(enabled=False))
+    assert (await _close(ctx, "4")).closed == 1
+    assert [_only_client(panel)["enable"] for panel in panels] == [True, False]
+    assert (await _close(ctx, "5")).subscriptions == 0
 
 
 async def test_schedules_are_created_once_and_continue_after_a_server_restart(tmp_path: Path) -> None:

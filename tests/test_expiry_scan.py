@@ -4,10 +4,7 @@ Telegram Bot API over HTTP, with its limits, blocked users, and a worker killed 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +21,7 @@ from shop.models import GrantKind, Reminder, ReminderStatus, User
 from shop.temporal import EmbeddedTemporal
 from tests.conftest import Database, make_context
 from tests.polling import eventually
+from tests.worker_process import worker_process
 from worker.main import build_worker
 from workflows.expiry import ExpiryScanInput, ExpiryScanReport, ExpiryScanWorkflow
 
@@ -169,22 +167,6 @@ async def _is_recorded(ctx: AppContext, count: int) -> bool:
     return await _recorded(ctx) == count
 
 
-def _worker_process(
-    ctx: AppContext, server: EmbeddedTemporal, telegram: TelegramSandbox
-) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        TEMPORAL_ADDRESS=server.address,
-        TEMPORAL_NAMESPACE="vpnshop",
-        TEMPORAL_TASK_QUEUE=ctx.settings.temporal_task_queue,
-        DATABASE_URL=ctx.settings.db_url,
-        TELEGRAM_BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_url,
-        TELEGRAM_MESSAGES_PER_SECOND="30",
-    )
-    return subprocess.Popen([sys.executable, "-m", "shop.cli", "worker"], env=env, stdout=subprocess.DEVNULL)
-
-
 async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
     sqlite_db: Database,
     temporal_client: Client,
@@ -197,7 +179,7 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
     for user_id in users:
         await _customer(ctx, telegram, user_id, 20 * HOUR)
     telegram.flood_wait(after=25, seconds=8)
-    worker = _worker_process(ctx, temporal_server, telegram)
+    worker = worker_process(ctx, temporal_server, telegram)
     try:
         handle = await temporal_client.start_workflow(
             ExpiryScanWorkflow.run,
@@ -211,7 +193,7 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert await _sent_count(telegram, users) == 25
-        worker = _worker_process(ctx, temporal_server, telegram)
+        worker = worker_process(ctx, temporal_server, telegram)
         async with asyncio.timeout(90):
             await handle.result()
     finally:

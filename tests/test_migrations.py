@@ -22,6 +22,7 @@ EXPECTED_UNIQUE = {
     "panel_clients": {("subscription_id", "host_id")},
     "payments": {("method", "provider_payment_id")},
     "reminders": {("subscription_id", "expires_at", "mark")},
+    "broadcast_deliveries": {("broadcast_id", "user_id")},
 }
 EXPECTED_INDEXED = {"subscriptions": {"expires_at"}, "payments": {"user_id"}, "users": {"username"}}
 

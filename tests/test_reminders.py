@@ -12,6 +12,7 @@ from shop.accounts import register_user
 from shop.models import GrantKind, Reminder, ReminderStatus, User
 from shop.pacing import RateLimiter
 from shop.reminders import Mark, ReminderPolicy, due_mark, parse_marks
+from shop.users import mark_bot_blocked
 from tests.conftest import Database
 from tests.factories import subscriber
 
@@ -118,7 +119,7 @@ async def test_outgoing_is_skipped_after_renewal_ban_block_or_a_later_mark(db: D
     await ledger.grant(db.sessions, renewed, "payment:r", timedelta(days=30), GrantKind.PURCHASE, "t", NOW)
     async with db.sessions() as session, session.begin():
         await session.execute(update(User).where(User.id == 2).values(banned=True))
-    await reminders.mark_bot_blocked(db.sessions, 3, NOW)
+    await mark_bot_blocked(db.sessions, 3, NOW)
     outgoing = [await reminders.load_outgoing(db.sessions, POLICY, rid, NOW) for rid in ids]
     assert [(o.user_id, o.mark) for o in outgoing if o] == [(4, "-24h")]
     statuses = [status for _, _, status in await _rows(db)]

@@ -132,6 +132,40 @@ async def test_photo_upload_and_copy(tg: TelegramSandbox, bot: Bot) -> None:
     assert tg.last(2).photo == image and tg.last(2).message_id == copied.message_id
 
 
+async def test_a_users_video_and_document_are_delivered_and_copied_with_caption_and_buttons(
+    tg: TelegramSandbox, bot: Bot
+) -> None:
+    tg.add_user(2, "Bob")
+    received: list[Message] = []
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def keep(message: Message) -> None:
+        received.append(message)
+
+    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, handle_as_tasks=False))
+    try:
+        await tg.send_media(1, "video", b"\x00\x00\x00\x18ftypmp42", caption="clip")
+        await tg.send_media(1, "document", b"%PDF-1.4", caption="terms", file_name="terms.pdf")
+        await tg.send_media(1, "photo", png())
+        await tg.settle()
+    finally:
+        await dispatcher.stop_polling()
+        await polling
+    video, document, photo = received
+    assert video.video is not None and video.video.duration == 5 and video.caption == "clip"
+    assert document.document is not None and document.document.file_name == "terms.pdf"
+    assert photo.photo is not None and photo.caption is None
+    for source, kind in ((video, "video"), (document, "document"), (photo, "photo")):
+        await bot.copy_message(2, 1, source.message_id, reply_markup=keyboard("more"))
+        copy = tg.last(2)
+        assert (copy.media_kind, copy.caption, copy.button_texts) == (kind, source.caption, ["more"])
+    with pytest.raises(TelegramBadRequest, match="message to copy not found"):
+        await bot.copy_message(2, 1, 999)
+    with pytest.raises(ValueError, match="unsupported media kind"):
+        await tg.send_media(1, "sticker", b"")
+
+
 async def test_polling_dispatcher_gets_messages_and_callbacks(tg: TelegramSandbox, bot: Bot) -> None:
     dispatcher = Dispatcher()
 

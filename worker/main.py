@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.broadcasts import BroadcastActivities
 from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
 from activities.panels import PanelActivities
@@ -29,6 +30,7 @@ from shop.payments.star_transactions import StarTransactions
 from shop.telegram import TelegramGateway
 from worker.liveness import Liveness
 from worker.schedules import ensure_schedules
+from workflows.broadcast import BroadcastWorkflow
 from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
 from workflows.payment import PaymentWorkflow
@@ -50,6 +52,7 @@ WORKFLOWS: list[type] = [
     ExpiryScanWorkflow,
     CloseEndedAccessWorkflow,
     ReminderCleanupWorkflow,
+    BroadcastWorkflow,
 ]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
@@ -85,6 +88,7 @@ def activities_for(
     # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
+    broadcasts = BroadcastActivities(ctx.sessions, bot, limiter)
     lifecycle = LifecycleActivities(ctx.sessions)
     return [
         ledger.apply_grant,
@@ -104,6 +108,9 @@ def activities_for(
         reminders.send_reminders,
         reminders.clean_reminders,
         lifecycle.find_ended_access,
+        broadcasts.start_broadcast,
+        broadcasts.send_broadcast_batch,
+        broadcasts.finish_broadcast,
     ]
 
 

@@ -124,7 +124,7 @@ SCHEDULES: list[ScheduleDefinition] = [
         CloseEndedAccessWorkflow.run,
         lambda _: CloseEndedAccessInput(),
         _scan_interval,
-        "disable on the panels the clients of expired or banned subscriptions",
+        "disable on the panels the clients of expired or banned subscriptions; re-enable unbanned ones",
     ),
     periodic(
         REMINDER_CLEANUP_ID,

@@ -97,7 +97,9 @@ class CloseEndedAccessReport(BaseModel):
 
 @workflow.defn
 class CloseEndedAccessWorkflow:
-    """Disables on every panel the clients of expired or banned subscriptions still enabled there.
+    """Disables on every panel the clients of expired or banned subscriptions still enabled there,
+    and re-enables those of active, unbanned ones still disabled there (an unban saved while
+    Temporal was unreachable); `closed` counts both.
 
     Provisioning writes the absolute state the database implies, so a renewal that lands in
     between simply re-enables instead.

@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Admin, AdminAction, Review
+from bot.callbacks import Admin, AdminAction, ListedReview, Review
+from bot.keyboards import broadcast
 from bot.keyboards.menu import back
 from bot.texts import t
 from shop.settings import Settings
@@ -28,6 +29,7 @@ def menu(lang: str) -> InlineKeyboardMarkup:
             [_admin(lang, "btn_stats", AdminAction.STATS)],
             [_admin(lang, "btn_find", AdminAction.FIND)],
             [_admin(lang, "btn_reviews", AdminAction.REVIEWS)],
+            [broadcast.start_button(lang)],
             [back(lang)],
         ]
     )
@@ -66,7 +68,21 @@ def _workflow_button(lang: str, settings: Settings, payment_id: str) -> InlineKe
 
 
 def reviews(lang: str, items: list[ReviewItem], settings: Settings) -> InlineKeyboardMarkup:
-    rows = [[_workflow_button(lang, settings, item.payment_id)] for item in items]
+    """Each payment's workflow; a transfer waiting for a decision gets Approve / Decline before it."""
+    rows = []
+    for item in items:
+        if item.awaiting_decision:
+            short = item.payment_id[:8]
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=t(lang, key, id=short),
+                        callback_data=ListedReview(payment_id=item.payment_id, approve=approve).pack(),
+                    )
+                    for key, approve in (("btn_approve_short", True), ("btn_decline_short", False))
+                ]
+            )
+        rows.append([_workflow_button(lang, settings, item.payment_id)])
     rows.append([back(lang)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

@@ -1,5 +1,6 @@
 """Operator tools (ADMIN_IDS only): stats, find a customer, add or remove days, ban (the panels
-follow), payments to review, and approving or declining P2P transfers."""
+follow), payments to review, and approving or declining P2P transfers (from the workflow's notice
+or from that list). The broadcast has a router of its own."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 
-from bot.callbacks import Admin, AdminAction, Nav, Review, Screen
+from bot.callbacks import Admin, AdminAction, ListedReview, Nav, Review, Screen
 from bot.keyboards import admin as keyboards
 from bot.texts import date, price, t
 from bot.ui import alert, show
 from shop import admin as operations
-from shop.admin import AccessSync
+from shop.admin import AccessSync, PanelSync
 from shop.checkout import Checkout, PaymentNotFound
 from shop.context import AppContext
-from shop.stats import shop_stats, waiting_review
+from shop.stats import ReviewItem, shop_stats, waiting_review
 from shop.users import Customer, access_of, get_customer
 
 log = logging.getLogger(__name__)
@@ -128,16 +129,32 @@ async def ban(
     if target is None:
         await alert(query, t(lang, "stale_button"))
         return
-    if changed:  # the panels follow: the customer's clients are disabled, or enabled again
-        await access_sync.sync(target.id)
-    await query.answer(t(lang, "admin_banned" if banned else "admin_unbanned"))
+    key = "admin_banned" if banned else "admin_unbanned"
+    # The panels follow: the customer's clients are disabled, or enabled again, now or by the scan.
+    if changed and await access_sync.sync(target.id) is PanelSync.DEFERRED:
+        await alert(query, t(lang, f"{key}_later", minutes=ctx.settings.expiry_scan_minutes))
+    else:
+        await query.answer(t(lang, key))
     text, markup = await card(ctx, target, lang)
     await show(query, text, markup)
 
 
 async def reviews(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
-    """Money taken but not delivered (a mismatch, a failed delivery): for a human, in Temporal."""
-    items = await waiting_review(ctx.sessions)
+    """Money taken but not delivered (a mismatch, a failed delivery), for a human, in Temporal; and
+    P2P transfers waiting for a decision, with Approve / Decline."""
+    await show_reviews(query, ctx, lang)
+    await query.answer()
+
+
+def _reason(lang: str, item: ReviewItem) -> str:
+    if item.awaiting_decision:
+        return t(lang, "admin_transfer_reason")
+    return f" · {escape(item.reason)}" if item.reason else ""
+
+
+async def show_reviews(query: CallbackQuery, ctx: AppContext, lang: str, decided: str = "") -> None:
+    # A decided transfer stays pending for the moment its workflow takes to record the outcome.
+    items = [item for item in await waiting_review(ctx.sessions) if item.payment_id != decided]
     lines = [
         t(
             lang,
@@ -146,13 +163,26 @@ async def reviews(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
             method=item.method.value,
             amount=price(item.amount, item.currency),
             user=item.user_id,
-            reason=f" · {escape(item.reason)}" if item.reason else "",
+            reason=_reason(lang, item),
         )
         for item in items
     ]
     text = "\n".join([t(lang, "btn_reviews"), *lines]) if items else t(lang, "admin_reviews_empty")
     await show(query, text, keyboards.reviews(lang, items, ctx.settings))
-    await query.answer()
+
+
+async def _decision(
+    query: CallbackQuery, checkout: Checkout, operator_id: int, payment_id: str, approve: bool, lang: str
+) -> bool:
+    """The P2P decision through the payment's workflow (its `decide_transfer` update), answered to
+    the operator; True when theirs was the one that counts."""
+    try:
+        decided = await checkout.review(operator_id, payment_id, approve)
+    except PaymentNotFound:
+        await alert(query, t(lang, "payment_not_found"))
+        return False
+    await alert(query, t(lang, "admin_review_done" if decided else "admin_review_repeat"))
+    return decided
 
 
 async def decide(
@@ -164,15 +194,25 @@ async def decide(
     lang: str,
 ) -> None:
     """Approve or decline a P2P transfer, from the workflow's message to the operators."""
-    try:
-        decided = await checkout.review(customer.id, callback_data.payment_id, callback_data.approve)
-    except PaymentNotFound:
-        await alert(query, t(lang, "payment_not_found"))
-        return
-    await alert(query, t(lang, "admin_review_done" if decided else "admin_review_repeat"))
+    decided = await _decision(
+        query, checkout, customer.id, callback_data.payment_id, callback_data.approve, lang
+    )
     if decided and isinstance(query.message, Message):  # the decision buttons have done their job
         markup = keyboards.payment_notice(lang, ctx.settings, callback_data.payment_id, decide=False)
         await query.message.edit_reply_markup(reply_markup=markup)
+
+
+async def decide_listed(
+    query: CallbackQuery,
+    callback_data: ListedReview,
+    ctx: AppContext,
+    checkout: Checkout,
+    customer: Customer,
+    lang: str,
+) -> None:
+    """The same decision from "Payments to review"; the list is shown again, without it."""
+    await _decision(query, checkout, customer.id, callback_data.payment_id, callback_data.approve, lang)
+    await show_reviews(query, ctx, lang, decided=callback_data.payment_id)
 
 
 def build() -> Router:
@@ -188,4 +228,5 @@ def build() -> Router:
     router.callback_query.register(ban, Admin.filter(F.action.in_({AdminAction.BAN, AdminAction.UNBAN})))
     router.callback_query.register(reviews, Admin.filter(F.action == AdminAction.REVIEWS))
     router.callback_query.register(decide, Review.filter())
+    router.callback_query.register(decide_listed, ListedReview.filter())
     return router

@@ -154,6 +154,49 @@ TEXTS: dict[str, str] = {
     "admin_review_done": "Decision saved.",
     "admin_review_repeat": "This payment was already decided.",
     "admin_trial_taken": "🎁 Trial taken: {user} (<code>{id}</code>), {days} days.",
+    "admin_banned_later": "User banned. Saved; the panels will follow within {minutes} min.",
+    "admin_unbanned_later": "User unbanned. Saved; the panels will follow within {minutes} min.",
+    "admin_transfer_reason": " · transfer waiting for a decision",
+    "btn_approve_short": "✅ {id}",
+    "btn_decline_short": "❌ {id}",
+    # Broadcast
+    "btn_broadcast": "📣 Broadcast",
+    "bc_ask_message": "📣 <b>Broadcast</b>\n\nSend the message to broadcast: text, a photo, a video or a "
+    "document. Everyone gets a copy of it as it is.\n/cancel to stop.",
+    "bc_not_command": "That is a command, not a message to broadcast. Send the message, or /cancel.",
+    "bc_ask_button": "Add a link button? Send it like this:\n<code>Button text | https://example.com</code>\n"
+    "or tap “No button”.",
+    "btn_bc_no_button": "No button",
+    "btn_bc_cancel": "✖️ Cancel",
+    "bc_button_format": "I could not read the button. Send it like this: "
+    "<code>Button text | https://example.com</code>, or tap “No button”.",
+    "bc_button_text_long": "The button text is longer than 64 characters. Shorten it and send the button again.",
+    "bc_button_url": "The link must start with https:// and point to a website, like "
+    "<code>https://example.com</code>. Send the button again.",
+    "bc_button_refused": "Telegram did not accept this button. Send another link or tap “No button”.",
+    "bc_not_copyable": "This message cannot be broadcast. Send another one: text, a photo, a video or a document.",
+    "bc_preview": "👆 This is what users will see. Recipients right now: {count}. Send it?",
+    "btn_bc_send": "✅ Send",
+    "bc_use_buttons": "Tap “Send” or “Cancel” under the preview (or /cancel).",
+    "bc_canceled": "Broadcast cancelled.",
+    "bc_started": "📣 Broadcast started. The report will come here when it is done.",
+    "bc_already": "This broadcast is already started.",
+    "bc_was_canceled": "This broadcast was cancelled.",
+    "bc_stopping": "Stopping: copies already on their way still go, then the report comes.",
+    "bc_over": "This broadcast is already over.",
+    "bc_try_later": "That did not work right now; please try again in a minute.",
+    "btn_bc_progress": "🔄 Progress",
+    "btn_bc_stop": "⏹ Stop",
+    "bc_state_starting": "starting",
+    "bc_state_sending": "in progress",
+    "bc_state_finished": "finished",
+    "bc_state_canceled": "stopped",
+    "bc_progress": "📣 Broadcast {state}\n\nSent: {sent} of {recipients}\nNot delivered: {failed}\n"
+    "Blocked the bot: {blocked}\nSkipped (banned): {skipped}",
+    "bc_report": "📣 <b>Broadcast finished</b>\n\nSent: {sent}\nNot delivered: {failed}\n"
+    "Blocked the bot: {blocked}\nSkipped (banned): {skipped}",
+    "bc_report_stopped": "📣 <b>Broadcast stopped</b>\n\nSent: {sent}\nNot sent: {left}\n"
+    "Not delivered: {failed}\nBlocked the bot: {blocked}\nSkipped (banned): {skipped}",
     # Commands in Telegram's menu
     "cmd_start": "Start",
     "cmd_menu": "Main menu",

@@ -16,8 +16,9 @@ Methods: getMe; getUpdates (long polling; `offset` confirms, `timeout`, `limit`,
 deleteWebhook / getWebhookInfo (updates are POSTed in order with `X-Telegram-Bot-Api-Secret-Token`
 and redelivered every `webhook_retry_delay` seconds until a 2xx; a method in the 2xx JSON body is
 run, as Telegram does; http:// URLs are accepted, real Telegram requires HTTPS); sendMessage,
-editMessageText, editMessageReplyMarkup, deleteMessage, copyMessage, sendChatAction; sendPhoto
-(multipart upload, checked to be an image); answerCallbackQuery; sendInvoice and
+editMessageText, editMessageReplyMarkup, deleteMessage, copyMessage (text, photo, video or
+document with its caption, a new reply_markup; invoices and payment messages refused),
+sendChatAction; sendPhoto (multipart upload, checked to be an image); answerCallbackQuery; sendInvoice and
 createInvoiceLink (XTR only: one price, 1..10000 Stars, no provider token; payload 1..128 bytes);
 answerPreCheckoutQuery (10 s deadline, configurable); refundStarPayment (CHARGE_NOT_FOUND,
 USER_ID_INVALID, CHARGE_ALREADY_REFUNDED; a successful refund also delivers a `refunded_payment`
@@ -42,7 +43,8 @@ Test-control API (`TelegramSandbox`):
   limits: `set_rate_limit(per_second | None)`, `flood_wait(after, seconds)` (429s for `seconds`
   once `after` more messages went out), `set_pre_checkout_timeout(seconds)`.
 - updates (each enqueued for polling or webhook delivery): `send_text(user_id, text)` (commands
-  too) -> update id; `press(user_id, message, button_text)` taps a callback button that exists on
+  too) -> update id; `send_media(user_id, "photo" | "video" | "document", data, caption=)`;
+  `press(user_id, message, button_text)` taps a callback button that exists on
   the message now -> callback query id; `send_callback(user_id, message_id, data)` with any data
   (stale or forged); `pre_checkout(user_id, payload, amount)` -> `PreCheckout` (the bot's answer
   lands on it: `answered`, `ok`, `error_message`, `answered_after`); `pay(user_id, invoice)` runs
@@ -54,7 +56,7 @@ Test-control API (`TelegramSandbox`):
   `handle_as_tasks=False` or webhook handling inline); `await wait_for(check)`.
 - reading: `messages(chat_id)` (the bot's messages, oldest first, edits applied; each a
   `SentMessage` with `text` (tags stripped), `html`, `reply_markup`, `buttons`, `button_texts`,
-  `keyboard_texts`, `button(text)`, `photo` bytes, `caption`, `invoice`, `edited`, `deleted`);
+  `keyboard_texts`, `button(text)`, `photo` bytes, `media_kind`, `caption`, `invoice`, `edited`, `deleted`);
   `last(chat_id)`; `callback_answer(query_id)` -> `CallbackAnswer(text, show_alert, url)` or None;
   `calls(method)` (parameters of every call, in order); `invoice(link)`; `commands(scope, lang)`;
   `webhook_deliveries` [(update_id, status or error)]; `world` holds all state.

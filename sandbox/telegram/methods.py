@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from sandbox.telegram.markup import MAX_CAPTION, MAX_TEXT, check_reply_markup, rendered
 from sandbox.telegram.params import Params
 from sandbox.telegram.records import BotApiError, CallbackAnswer, Charge, Invoice, SandboxUser, bad_request
-from sandbox.telegram.state import World
+from sandbox.telegram.state import FILE_KINDS, World
 
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -30,6 +30,7 @@ CHAT_ACTIONS = {
     "record_video_note",
     "upload_video_note",
 }
+MEDIA_KEYS = ("photo_sizes", *FILE_KINDS)  # what a copy carries over besides text and caption
 STARS_SUBSCRIPTION_PERIOD = 2592000
 MAX_STARS = 10000
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
@@ -261,10 +262,10 @@ class BotApi:
             True,
             text=source.text,
             html=source.html if source.text is not None else caption_html,
-            caption=caption if source.photo is not None else None,
+            caption=caption if source.media_kind is not None else None,
             photo=source.photo,
             reply_markup=markup,
-            extra={key: value for key, value in source.extra.items() if key == "photo_sizes"},
+            extra={key: value for key, value in source.extra.items() if key in MEDIA_KEYS},
         )
         return {"message_id": copy.message_id}
 

@@ -90,6 +90,13 @@ class SentMessage:
     deleted: bool = False
 
     @property
+    def media_kind(self) -> str | None:
+        """ "photo", "video", "document", or None for a text (or service) message."""
+        if self.photo is not None:
+            return "photo"
+        return next((kind for kind in ("video", "document") if kind in self.extra), None)
+
+    @property
     def buttons(self) -> list[dict[str, Any]]:
         """Every inline button, row by row."""
         if not self.reply_markup:

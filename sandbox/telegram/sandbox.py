@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import time
@@ -12,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -164,6 +166,32 @@ class TelegramSandbox:
     async def send_text(self, user_id: int, text: str) -> int:
         """The user writes `text` (a command too); returns the update id."""
         message = self.world.add_message(user_id, False, text=text)
+        return await self.world.enqueue("message", self.world.message_json(message))
+
+    async def send_media(
+        self, user_id: int, kind: str, data: bytes, caption: str | None = None, file_name: str = "file.bin"
+    ) -> int:
+        """The user sends a photo (image bytes), a video or a document, with an optional caption;
+        returns the update id."""
+        file_id = self.world.next_id(f"{kind}-")
+        self.world.files[file_id] = data
+        ids = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)}
+        if kind == "photo":
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+            fields: dict[str, Any] = {
+                "photo": data,
+                "extra": {"photo_sizes": [ids | {"width": width, "height": height}]},
+            }
+        elif kind == "video":
+            fields = {"extra": {"video": ids | {"width": 640, "height": 360, "duration": 5}}}
+        elif kind == "document":
+            fields = {
+                "extra": {"document": ids | {"file_name": file_name, "mime_type": "application/octet-stream"}}
+            }
+        else:
+            raise ValueError(f"unsupported media kind {kind!r}: photo, video or document")
+        message = self.world.add_message(user_id, False, caption=caption, **fields)
         return await self.world.enqueue("message", self.world.message_json(message))
 
     async def press(self, user_id: int, message: SentMessage, button_text: str) -> str:

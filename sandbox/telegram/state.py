@@ -25,6 +25,7 @@ from sandbox.telegram.records import (
 # Update types Telegram sends when a bot never chose (Bot API getUpdates.allowed_updates).
 DEFAULT_EXCLUDED = {"chat_member", "message_reaction", "message_reaction_count"}
 SENDING_METHODS = {"sendmessage", "sendphoto", "sendinvoice", "copymessage"}
+FILE_KINDS = ("video", "document")  # media a user can send besides photos, as Bot API objects
 
 
 class World:
@@ -133,6 +134,9 @@ class World:
             data["caption"] = message.caption
         if message.photo is not None:
             data["photo"] = message.extra["photo_sizes"]
+        for kind in FILE_KINDS:
+            if kind in message.extra:
+                data[kind] = message.extra[kind]
         if message.invoice is not None:
             invoice = message.invoice
             data["invoice"] = {

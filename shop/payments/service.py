@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 
 from shop.context import AppContext
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
+from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
 from shop.payments import hints
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
@@ -116,6 +116,16 @@ async def record_payment(
     if (existing.user_id, existing.plan_id, existing.method) != (user_id, plan_id, method):
         raise CheckoutError("pay_unknown")
     return existing
+
+
+async def record_transfer_claim(sessions: SessionFactory, payment_id: str) -> None:
+    """P2P: when the customer first said "I have paid", so "Payments to review" lists the transfer."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.transfer_claimed_at.is_(None))
+            .values(transfer_claimed_at=utcnow())
+        )
 
 
 async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLink | None:

@@ -55,6 +55,11 @@ class Person:
         await self.shop.tg.send_text(self.id, text)
         await self.shop.tg.settle()
 
+    async def sends(self, kind: str, data: bytes, caption: str | None = None) -> None:
+        """A photo (image bytes), a video or a document, as `TelegramSandbox.send_media` takes them."""
+        await self.shop.tg.send_media(self.id, kind, data, caption)
+        await self.shop.tg.settle()
+
     async def taps(self, button_text: str, on: SentMessage | None = None) -> CallbackAnswer | None:
         """Taps the button on `on`, or on the newest message that has such a button."""
         message = on or self.with_button(button_text)

@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
 from shop.accounts import ensure_subscription
 from shop.ledger import history
 from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
+from shop.temporal import free_port
 from shop.users import access_of
 from tests.bot.conftest import ADMIN_ID
 from tests.bot.kit import Shop
 from tests.factories import plan
 from tests.panel_fixtures import StartPanel, add_sandbox_host
 from tests.polling import eventually
+from workflows.expiry import CloseEndedAccessInput, CloseEndedAccessReport, CloseEndedAccessWorkflow
 
 
 async def test_admin_tools_are_hidden_from_customers(shop: Shop) -> None:
@@ -46,7 +51,9 @@ async def test_stats(shop: Shop) -> None:
                         amount=Decimal("199"), currency="RUB", status=status, paid_at=paid_at)
             )  # fmt: skip
     await boss.says("/admin")
-    assert boss.last.button_texts == ["📊 Statistics", "🔎 Find a user", "💳 Payments to review", "← Back"]
+    assert boss.last.button_texts == [
+        "📊 Statistics", "🔎 Find a user", "💳 Payments to review", "📣 Broadcast", "← Back"
+    ]  # fmt: skip
     await boss.taps("Statistics")
     assert boss.last.text == (
         "📊 Statistics\n\nUsers: 2 (banned: 0)\nActive subscriptions: 0\n"
@@ -123,3 +130,54 @@ async def test_ban_blocks_every_action_and_disables_the_panels_until_unban(
     # Unbanning again changes nothing: the answer is the same, the clients stay on.
     again = await boss.sends_callback("adm:unban:34:0:", on=boss.last)
     assert again is not None and again.text == "User unbanned." and enabled() == [[True], [True]]
+
+
+async def unreachable_temporal() -> Client:
+    """A client of a Temporal server nobody listens for (it connects on first use, and fails)."""
+    address = f"127.0.0.1:{free_port()}"
+    return await Client.connect(
+        address, namespace="vpnshop", data_converter=pydantic_data_converter, lazy=True
+    )
+
+
+async def test_ban_and_unban_while_temporal_is_unreachable_reach_the_panels_with_the_scan(
+    shop: Shop, start_panel: StartPanel
+) -> None:
+    panel = await start_panel(version="v3.1")
+    await add_sandbox_host(shop.ctx, panel, name="Frankfurt")
+
+    async def panel_shows(enabled: bool) -> bool:
+        return [client["enable"] for client in panel.clients()] == [enabled]
+
+    async def scan(run: str) -> CloseEndedAccessReport:
+        return await temporal.execute_workflow(
+            CloseEndedAccessWorkflow.run,
+            CloseEndedAccessInput(),
+            id=f"close-ended-access:{shop.ctx.settings.temporal_task_queue}:{run}",
+            task_queue=shop.ctx.settings.temporal_task_queue,
+        )
+
+    boss = await shop.started(ADMIN_ID, "Boss", "en")
+    yuri = await shop.started(35, "Yuri", "en")
+    await yuri.taps("Try for free")
+    assert await panel_shows(True)
+    temporal = shop.ctx.require_temporal()
+    # The bot's process loses Temporal (the worker keeps its own connection).
+    shop.ctx.temporal = await unreachable_temporal()
+    await boss.says("/find 35")
+    answer = await boss.taps("Ban")
+    assert answer is not None and answer.show_alert
+    assert answer.text == "User banned. Saved; the panels will follow within 5 min."
+    assert "Banned: yes" in (boss.last.text or "") and await panel_shows(True)
+    shop.ctx.temporal = temporal
+    report = await scan("ban")
+    assert (report.subscriptions, report.closed) == (1, 1) and await panel_shows(False)
+
+    shop.ctx.temporal = await unreachable_temporal()
+    answer = await boss.taps("Unban")
+    assert answer is not None and answer.text == "User unbanned. Saved; the panels will follow within 5 min."
+    assert "Banned: no" in (boss.last.text or "") and await panel_shows(False)
+    shop.ctx.temporal = temporal
+    report = await scan("unban")
+    assert (report.subscriptions, report.closed) == (1, 1) and await panel_shows(True)
+    assert (await scan("again")).subscriptions == 0, "in line now: the next pass finds nothing"

@@ -121,3 +121,37 @@ async def test_another_customers_payment_and_a_banned_customer_paying(shop_with:
         async with shop.ctx.sessions() as session:
             payment = await session.get(Payment, payment_id)
         assert payment is not None and payment.status is PaymentStatus.CREATED
+
+
+async def test_a_payment_link_not_ready_yet_asks_to_tap_again_and_changes_nothing(
+    shop_with: OpenShop,
+) -> None:
+    async with shop_with(providers=True) as shop:
+        await plan(shop.ctx.sessions, "Month", 30, "199")
+        una = await shop.started(26, "Una", "en")
+        await una.says("/buy")
+        await una.taps("Month")
+        await una.taps("Bank card")
+        order = una.last
+        text, buttons = order.text, order.button_texts
+        # YooKassa fails the first four creation attempts: the workflow keeps retrying, the bot's
+        # eight-second wait for the link runs out first.
+        shop.yookassa.faults = [(500, False)] * 4
+        answer = await una.taps("Pay", on=order)
+        assert answer is not None and answer.show_alert
+        assert answer.text == "We could not take this payment right now; please try again in a minute."
+        assert (order.text, order.button_texts, una.last) == (text, buttons, order)  # the order stays
+        payment_id = order.button("Pay")["callback_data"].split(":", 1)[1]
+        async with shop.ctx.sessions() as session:
+            payment = await session.get(Payment, payment_id)
+            grants = await session.scalar(select(func.count()).select_from(Grant))
+        assert payment is not None and (payment.status, payment.confirmation_url, grants) == (
+            PaymentStatus.CREATED,
+            None,
+            0,
+        )
+        assert shop.yookassa.payments == {}
+        # The next tap, once YooKassa answers again, gets the link of the same one payment.
+        await una.taps("Pay", on=order)
+        url = order.button("Go to payment")["url"]
+        assert [p["confirmation"]["confirmation_url"] for p in shop.yookassa.payments.values()] == [url]

@@ -101,3 +101,42 @@ async def test_declined_transfer_and_one_never_claimed(shop_with: OpenShop) -> N
         # Nobody said "I have paid" for the other one within the (two-second) window: it expires.
         await shop.tg.wait_for(lambda: [m for m in sam.messages if "expired" in (m.text or "")], 30)
         assert await status(shop, silent) is PaymentStatus.EXPIRED and await grants(shop) == 0
+
+
+async def test_claimed_transfers_are_listed_for_review_and_decided_from_the_list(shop_with: OpenShop) -> None:
+    async with shop_with(providers=True) as shop:
+        boss = await shop.started(ADMIN_ID, "Boss", "en")
+        await plan(shop.ctx.sessions, "Month", 30, "199")
+        tina = await shop.started(27, "Tina", "en")
+        unclaimed = await transfer_screen(tina, "Pay", "Month", "Card transfer")
+        claimed = await transfer_screen(tina, "Pay", "Month", "Card transfer")
+        await tina.taps("I have paid")
+        await shop.tg.wait_for(lambda: [m for m in boss.messages if claimed in (m.text or "")])
+        await boss.says("/admin")
+        await boss.taps("Statistics")
+        assert (boss.last.text or "").endswith("Payments waiting for review: 1")
+        await boss.taps("Payments to review")
+        screen = boss.last
+        assert screen.text == (
+            f"💳 Payments to review\n• {claimed} · p2p · 199 ₽ · user 27 · transfer waiting for a decision"
+        )
+        short = claimed[:8]
+        assert screen.button_texts == [f"✅ {short}", f"❌ {short}", f"🔎 {short} in Temporal", "← Back"]
+        assert unclaimed not in (screen.text or "")  # nobody said it was paid: nothing to decide
+        approve = screen.button(f"✅ {short}")["callback_data"]
+
+        mallory = await shop.started(28, "Mallory", "en")
+        forged = await mallory.sends_callback(approve)
+        assert forged is not None and forged.text == "This button is out of date. Open the menu again: /menu"
+        assert await status(shop, claimed) is PaymentStatus.PENDING
+
+        answer = await boss.taps(f"✅ {short}", on=screen)
+        assert answer is not None and answer.text == "Decision saved."
+        assert screen.text == "No payments are waiting for review."
+        again = await boss.sends_callback(approve, on=screen)  # a double tap
+        assert again is not None and again.text == "This payment was already decided."
+        await shop.tg.wait_for(lambda: any(m.photo for m in tina.messages), 30)
+        assert await status(shop, claimed) is PaymentStatus.DELIVERED and await grants(shop) == 1
+        await boss.says("/admin")
+        await boss.taps("Payments to review")
+        assert boss.last.text == "No payments are waiting for review."

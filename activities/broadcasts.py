@@ -1,0 +1,194 @@
+"""Broadcast activities: take the snapshot of recipients, copy the operator's message to one batch
+of them at Telegram's pace, and close the broadcast with the operator's report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiogram import Bot
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from bot.broadcast_messages import report_text
+from bot.keyboards.broadcast import url_markup
+from shop import broadcasts
+from shop.broadcasts import BroadcastProgress, Draft, TransitionRefused
+from shop.db import SessionFactory
+from shop.models import BroadcastStatus, DeliveryStatus, utcnow
+from shop.pacing import RateLimiter
+from shop.telegram import NEVER_DELIVERABLE
+from shop.telegram_send import SendOutcome, copy_paced
+from shop.users import get_customer, mark_bot_blocked
+
+SEND_CONCURRENCY = 8
+STOP_CHECK_SECONDS = 1.0
+OUTCOMES = {
+    SendOutcome.SENT: DeliveryStatus.SENT,
+    SendOutcome.FAILED: DeliveryStatus.FAILED,
+    SendOutcome.BLOCKED: DeliveryStatus.BLOCKED,
+}
+
+
+class BroadcastRef(BaseModel):
+    broadcast_id: str
+
+
+class SnapshotResult(BaseModel):
+    started: bool  # False: cancelled before it began, nobody is sent anything
+    total: int = 0
+    recipients: int = 0
+    skipped: int = 0  # banned
+    blocked_before: int = 0  # had blocked the bot: not tried
+
+
+class BatchInput(BaseModel):
+    broadcast_id: str
+    after_user_id: int
+    limit: int
+
+
+class BatchResult(BaseModel):
+    """The recipients of this range as they stand after the batch, whoever sent them (an earlier,
+    crashed attempt too), so the workflow's sums stay exact across retries."""
+
+    last_user_id: int
+    done: bool
+    stopped: bool = False  # the operator stopped the broadcast: the rest stays unsent
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+
+
+class FinishInput(BaseModel):
+    broadcast_id: str
+    canceled: bool
+
+
+class _StillRunning:
+    """Stop is the broadcast's status in the database: re-read at most once a second while sending,
+    so a batch stops within a second and never cuts a copy off between Telegram and its record."""
+
+    def __init__(self, sessions: SessionFactory, broadcast_id: str) -> None:
+        self.sessions = sessions
+        self.broadcast_id = broadcast_id
+        self.running = True
+        self.checked = -STOP_CHECK_SECONDS
+
+    async def __call__(self) -> bool:
+        now = time.monotonic()
+        if self.running and now - self.checked >= STOP_CHECK_SECONDS:
+            self.checked = now
+            self.running = await broadcasts.is_running(self.sessions, self.broadcast_id)
+        return self.running
+
+
+class BroadcastActivities:
+    def __init__(self, sessions: SessionFactory, bot: Bot | None, limiter: RateLimiter) -> None:
+        self.sessions = sessions
+        self.bot = bot
+        self.limiter = limiter
+
+    def _bot(self) -> Bot:
+        if self.bot is None:
+            raise ApplicationError(
+                "the worker has no TELEGRAM_BOT_TOKEN", type="BotMissing", non_retryable=True
+            )
+        return self.bot
+
+    async def _draft(self, broadcast_id: str) -> Draft:
+        draft = await broadcasts.get_draft(self.sessions, broadcast_id)
+        if draft is None:
+            raise ApplicationError(
+                f"no broadcast {broadcast_id}", type="UnknownBroadcast", non_retryable=True
+            )
+        return draft
+
+    @activity.defn
+    async def start_broadcast(self, inp: BroadcastRef) -> SnapshotResult:
+        await self._draft(inp.broadcast_id)
+        snapshot = await broadcasts.take_snapshot(self.sessions, inp.broadcast_id, utcnow())
+        if snapshot is None:
+            return SnapshotResult(started=False)
+        return SnapshotResult(
+            started=True,
+            total=snapshot.total,
+            recipients=snapshot.recipients,
+            skipped=snapshot.skipped_banned,
+            blocked_before=snapshot.known_blocked,
+        )
+
+    @activity.defn
+    async def send_broadcast_batch(self, inp: BatchInput) -> BatchResult:
+        bot = self._bot()
+        draft = await self._draft(inp.broadcast_id)
+        markup = url_markup(draft.button_text, draft.button_url)
+        # One row more than the batch tells whether another batch follows.
+        rows = await broadcasts.batch(self.sessions, inp.broadcast_id, inp.after_user_id, inp.limit + 1)
+        done, rows = len(rows) <= inp.limit, rows[: inp.limit]
+        final = dict(rows)
+        in_flight = asyncio.Semaphore(SEND_CONCURRENCY)
+        still_running = _StillRunning(self.sessions, inp.broadcast_id)
+
+        async def send(user_id: int) -> None:
+            async with in_flight:
+                if not await still_running():
+                    return
+                outcome, error = await copy_paced(
+                    bot, self.limiter, user_id, draft.source_chat_id, draft.source_message_id, markup
+                )
+                now = utcnow()
+                await broadcasts.record(
+                    self.sessions, inp.broadcast_id, user_id, OUTCOMES[outcome], now, error
+                )
+                if outcome is SendOutcome.BLOCKED:
+                    await mark_bot_blocked(self.sessions, user_id, now)
+                final[user_id] = OUTCOMES[outcome]
+
+        # A few copies overlap so a round trip does not cost a permit; the limiter spaces them.
+        async with asyncio.TaskGroup() as group:
+            for user_id, status in rows:
+                if status is DeliveryStatus.PENDING:
+                    group.create_task(send(user_id))
+        counted = list(final.values())
+        return BatchResult(
+            last_user_id=rows[-1][0] if rows else inp.after_user_id,
+            done=done,
+            stopped=not still_running.running,
+            sent=counted.count(DeliveryStatus.SENT),
+            failed=counted.count(DeliveryStatus.FAILED),
+            blocked=counted.count(DeliveryStatus.BLOCKED),
+        )
+
+    @activity.defn
+    async def finish_broadcast(self, inp: FinishInput) -> BroadcastProgress:
+        """Closes the broadcast (finished, or canceled by the operator) and sends the report, with
+        the numbers from the recipients' rows."""
+        target = BroadcastStatus.CANCELED if inp.canceled else BroadcastStatus.FINISHED
+        try:
+            await broadcasts.transition(self.sessions, inp.broadcast_id, target, finished_at=utcnow())
+        except TransitionRefused as refused:  # cancelled meanwhile; it stays so
+            activity.logger.info("broadcast %s: %s", inp.broadcast_id, refused)
+        draft = await self._draft(inp.broadcast_id)
+        snapshot = await broadcasts.snapshot_of(self.sessions, inp.broadcast_id)
+        outcomes = await broadcasts.outcomes(self.sessions, inp.broadcast_id)
+        progress = BroadcastProgress(
+            state=draft.status.value,
+            sent=outcomes.sent,
+            failed=outcomes.failed,
+            blocked=outcomes.blocked,
+        )
+        if snapshot is None:  # cancelled as a draft: the operator saw that already
+            return progress
+        progress.total, progress.recipients = snapshot.total, snapshot.recipients
+        progress.skipped, progress.blocked_before = snapshot.skipped_banned, snapshot.known_blocked
+        if await broadcasts.report_due(self.sessions, inp.broadcast_id):
+            operator = await get_customer(self.sessions, draft.operator_id)
+            language = operator.language if operator else "ru"
+            try:
+                await self._bot().send_message(draft.operator_id, report_text(language, progress))
+            except NEVER_DELIVERABLE as error:  # the operator blocked the bot: nothing to retry
+                activity.logger.warning("broadcast %s: report not sent: %s", inp.broadcast_id, error)
+            await broadcasts.mark_reported(self.sessions, inp.broadcast_id, utcnow())
+        return progress

@@ -1,0 +1,117 @@
+"""BroadcastWorkflow: one durable run per operator broadcast, `broadcast:<id>`.
+
+Takes the snapshot of recipients, then sends in batches (each an activity that claims, copies and
+records one recipient at a time) until the snapshot is done or the operator stops it, and ends with
+the operator's report. A long broadcast continues as new every few hundred batches, carrying its
+cursor and sums, so 100k recipients stay far from the history limits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.broadcasts import BatchInput, BroadcastActivities, BroadcastRef, FinishInput
+    from shop.broadcasts import BroadcastProgress
+
+BATCH = 100
+BATCHES_PER_RUN = 200
+# Database and Telegram calls retry until they work; the worker's liveness beats catch a dead worker.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
+ALIVE = timedelta(seconds=10)
+
+
+def broadcast_workflow_id(broadcast_id: str) -> str:
+    return f"broadcast:{broadcast_id}"
+
+
+class BroadcastInput(BaseModel):
+    broadcast_id: str
+    batch_size: int = BATCH
+    batches_per_run: int = BATCHES_PER_RUN
+    # Carried over continue-as-new:
+    after_user_id: int = 0
+    progress: BroadcastProgress | None = None
+    stop_requested: bool = False
+
+
+@workflow.defn
+class BroadcastWorkflow:
+    def __init__(self) -> None:
+        self._progress = BroadcastProgress()
+        self.stop_requested = False
+
+    @workflow.signal
+    def stop(self) -> None:
+        """The operator's Stop (also written to the database, where a batch under way sees it within
+        a second): no further batch starts."""
+        self.stop_requested = True
+
+    @workflow.query
+    def progress(self) -> BroadcastProgress:
+        return self._progress
+
+    @workflow.run
+    async def run(self, inp: BroadcastInput) -> BroadcastProgress:
+        self.stop_requested = self.stop_requested or inp.stop_requested
+        if inp.progress is not None:
+            self._progress = inp.progress
+        else:
+            snapshot = await workflow.execute_activity_method(
+                BroadcastActivities.start_broadcast,
+                BroadcastRef(broadcast_id=inp.broadcast_id),
+                start_to_close_timeout=timedelta(minutes=5),
+                heartbeat_timeout=ALIVE,
+                retry_policy=RETRY,
+            )
+            if not snapshot.started:
+                self.stop_requested = True
+            self._progress = BroadcastProgress(
+                state="sending",
+                total=snapshot.total,
+                recipients=snapshot.recipients,
+                skipped=snapshot.skipped,
+                blocked_before=snapshot.blocked_before,
+            )
+        after, done = inp.after_user_id, False
+        for _ in range(inp.batches_per_run):
+            if self.stop_requested:
+                break
+            batch = await workflow.execute_activity_method(
+                BroadcastActivities.send_broadcast_batch,
+                BatchInput(broadcast_id=inp.broadcast_id, after_user_id=after, limit=inp.batch_size),
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=ALIVE,
+                retry_policy=RETRY,
+            )
+            after = batch.last_user_id
+            self._progress.sent += batch.sent
+            self._progress.failed += batch.failed
+            self._progress.blocked += batch.blocked
+            if batch.stopped:  # stopped in the database, the signal not (yet) here
+                self.stop_requested = True
+            elif batch.done:
+                done = True
+                break
+        else:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                inp.model_copy(
+                    update={
+                        "after_user_id": after,
+                        "progress": self._progress,
+                        "stop_requested": self.stop_requested,
+                    }
+                )
+            )
+        self._progress = await workflow.execute_activity_method(
+            BroadcastActivities.finish_broadcast,
+            FinishInput(broadcast_id=inp.broadcast_id, canceled=self.stop_requested and not done),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        return self._progress

@@ -18,8 +18,7 @@ from shop.broadcasts import BroadcastProgress, Draft, TransitionRefused
 from shop.db import SessionFactory
 from shop.models import BroadcastStatus, DeliveryStatus, utcnow
 from shop.pacing import RateLimiter
-from shop.telegram import NEVER_DELIVERABLE
-from shop.telegram_send import SendOutcome, copy_paced
+from shop.telegram_send import SendOutcome, copy_paced, send_paced
 from shop.users import get_customer, mark_bot_blocked
 
 SEND_CONCURRENCY = 8
@@ -186,9 +185,10 @@ class BroadcastActivities:
         if await broadcasts.report_due(self.sessions, inp.broadcast_id):
             operator = await get_customer(self.sessions, draft.operator_id)
             language = operator.language if operator else "ru"
-            try:
-                await self._bot().send_message(draft.operator_id, report_text(language, progress))
-            except NEVER_DELIVERABLE as error:  # the operator blocked the bot: nothing to retry
-                activity.logger.warning("broadcast %s: report not sent: %s", inp.broadcast_id, error)
+            outcome, reason = await send_paced(
+                self._bot(), self.limiter, draft.operator_id, report_text(language, progress)
+            )
+            if outcome is not SendOutcome.SENT:  # the operator blocked the bot: nothing to retry
+                activity.logger.warning("broadcast %s: report not sent: %s", inp.broadcast_id, reason)
             await broadcasts.mark_reported(self.sessions, inp.broadcast_id, utcnow())
         return progress

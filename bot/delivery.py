@@ -1,8 +1,9 @@
 """The access card: what a customer gets after a trial or a payment (link, copy button, QR, how-to).
-The payments area sends it after delivery with `send_access(bot, user_id, ...)`."""
+The bot sends it with `send_access`; the worker paces the calls of `access_card` after a payment."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from aiogram import Bot
@@ -35,14 +36,23 @@ async def send_qr(bot: Bot, chat_id: int, lang: str, link: str) -> None:
     await bot.send_photo(chat_id, photo, caption=t(lang, "qr_caption"))
 
 
-async def send_access(
+def access_card(
     bot: Bot, chat_id: int, lang: str, access: Access, settings: Settings, heading_key: str = "heading_paid"
-) -> None:
-    """heading_key: heading_paid (after a payment), heading_trial, heading_link."""
+) -> list[Callable[[], Awaitable[object]]]:
+    """The card's Bot API calls, in order (the worker paces each one on its own).
+    heading_key: heading_paid (after a payment), heading_trial, heading_link."""
     if access.token is None:
         raise ValueError("the customer has no subscription link yet")
     link = subscription_link(settings, access.token)
-    await bot.send_message(
-        chat_id, access_text(lang, access, link, heading_key), reply_markup=keyboards.access_card(lang, link)
-    )
-    await send_qr(bot, chat_id, lang, link)
+    text = access_text(lang, access, link, heading_key)
+    return [
+        lambda: bot.send_message(chat_id, text, reply_markup=keyboards.access_card(lang, link)),
+        lambda: send_qr(bot, chat_id, lang, link),
+    ]
+
+
+async def send_access(
+    bot: Bot, chat_id: int, lang: str, access: Access, settings: Settings, heading_key: str = "heading_paid"
+) -> None:
+    for call in access_card(bot, chat_id, lang, access, settings, heading_key):
+        await call()

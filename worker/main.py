@@ -78,15 +78,14 @@ def activities_for(
     providers = build_providers(settings)
     for provider in providers.values():
         closing.push_async_callback(provider.aclose)
-    payments = PaymentActivities(
-        ctx.sessions, settings, providers, TelegramGateway(bot, settings) if bot else None
-    )
+    # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
+    limiter = RateLimiter(settings.telegram_messages_per_second)
+    telegram = TelegramGateway(bot, settings, limiter) if bot else None
+    payments = PaymentActivities(ctx.sessions, settings, providers, telegram)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
     stars = StarTransactions(bot) if bot is not None and settings.stars_enabled else None
     sweeper = SweepActivities(ctx.sessions, settings, providers, stars)
-    # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
-    limiter = RateLimiter(settings.telegram_messages_per_second)
     reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
     broadcasts = BroadcastActivities(ctx.sessions, bot, limiter)
     lifecycle = LifecycleActivities(ctx.sessions)

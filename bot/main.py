@@ -14,7 +14,20 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 
 from bot.middleware import CustomerGate
-from bot.routers import admin, buy, fallback, help, language, menu, payments, start, subscription, trial
+from bot.routers import (
+    admin,
+    buy,
+    fallback,
+    help,
+    language,
+    menu,
+    payments,
+    referral,
+    start,
+    subscription,
+    trial,
+    withdrawals,
+)
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.admin import AccessSync
 from shop.checkout import Checkout
@@ -49,7 +62,9 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
     dispatcher.callback_query.outer_middleware(gate)
     for extra in extra_routers:
         dispatcher.include_router(extra)
-    for router in (start, menu, buy, trial, subscription, help, language, admin, payments, fallback):
+    # The referral router first: it takes the messages of a customer typing payout details.
+    features = (referral, start, menu, buy, trial, subscription, help, language, admin, withdrawals, payments)
+    for router in (*features, fallback):
         dispatcher.include_router(router.build())
     return dispatcher
 

@@ -22,8 +22,15 @@ EXPECTED_UNIQUE = {
     "panel_clients": {("subscription_id", "host_id")},
     "payments": {("method", "provider_payment_id")},
     "reminders": {("subscription_id", "expires_at", "mark")},
+    "referral_rewards": {("payment_id",)},
 }
-EXPECTED_INDEXED = {"subscriptions": {"expires_at"}, "payments": {"user_id"}, "users": {"username"}}
+EXPECTED_INDEXED = {
+    "subscriptions": {"expires_at"},
+    "payments": {"user_id"},
+    "users": {"username"},
+    "referral_rewards": {"referrer_id"},
+    "withdrawals": {"user_id"},
+}
 
 
 async def _recreate_postgres(url: str) -> str:

@@ -18,6 +18,7 @@ from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
 from activities.panels import PanelActivities
 from activities.payments import PaymentActivities
+from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
 from activities.sweeper import SweepActivities
@@ -75,9 +76,9 @@ def activities_for(
     providers = build_providers(settings)
     for provider in providers.values():
         closing.push_async_callback(provider.aclose)
-    payments = PaymentActivities(
-        ctx.sessions, settings, providers, TelegramGateway(bot, settings) if bot else None
-    )
+    telegram = TelegramGateway(bot, settings) if bot else None
+    payments = PaymentActivities(ctx.sessions, settings, providers, telegram)
+    referrals = ReferralActivities(ctx.sessions, settings, telegram)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
     stars = StarTransactions(bot) if bot is not None and settings.stars_enabled else None
@@ -98,6 +99,8 @@ def activities_for(
         payments.set_status,
         payments.notify,
         payments.refund_stars_charge,
+        referrals.reward_referrer,
+        referrals.notify_referrer,
         refunds.check_refund,
         sweeper.sweep_payments,
         reminders.claim_reminders,

@@ -28,6 +28,7 @@ def menu(lang: str) -> InlineKeyboardMarkup:
             [_admin(lang, "btn_stats", AdminAction.STATS)],
             [_admin(lang, "btn_find", AdminAction.FIND)],
             [_admin(lang, "btn_reviews", AdminAction.REVIEWS)],
+            [_admin(lang, "btn_withdrawals", AdminAction.WITHDRAWALS)],
             [back(lang)],
         ]
     )

@@ -13,13 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from shop import referrals
 from shop.accounts import register_user
-from shop.models import Payment, PaymentMethod, PaymentStatus, ReferralReward, Withdrawal, utcnow
+from shop.models import Payment, PaymentMethod, ReferralReward, Withdrawal
 from shop.payments.service import new_payment_id, record_payment
-from shop.payments.status import transition
 from shop.referrals import WithdrawalRefused
 from shop.settings import Settings, load_settings
 from tests.conftest import Database
-from tests.factories import plan
+from tests.factories import delivered_payment, plan
 
 REFERRER, INVITEE, STRANGER, OPERATOR = 2001, 2002, 2003, 900
 
@@ -37,12 +36,7 @@ async def people(db: Database) -> None:
 async def bought(
     db: Database, settings: Settings, user_id: int, method: PaymentMethod, price: str = "199.00"
 ) -> Payment:
-    """A payment minted as the bot mints it, then delivered."""
-    offer = await plan(db.sessions, price=price, stars=150)
-    payment = await record_payment(db.sessions, settings, new_payment_id(), user_id, offer.id, method)
-    await transition(db.sessions, payment.id, PaymentStatus.SUCCEEDED, paid_at=utcnow())
-    await transition(db.sessions, payment.id, PaymentStatus.DELIVERED, delivered_at=utcnow())
-    return payment
+    return await delivered_payment(db.sessions, settings, user_id, method, price)
 
 
 def test_discount_and_share_arithmetic() -> None:
@@ -71,14 +65,18 @@ async def test_an_invitee_gets_the_discount_on_the_first_purchase_only(db: Datab
     )  # fmt: skip
     assert await referrals.first_purchase_discount(db.sessions, settings, INVITEE) == 0
     second = await bought(db, settings, INVITEE, PaymentMethod.YOOKASSA)
-    assert (second.amount, second.discount_percent, second.price_rub) == (Decimal("199.00"), 0, Decimal("199.00"))
+    assert (second.amount, second.discount_percent, second.price_rub) == (
+        Decimal("199.00"), 0, Decimal("199.00"),
+    )  # fmt: skip
 
 
 async def test_a_discounted_order_opened_beside_the_first_purchase_is_spent(db: Database) -> None:
     settings = terms()
     await people(db)
     offer = await plan(db.sessions)
-    aside = await record_payment(db.sessions, settings, new_payment_id(), INVITEE, offer.id, PaymentMethod.P2P)
+    aside = await record_payment(
+        db.sessions, settings, new_payment_id(), INVITEE, offer.id, PaymentMethod.P2P
+    )
     assert aside.discount_percent == 5 and not await referrals.discount_spent(db.sessions, aside)
     await bought(db, settings, INVITEE, PaymentMethod.CRYPTOPAY)
     assert await referrals.discount_spent(db.sessions, aside)

@@ -73,7 +73,7 @@ async def decide(
         await _tell_customer(bot, ctx, decision.withdrawal)
     if callback_data.listed:
         await open_list(query, ctx, lang)
-    elif isinstance(query.message, Message):  # decided: the buttons have done their job
+    elif isinstance(query.message, Message) and query.message.reply_markup:  # decided: buttons go
         await query.message.edit_reply_markup(reply_markup=None)
 
 

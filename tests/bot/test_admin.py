@@ -46,7 +46,9 @@ async def test_stats(shop: Shop) -> None:
                         amount=Decimal("199"), currency="RUB", status=status, paid_at=paid_at)
             )  # fmt: skip
     await boss.says("/admin")
-    assert boss.last.button_texts == ["📊 Statistics", "🔎 Find a user", "💳 Payments to review", "← Back"]
+    assert boss.last.button_texts == [
+        "📊 Statistics", "🔎 Find a user", "💳 Payments to review", "💸 Withdrawal requests", "← Back",
+    ]  # fmt: skip
     await boss.taps("Statistics")
     assert boss.last.text == (
         "📊 Statistics\n\nUsers: 2 (banned: 0)\nActive subscriptions: 0\n"

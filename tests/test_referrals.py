@@ -16,7 +16,7 @@ from shop.accounts import register_user
 from shop.models import Payment, PaymentMethod, ReferralReward, Withdrawal
 from shop.payments.service import new_payment_id, record_payment
 from shop.referrals import WithdrawalRefused
-from shop.settings import Settings, load_settings
+from shop.settings import Settings, SettingsError, load_settings
 from tests.conftest import Database
 from tests.factories import delivered_payment, plan
 
@@ -182,3 +182,24 @@ async def test_concurrent_withdrawal_requests_take_the_balance_once(db: Database
 def test_payout_details_must_be_text_of_a_sane_length(details: str | None) -> None:
     with pytest.raises(WithdrawalRefused, match="wd_details_length"):
         referrals.clean_details(details)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("referral_percent", "101"),
+        ("referral_percent", "-1"),
+        ("referral_discount_percent", "91"),
+        ("referral_min_withdrawal", "0"),
+        ("referral_min_withdrawal", "10.001"),
+        ("referrals_enabled", "perhaps"),
+    ],
+)
+def test_referral_settings_are_range_checked(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"invalid setting {name.upper()}"):
+        load_settings(_env_file=None, **{name: value})
+    defaults = load_settings(_env_file=None)
+    assert (defaults.referrals_enabled, defaults.referral_percent, defaults.referral_discount_percent) == (
+        True, 10, 5,
+    )  # fmt: skip
+    assert defaults.referral_min_withdrawal == Decimal(100)

@@ -165,6 +165,12 @@ async def test_duplicate_webhooks_and_a_rerun_reward_once_and_tell_once(shop_wit
         await plan(shop.ctx.sessions, "Month", 30, "199", stars=150)
         dan = shop.person(75, "Dan", "en")
         await dan.says(f"/start ref_{REFERRER}")
+        # Two discounted orders side by side; the card one becomes the first purchase.
+        aside = await order(dan, "Telegram Stars", "150 ⭐ 143 ⭐ (−5% off your first purchase)")
+        aside_screen = next(
+            m for m in dan.messages if any(b.get("callback_data") == f"pay:{aside}" for b in m.buttons)
+        )
+        [aside_invoice] = [m for m in dan.messages if m.invoice]
         paid = await order(dan, "Bank card", "199 ₽ 189.05 ₽ (−5% off your first purchase)")
         provider_payment = shop.yookassa.by_order(paid)
         shop.yookassa.pay(provider_payment["id"])
@@ -173,6 +179,15 @@ async def test_duplicate_webhooks_and_a_rerun_reward_once_and_tell_once(shop_wit
         await shop.tg.wait_for(lambda: notices(rita), 60)
         await shop.ctx.require_temporal().get_workflow_handle(workflow_id(paid)).result()
         assert await rewards(shop) == [(paid, REFERRER, 75, Decimal("18.91"))]
+
+        # The other discounted order can no longer be paid: not its invoice, not its pay button.
+        assert await shop.tg.pay(75, aside_invoice) is None
+        refusal = "The first-purchase discount has been used already. Start a new order from the menu."
+        [pre_checkout] = shop.tg.world.pre_checkouts.values()
+        assert pre_checkout.error_message == refusal
+        answer = await dan.taps("Pay", on=aside_screen)
+        assert answer is not None and answer.text == refusal
+        assert (await payment(shop, aside)).status is PaymentStatus.CREATED
 
         await reset_to_the_reward(shop, paid)
         assert await rewards(shop) == [(paid, REFERRER, 75, Decimal("18.91"))]

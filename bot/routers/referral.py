@@ -182,7 +182,9 @@ def build() -> Router:
     command, menu button or other button leaves the flow and goes on to its own router."""
     router = Router(name="referral")
     router.message.register(cancel_command, StateFilter(Payout), Command("cancel"))
-    router.message.register(details_typed, StateFilter(Payout))  # typing again replaces the details
+    # Typing again replaces the details. Money messages (Stars) always go on to the payments router.
+    paid = F.successful_payment | F.refunded_payment
+    router.message.register(details_typed, StateFilter(Payout), ~paid)
     router.callback_query.register(leave_flow, StateFilter(Payout), ~Withdraw.filter())
     router.callback_query.register(open_screen, Nav.filter(F.to == Screen.REFERRAL))
     router.callback_query.register(start_withdrawal, Withdraw.filter(F.step == WithdrawStep.START))

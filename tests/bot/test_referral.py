@@ -13,7 +13,7 @@ from shop import referrals
 from shop.models import PaymentMethod, Withdrawal, WithdrawalStatus
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
-from tests.factories import delivered_payment
+from tests.factories import delivered_payment, plan
 
 LINK = "https://t.me/sandbox_shop_bot?start=ref_{}"
 
@@ -229,3 +229,23 @@ async def test_a_switched_off_program_says_so_once(shop_with: OpenShop) -> None:
             assert answer is not None and answer.text == "❌ The referral program is not available right now."
         async with shop.ctx.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(Withdrawal)) == 0
+
+
+async def test_a_stars_payment_in_the_middle_of_the_flow_is_still_taken(shop_with: OpenShop) -> None:
+    async with shop_with(stars_enabled=True) as shop:
+        await plan(shop.ctx.sessions, "Month", 30, "199", stars=150)
+        quinn = await shop.started(64, "Quinn", "en")
+        await shop.person(65, "Friend").says("/start ref_64")
+        await earn(shop, 64, 65, 3)
+        await quinn.says("/buy")
+        await quinn.taps("Month")
+        await quinn.taps("Telegram Stars")
+        await quinn.taps("Pay")
+        [invoice] = [m for m in quinn.messages if m.invoice]
+        await quinn.says("/menu")
+        await quinn.taps("Referral program")
+        await quinn.taps("Withdraw")
+        assert await shop.tg.pay(64, invoice) is not None  # successful_payment while typing details
+        await shop.tg.wait_for(lambda: any(m.photo for m in quinn.messages), 30)  # the access card
+        await quinn.says("Card 2200 0000 0000 0003")  # still in the flow
+        assert (quinn.last.text or "").startswith("💸 Check your request")

@@ -25,6 +25,7 @@ class Screen(enum.StrEnum):
     SUPPORT = "support"
     LANGUAGE = "lang"
     ADMIN = "admin"
+    REFERRAL = "ref"
 
 
 class Platform(enum.StrEnum):
@@ -48,6 +49,13 @@ class AdminAction(enum.StrEnum):
     DAYS = "days"
     BAN = "ban"
     UNBAN = "unban"
+    WITHDRAWALS = "wds"
+
+
+class WithdrawStep(enum.StrEnum):
+    START = "start"
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
 
 
 class BroadcastAction(enum.StrEnum):
@@ -125,3 +133,17 @@ class ListedReview(CallbackData, prefix="lreview"):
 
     payment_id: PaymentId
     approve: bool
+
+
+class Withdraw(CallbackData, prefix="wd"):
+    """The customer's withdrawal steps; the payout details wait in the FSM, not in the button."""
+
+    step: WithdrawStep
+
+
+class WithdrawalDecision(CallbackData, prefix="wdd"):
+    """An operator's approve/decline of a withdrawal request (from its notice or from the list)."""
+
+    withdrawal_id: Annotated[int, Field(ge=1)]
+    approve: bool
+    listed: bool = False  # pressed on the /admin list, which is shown again afterwards

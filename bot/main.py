@@ -23,9 +23,11 @@ from bot.routers import (
     language,
     menu,
     payments,
+    referral,
     start,
     subscription,
     trial,
+    withdrawals,
 )
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.admin import AccessSync
@@ -64,19 +66,12 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
     dispatcher.callback_query.outer_middleware(gate)
     for extra in extra_routers:
         dispatcher.include_router(extra)
-    for router in (
-        start,
-        menu,
-        buy,
-        trial,
-        subscription,
-        help,
-        language,
-        admin,
-        broadcast,
-        payments,
-        fallback,
-    ):
+    # The referral router first: it takes the messages of a customer typing payout details.
+    features = (
+        referral, start, menu, buy, trial, subscription, help, language,
+        admin, broadcast, withdrawals, payments,
+    )  # fmt: skip
+    for router in (*features, fallback):
         dispatcher.include_router(router.build())
     return dispatcher
 

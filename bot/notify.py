@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -16,9 +17,15 @@ log = logging.getLogger(__name__)
 
 
 async def notify_admins(
-    bot: Bot, ctx: AppContext, key: str, markup: InlineKeyboardMarkup | None = None, **values: object
+    bot: Bot,
+    ctx: AppContext,
+    key: str,
+    keyboard: Callable[[str], InlineKeyboardMarkup] | None = None,
+    **values: object,
 ) -> None:
+    """`keyboard` builds the buttons in each operator's language."""
     for admin_id, lang in (await operator_languages(ctx.sessions, ctx.settings)).items():
+        markup = keyboard(lang) if keyboard else None
         try:
             await bot.send_message(admin_id, t(lang, key, **values), reply_markup=markup)
         except TelegramAPIError as error:  # an operator who never opened the bot must not break the flow

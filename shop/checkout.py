@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from shop import referrals
 from shop.context import AppContext
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
 from shop.payments import hints
@@ -37,8 +38,22 @@ class PaymentClosed(Exception):
     """The payment can no longer be paid (paid, expired, cancelled, its method switched off)."""
 
 
+class DiscountSpent(PaymentClosed):
+    """A discounted order opened before the invitee's first purchase, tapped after it: start anew."""
+
+
 class PaymentNotReady(Exception):
     """The provider's link is not there yet (a slow provider, a busy worker): tap again later."""
+
+
+@dataclass(frozen=True)
+class OpenedPayment:
+    """A recorded order: its ID for the pay button, and the amount fixed for it."""
+
+    payment_id: str
+    amount: Decimal
+    currency: str
+    discount_percent: int  # the invitee's first-purchase discount included in `amount`
 
 
 @dataclass(frozen=True)
@@ -68,16 +83,21 @@ class Checkout:
             if method is not PaymentMethod.STARS or plan.price_stars
         ]
 
-    async def open_payment(self, user_id: int, plan_id: int, method: PaymentMethod) -> str:
-        """Records a new payment for this pick and returns its ID (LookupError: plan or method gone)."""
+    async def discount(self, user_id: int) -> int:
+        """The percent off the customer's next order (an invitee's first purchase), 0 when none."""
+        return await referrals.first_purchase_discount(self.ctx.sessions, self.ctx.settings, user_id)
+
+    async def open_payment(self, user_id: int, plan_id: int, method: PaymentMethod) -> OpenedPayment:
+        """Records a new payment for this pick, its amount fixed now (LookupError: plan or method gone)."""
         if method not in available_methods(self.ctx.settings):
             raise LookupError(method)
-        payment_id = new_payment_id()
         try:
-            await record_payment(self.ctx.sessions, payment_id, user_id, plan_id, method)
+            payment = await record_payment(
+                self.ctx.sessions, self.ctx.settings, new_payment_id(), user_id, plan_id, method
+            )
         except CheckoutError as refused:
             raise LookupError(refused.key) from None
-        return payment_id
+        return OpenedPayment(payment.id, payment.amount, payment.currency, payment.discount_percent)
 
     async def _own(self, user_id: int, payment_id: str) -> tuple[Payment, Plan]:
         async with self.ctx.sessions() as session:
@@ -93,6 +113,9 @@ class Checkout:
         payment, plan = await self._own(user_id, payment_id)
         if payment.status in CLOSED:
             raise PaymentClosed(payment_id)
+        unpaid = payment.status is PaymentStatus.CREATED
+        if unpaid and await referrals.discount_spent(self.ctx.sessions, payment):
+            raise DiscountSpent(payment_id)
         try:
             started = await start_checkout(self.ctx, user_id, plan.id, payment.method, payment.id)
         except CheckoutError:  # the method was switched off since the order was shown

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Enum,
     ForeignKey,
@@ -87,6 +88,12 @@ class PaymentStatus(enum.StrEnum):
     EXPIRED = "expired"
     REVIEW = "review"
     REFUNDED = "refunded"
+
+
+class WithdrawalStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
 
 
 class ReminderStatus(enum.StrEnum):
@@ -235,6 +242,10 @@ class Payment(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     # P2P: when the customer said "I have paid"; pending with this set = waiting for an operator.
     transfer_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The invitee's first-purchase discount, fixed with `amount` when the payment is minted.
+    discount_percent: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The order's worth in RUB after that discount, also for Stars: the referral reward's base.
+    price_rub: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -319,3 +330,55 @@ class BroadcastDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("broadcast_id", "user_id"),)
+
+
+class ReferralReward(Base):
+    """The referrer's share of one delivered invitee payment; UNIQUE(payment_id) applies it once."""
+
+    __tablename__ = "referral_rewards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("payments.id", ondelete="CASCADE"), unique=True
+    )
+    referrer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    invitee_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # RUB
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_referral_rewards_amount_positive"),)
+
+
+OPEN_WITHDRAWAL = text("status = 'requested'")
+
+
+class Withdrawal(Base):
+    """A request to pay out the referral balance; requested -> approved | declined, once."""
+
+    __tablename__ = "withdrawals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # RUB
+    details: Mapped[str] = mapped_column(Text)  # where to pay, as the customer typed it
+    status: Mapped[WithdrawalStatus] = mapped_column(
+        _enum(WithdrawalStatus, "withdrawal_status"), default=WithdrawalStatus.REQUESTED
+    )
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)  # the operator's Telegram id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # At most one open request per customer, whatever races the bot loses.
+        Index(
+            "uq_withdrawals_open_user_id",
+            "user_id",
+            unique=True,
+            postgresql_where=OPEN_WITHDRAWAL,
+            sqlite_where=OPEN_WITHDRAWAL,
+        ),
+        CheckConstraint("amount > 0", name="ck_withdrawals_amount_positive"),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -113,6 +114,14 @@ class Settings(BaseSettings):
     payment_sweep_minutes: int = Field(10, ge=1)
     payment_sweep_lookback_hours: int = Field(48, ge=1)
     provider_timeout_seconds: float = Field(10.0, gt=0)
+
+    # Referral program: the referrer earns a share of each invitee purchase (in RUB), the invitee
+    # gets a discount on their first purchase; the balance is paid out by an operator on request.
+    referrals_enabled: bool = True
+    referral_percent: int = Field(10, ge=0, le=100)
+    # Above 90 % a first purchase would be nearly free (and 100 % a 0 ₽ payment no provider takes).
+    referral_discount_percent: int = Field(5, ge=0, le=90)
+    referral_min_withdrawal: Decimal = Field(Decimal(100), gt=0, le=1_000_000, decimal_places=2)
 
     log_level: str = "INFO"
 

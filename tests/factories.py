@@ -6,7 +6,10 @@ from decimal import Decimal
 
 from shop.accounts import ensure_subscription, register_user
 from shop.db import SessionFactory
-from shop.models import Host, Plan, Subscription
+from shop.models import Host, Payment, PaymentMethod, PaymentStatus, Plan, Subscription, utcnow
+from shop.payments.service import new_payment_id, record_payment
+from shop.payments.status import transition
+from shop.settings import Settings
 
 
 async def subscriber(sessions: SessionFactory, telegram_id: int = 1001, name: str = "Alice") -> Subscription:
@@ -30,3 +33,18 @@ async def plan(
 async def host(sessions: SessionFactory, name: str = "Frankfurt") -> None:
     async with sessions() as session, session.begin():
         session.add(Host(name=name, panel_url="https://panel.example/", inbound_id=1))
+
+
+async def delivered_payment(
+    sessions: SessionFactory,
+    settings: Settings,
+    user_id: int,
+    method: PaymentMethod = PaymentMethod.YOOKASSA,
+    price: str = "199.00",
+) -> Payment:
+    """A payment minted as the bot mints it (discount included), then delivered; no workflow."""
+    offer = await plan(sessions, price=price, stars=150)
+    payment = await record_payment(sessions, settings, new_payment_id(), user_id, offer.id, method)
+    await transition(sessions, payment.id, PaymentStatus.SUCCEEDED, paid_at=utcnow())
+    await transition(sessions, payment.id, PaymentStatus.DELIVERED, delivered_at=utcnow())
+    return payment

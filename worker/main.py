@@ -19,6 +19,7 @@ from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
 from activities.panels import PanelActivities
 from activities.payments import PaymentActivities
+from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
 from activities.sweeper import SweepActivities
@@ -82,6 +83,7 @@ def activities_for(
     limiter = RateLimiter(settings.telegram_messages_per_second)
     telegram = TelegramGateway(bot, settings, limiter) if bot else None
     payments = PaymentActivities(ctx.sessions, settings, providers, telegram)
+    referrals = ReferralActivities(ctx.sessions, settings, telegram)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
     stars = StarTransactions(bot) if bot is not None and settings.stars_enabled else None
@@ -101,6 +103,8 @@ def activities_for(
         payments.set_status,
         payments.notify,
         payments.refund_stars_charge,
+        referrals.reward_referrer,
+        referrals.notify_referrer,
         refunds.check_refund,
         sweeper.sweep_payments,
         reminders.claim_reminders,

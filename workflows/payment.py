@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         RefundChargeInput,
         SetStatusInput,
     )
+    from activities.referrals import ReferralActivities, RewardInput
     from shop import search_attributes
     from shop.models import GrantKind, PaymentMethod, PaymentStatus
     from shop.payments.base import Expected, ProviderPayment, ProviderStatus, mismatches
@@ -35,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from shop.payments.status import FINAL
 
 SHORT = timedelta(seconds=30)
+# Runs started before the referral program replay without its steps.
+REFERRAL_PATCH = "referral-reward"
 AWAITING_OPERATOR = "waiting for the operator"
 # A worker that dies mid-activity is noticed this soon (worker.liveness beats while activities run).
 ALIVE = timedelta(seconds=10)
@@ -367,6 +370,32 @@ class PaymentWorkflow:
         await self._set(order, PaymentStatus.DELIVERED)
         self.stage = "delivered"
         await self._notify(order, PaymentEvent.DELIVERED)
+        if workflow.patched(REFERRAL_PATCH):
+            await self._reward_referrer(order)
+
+    async def _reward_referrer(self, order: Order) -> None:
+        """The referrer's share, keyed by the payment id; a failure here is logged, never undoes the
+        delivery (already recorded) nor fails the run."""
+        inp = RewardInput(payment_id=order.payment_id)
+        try:
+            reward = await workflow.execute_activity_method(
+                ReferralActivities.reward_referrer,
+                inp,
+                start_to_close_timeout=SHORT,
+                schedule_to_close_timeout=timedelta(hours=1),
+                heartbeat_timeout=ALIVE,
+                retry_policy=PATIENT,
+            )
+            if reward is not None:
+                await workflow.execute_activity_method(
+                    ReferralActivities.notify_referrer,
+                    inp,
+                    start_to_close_timeout=SHORT,
+                    schedule_to_close_timeout=timedelta(hours=1),
+                    retry_policy=PATIENT,
+                )
+        except ActivityError as error:
+            workflow.logger.warning("payment %s: referral reward failed: %s", order.payment_id, error.cause)
 
     async def _reject(self, order: Order, problems: str) -> None:
         """Not delivered: Stars go straight back to the customer, other money waits for a human."""

@@ -29,6 +29,7 @@ def menu(lang: str) -> InlineKeyboardMarkup:
             [_admin(lang, "btn_stats", AdminAction.STATS)],
             [_admin(lang, "btn_find", AdminAction.FIND)],
             [_admin(lang, "btn_reviews", AdminAction.REVIEWS)],
+            [_admin(lang, "btn_withdrawals", AdminAction.WITHDRAWALS)],
             [broadcast.start_button(lang)],
             [back(lang)],
         ]

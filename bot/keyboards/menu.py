@@ -18,13 +18,15 @@ def back(lang: str, screen: Screen = Screen.MENU) -> InlineKeyboardButton:
     return button(lang, "btn_back", screen)
 
 
-def main_menu(lang: str, *, active: bool, trial: bool, admin: bool) -> InlineKeyboardMarkup:
+def main_menu(lang: str, *, active: bool, trial: bool, referral: bool, admin: bool) -> InlineKeyboardMarkup:
     rows = [[button(lang, "btn_extend" if active else "btn_buy", Screen.BUY)]]
     if trial:
         rows.append([button(lang, "btn_trial", Screen.TRIAL)])
     rows.append(
         [button(lang, "btn_subscription", Screen.SUBSCRIPTION), button(lang, "btn_help", Screen.HELP)]
     )
+    if referral:
+        rows.append([button(lang, "btn_referral", Screen.REFERRAL)])
     rows.append([button(lang, "btn_support", Screen.SUPPORT), button(lang, "btn_about", Screen.ABOUT)])
     rows.append([button(lang, "btn_language", Screen.LANGUAGE)])
     if admin:

@@ -5,6 +5,7 @@ the payment's workflow once it is delivered."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from decimal import Decimal
 from html import escape
 from typing import TypeVar
 
@@ -16,13 +17,23 @@ from bot.callbacks import Nav, Pay, PickMethod, PickPlan, Renew, Screen, Transfe
 from bot.keyboards import buy as keyboards
 from bot.texts import date, price, t
 from bot.ui import alert, screen_handlers, show
-from shop.checkout import Checkout, PaymentClosed, PaymentNotFound, PaymentNotReady, PaymentOffer
+from shop.checkout import (
+    Checkout,
+    DiscountSpent,
+    PaymentClosed,
+    PaymentNotFound,
+    PaymentNotReady,
+    PaymentOffer,
+)
 from shop.context import AppContext
+from shop.payments.stars import CURRENCY as STARS
 from shop.plans import active_plan, active_plans
+from shop.referrals import discounted
 from shop.users import Customer, access_of
 
 T = TypeVar("T")
 REFUSALS: dict[type[Exception], str] = {
+    DiscountSpent: "pay_discount_spent",
     PaymentNotFound: "payment_not_found",
     PaymentClosed: "payment_closed",
     PaymentNotReady: "pay_try_later",
@@ -51,8 +62,26 @@ async def renew(query: CallbackQuery, ctx: AppContext, customer: Customer, lang:
     await query.answer()
 
 
+def amount_text(lang: str, full: Decimal, amount: Decimal, currency: str, discount: int) -> str:
+    """The price to pay, with the full one struck through when an invitee's discount applies."""
+    if not discount:
+        return price(amount, currency)
+    return t(
+        lang,
+        "discount_first_purchase",
+        full=price(full, currency),
+        price=price(amount, currency),
+        percent=discount,
+    )
+
+
 async def pick_plan(
-    query: CallbackQuery, callback_data: PickPlan, ctx: AppContext, checkout: Checkout, lang: str
+    query: CallbackQuery,
+    callback_data: PickPlan,
+    ctx: AppContext,
+    checkout: Checkout,
+    customer: Customer,
+    lang: str,
 ) -> None:
     plan = await active_plan(ctx.sessions, callback_data.plan_id)
     if plan is None:
@@ -63,9 +92,9 @@ async def pick_plan(
         await show(query, t(lang, "no_methods"), keyboards.methods(lang, plan.id, []))
         await query.answer()
         return
-    text = t(
-        lang, "choose_method", plan=escape(plan.name), days=plan.days, price=price(plan.price, plan.currency)
-    )
+    discount = await checkout.discount(customer.id)
+    shown = amount_text(lang, plan.price, discounted(plan.price, discount), plan.currency, discount)
+    text = t(lang, "choose_method", plan=escape(plan.name), days=plan.days, price=shown)
     await show(query, text, keyboards.methods(lang, plan.id, available))
     await query.answer()
 
@@ -83,19 +112,20 @@ async def pick_method(
         await alert(query, t(lang, "stale_button"))
         return
     try:
-        payment_id = await checkout.open_payment(customer.id, plan.id, callback_data.method)
+        opened = await checkout.open_payment(customer.id, plan.id, callback_data.method)
     except LookupError:  # the method was switched off since the screen was shown
         await alert(query, t(lang, "stale_button"))
         return
+    full = Decimal(plan.price_stars or 0) if opened.currency == STARS else plan.price
     text = t(
         lang,
         "order",
         plan=escape(plan.name),
         days=plan.days,
-        price=price(plan.price, plan.currency),
+        price=amount_text(lang, full, opened.amount, opened.currency, opened.discount_percent),
         method=t(lang, f"method_{callback_data.method.value}"),
     )
-    await show(query, text, keyboards.order(lang, payment_id))
+    await show(query, text, keyboards.order(lang, opened.payment_id))
     await query.answer()
 
 

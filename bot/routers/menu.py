@@ -26,7 +26,13 @@ async def menu_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[s
         AccessState.EXPIRED: t(lang, "status_expired", date=date(access.expires_at)),
         AccessState.NONE: t(lang, "status_none"),
     }[access.state]
-    markup = main_menu(lang, active=access.active, trial=trial, admin=ctx.settings.is_admin(customer.id))
+    markup = main_menu(
+        lang,
+        active=access.active,
+        trial=trial,
+        referral=ctx.settings.referrals_enabled,
+        admin=ctx.settings.is_admin(customer.id),
+    )
     return t(lang, "menu_title", status=status), markup
 
 

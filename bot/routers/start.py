@@ -17,16 +17,11 @@ from bot.routers.menu import send_menu
 from bot.texts import t
 from bot.ui import alert, menu_keyboard
 from shop.context import AppContext
+from shop.referrals import referrer_from
 from shop.settings import Settings
 from shop.users import Customer, accept_terms, get_customer, register
 
 JOINED = {"creator", "administrator", "member"}
-
-
-def referrer_from(args: str | None) -> int | None:
-    if args and args.startswith("ref_") and args[4:].isdigit():
-        return int(args[4:])
-    return None
 
 
 def onboarding_text(lang: str, settings: Settings) -> str:

@@ -73,6 +73,35 @@ TEXTS: dict[str, str] = {
     "pay_p2p": "💳 Transfer <b>{price}</b> to:\n<code>{requisites}</code>\n\nThen press “I have paid”.",
     "btn_transferred": "✅ I have paid",
     "transfer_submitted": "Request sent! An operator will check the transfer, usually within 15 minutes.",
+    # Referral program
+    "btn_referral": "🤝 Referral program",
+    "ref_disabled": "❌ The referral program is not available right now.",
+    "ref_screen": "🤝 <b>Referral program</b>\n\n{terms}\n\nYour link:\n<code>{link}</code>\n\n"
+    "Invited: {invited}\nMade a purchase: {paying}\nBalance: <b>{balance}</b>\nEarned in total: {earned}"
+    "\n\n{withdrawal}",
+    "ref_terms_reward": "Invite friends with your link and get {percent}% of every purchase they make.",
+    "ref_terms_discount": "Your friends get {percent}% off their first purchase.",
+    "ref_withdraw_ready": "💸 You can withdraw your balance (from {minimum}).",
+    "ref_withdraw_missing": "Withdrawals start at {minimum}: {missing} to go.",
+    "ref_withdraw_open": "⏳ Your withdrawal request for {amount} is being reviewed.",
+    "btn_withdraw": "💸 Withdraw",
+    "btn_copy_ref_link": "📋 Copy link",
+    "ref_reward_notice": "🎉 Your invitee {invitee} made a purchase: +{amount} to your referral balance.",
+    "wd_ask_details": "💸 <b>Withdraw {amount}</b>\n\nSend your payout details in one message: card number, "
+    "or phone and bank ({min}–{max} characters).\n\nTo stop: /cancel",
+    "wd_details_length": "Payout details are text of {min} to {max} characters. Send them again or /cancel.",
+    "wd_confirm": "💸 <b>Check your request</b>\n\nAmount: <b>{amount}</b>\nDetails: <code>{details}</code>\n\n"
+    "Is everything right?",
+    "btn_wd_send": "✅ Send request",
+    "wd_sent": "✅ Withdrawal request #{id} for {amount} sent. We will write once an operator has reviewed it.",
+    "wd_canceled": "Withdrawal canceled.",
+    "wd_below_minimum": "Withdrawals start at {minimum}.",
+    "wd_already_open": "You already have a withdrawal request being reviewed.",
+    "wd_approved": "✅ Withdrawal request #{id} for {amount} approved: the money is on its way to your details.",
+    "wd_declined": "❌ Withdrawal request #{id} for {amount} declined; the amount is back on your referral "
+    "balance. Write to support if you have questions.",
+    "discount_first_purchase": "<s>{full}</s> {price} (−{percent}% off your first purchase)",
+    "pay_discount_spent": "The first-purchase discount has been used already. Start a new order from the menu.",
     # Trial
     "trial_disabled": "The free trial is not available right now.",
     "trial_used": "You have already used your free trial.",
@@ -153,6 +182,15 @@ TEXTS: dict[str, str] = {
     "btn_workflow": "🔎 {id} in Temporal",
     "admin_review_done": "Decision saved.",
     "admin_review_repeat": "This payment was already decided.",
+    "btn_withdrawals": "💸 Withdrawal requests",
+    "op_withdrawal": "💸 Withdrawal request #{id}: <b>{amount}</b>\nFrom: {name} (<code>{user}</code>)\n"
+    "Details: <code>{details}</code>",
+    "admin_withdrawals_empty": "No withdrawal requests are waiting.",
+    "admin_withdrawal_line": "• #{id} · {amount} · <code>{user}</code> · <code>{details}</code>",
+    "btn_wd_approve_n": "✅ #{id}",
+    "btn_wd_decline_n": "❌ #{id}",
+    "admin_wd_repeat": "This request was already decided.",
+    "admin_wd_unknown": "Request not found.",
     "admin_trial_taken": "🎁 Trial taken: {user} (<code>{id}</code>), {days} days.",
     "admin_banned_later": "User banned. Saved; the panels will follow within {minutes} min.",
     "admin_unbanned_later": "User unbanned. Saved; the panels will follow within {minutes} min.",

@@ -75,6 +75,35 @@ TEXTS: dict[str, str] = {
     "После перевода нажмите «Я оплатил».",
     "btn_transferred": "✅ Я оплатил",
     "transfer_submitted": "Заявка отправлена! Оператор проверит перевод, обычно это занимает до 15 минут.",
+    # Реферальная программа
+    "btn_referral": "🤝 Реферальная программа",
+    "ref_disabled": "❌ Реферальная программа временно недоступна.",
+    "ref_screen": "🤝 <b>Реферальная программа</b>\n\n{terms}\n\nВаша ссылка:\n<code>{link}</code>\n\n"
+    "Приглашено: {invited}\nСовершили покупку: {paying}\nБаланс: <b>{balance}</b>\n"
+    "Заработано всего: {earned}\n\n{withdrawal}",
+    "ref_terms_reward": "Приглашайте друзей по своей ссылке и получайте {percent}% с каждой их покупки.",
+    "ref_terms_discount": "Друзьям — скидка {percent}% на первую покупку.",
+    "ref_withdraw_ready": "💸 Баланс можно вывести (от {minimum}).",
+    "ref_withdraw_missing": "Вывод доступен от {minimum}: осталось накопить {missing}.",
+    "ref_withdraw_open": "⏳ Заявка на вывод {amount} на рассмотрении.",
+    "btn_withdraw": "💸 Вывести средства",
+    "btn_copy_ref_link": "📋 Скопировать ссылку",
+    "ref_reward_notice": "🎉 Ваш реферал {invitee} совершил покупку: +{amount} на реферальный баланс.",
+    "wd_ask_details": "💸 <b>Вывод {amount}</b>\n\nОтправьте одним сообщением реквизиты для выплаты: номер "
+    "карты или телефон и банк ({min}–{max} символов).\n\nОтменить: /cancel",
+    "wd_details_length": "Реквизиты — это текст от {min} до {max} символов. Отправьте ещё раз или /cancel.",
+    "wd_confirm": "💸 <b>Проверьте заявку</b>\n\nСумма: <b>{amount}</b>\nРеквизиты: <code>{details}</code>\n\n"
+    "Всё верно?",
+    "btn_wd_send": "✅ Отправить заявку",
+    "wd_sent": "✅ Заявка №{id} на вывод {amount} отправлена. Напишем, когда оператор её рассмотрит.",
+    "wd_canceled": "Вывод отменён.",
+    "wd_below_minimum": "Вывод доступен от {minimum}.",
+    "wd_already_open": "У вас уже есть заявка на вывод на рассмотрении.",
+    "wd_approved": "✅ Заявка №{id} на вывод {amount} одобрена: деньги отправлены по вашим реквизитам.",
+    "wd_declined": "❌ Заявка №{id} на вывод {amount} отклонена, сумма вернулась на реферальный баланс. "
+    "Если есть вопросы, напишите в поддержку.",
+    "discount_first_purchase": "<s>{full}</s> {price} (−{percent}% на первую покупку)",
+    "pay_discount_spent": "Скидка на первую покупку уже использована. Оформите новый заказ в меню.",
     # Пробный период
     "trial_disabled": "Пробный период сейчас недоступен.",
     "trial_used": "Вы уже использовали пробный период.",
@@ -157,6 +186,15 @@ TEXTS: dict[str, str] = {
     "btn_workflow": "🔎 {id} в Temporal",
     "admin_review_done": "Решение сохранено.",
     "admin_review_repeat": "Этот платёж уже рассмотрен.",
+    "btn_withdrawals": "💸 Заявки на вывод",
+    "op_withdrawal": "💸 Заявка на вывод №{id}: <b>{amount}</b>\nОт: {name} (<code>{user}</code>)\n"
+    "Реквизиты: <code>{details}</code>",
+    "admin_withdrawals_empty": "Нет заявок на вывод.",
+    "admin_withdrawal_line": "• №{id} · {amount} · <code>{user}</code> · <code>{details}</code>",
+    "btn_wd_approve_n": "✅ №{id}",
+    "btn_wd_decline_n": "❌ №{id}",
+    "admin_wd_repeat": "Эта заявка уже рассмотрена.",
+    "admin_wd_unknown": "Заявка не найдена.",
     "admin_trial_taken": "🎁 Взят пробный период: {user} (<code>{id}</code>), {days} дн.",
     "admin_banned_later": "Пользователь заблокирован. Сохранено; панели догонят в течение {minutes} мин.",
     "admin_unbanned_later": "Пользователь разблокирован. Сохранено; панели догонят в течение {minutes} мин.",

@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from shop import referrals
 from shop.context import AppContext
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
@@ -77,25 +78,32 @@ def available_methods(settings: Settings) -> list[PaymentMethod]:
 
 async def record_payment(
     sessions: SessionFactory,
+    settings: Settings,
     payment_id: str,
     user_id: int,
     plan_id: int,
     method: PaymentMethod,
     receipt_email: str | None = None,
 ) -> Payment:
-    """The payment row for this id, created on first use; refuses an id bound to another order."""
+    """The payment row for this id, created on first use; refuses an id bound to another order.
+
+    The amount is fixed here, with an invitee's first-purchase discount for every method alike, so
+    the provider is later checked against this exact amount."""
     async with sessions() as session:
         existing = await session.get(Payment, payment_id)
-        if existing is None:
+    if existing is None:
+        discount = await referrals.first_purchase_discount(sessions, settings, user_id)
+        async with sessions() as session:
             plan = await session.get(Plan, plan_id)
             if plan is None or not plan.active:
                 raise CheckoutError("pay_plan_unavailable")
             if method is PaymentMethod.STARS:
                 if not plan.price_stars:
                     raise CheckoutError("pay_method_unavailable")
-                amount, currency = Decimal(plan.price_stars), STARS_CURRENCY
+                amount = Decimal(referrals.discounted_stars(plan.price_stars, discount))
+                currency = STARS_CURRENCY
             else:
-                amount, currency = plan.price, plan.currency
+                amount, currency = referrals.discounted(plan.price, discount), plan.currency
             session.add(
                 Payment(
                     id=payment_id,
@@ -105,6 +113,8 @@ async def record_payment(
                     amount=amount,
                     currency=currency,
                     receipt_email=receipt_email,
+                    discount_percent=discount,
+                    price_rub=referrals.discounted(plan.price, discount),
                 )
             )
             try:
@@ -168,7 +178,9 @@ async def start_checkout(
     """Idempotent per `payment_id`: every click returns the same payment and the same link."""
     if method not in available_methods(ctx.settings):
         raise CheckoutError("pay_method_unavailable")
-    payment = await record_payment(ctx.sessions, payment_id, user_id, plan_id, method, receipt_email)
+    payment = await record_payment(
+        ctx.sessions, ctx.settings, payment_id, user_id, plan_id, method, receipt_email
+    )
     checkout = Checkout(
         payment_id=payment.id,
         method=method,

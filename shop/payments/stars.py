@@ -9,6 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from shop import referrals
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, User
 from shop.payments.base import ProviderPayment, ProviderStatus
@@ -66,4 +67,6 @@ async def pre_checkout_problem(
         return "pay_already_closed"
     if currency != CURRENCY or Decimal(total_amount) != payment.amount:
         return "pay_price_changed"
+    if await referrals.discount_spent(sessions, payment):  # a second invoice of the first purchase
+        return "pay_discount_spent"
     return None

@@ -52,7 +52,8 @@ async def test_stats(shop: Shop) -> None:
             )  # fmt: skip
     await boss.says("/admin")
     assert boss.last.button_texts == [
-        "📊 Statistics", "🔎 Find a user", "💳 Payments to review", "📣 Broadcast", "← Back"
+        "📊 Statistics", "🔎 Find a user", "💳 Payments to review", "💸 Withdrawal requests",
+        "📣 Broadcast", "← Back",
     ]  # fmt: skip
     await boss.taps("Statistics")
     assert boss.last.text == (

@@ -22,6 +22,7 @@ async def test_start_in_russian_registers_and_shows_the_menu(shop: Shop) -> None
         "🎁 Попробовать бесплатно",
         "👤 Моя подписка",
         "📖 Инструкция",
+        "🤝 Реферальная программа",
         "🆘 Поддержка",
         "ℹ️ О проекте",
         "🌐 Language / Язык",

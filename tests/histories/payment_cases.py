@@ -1,13 +1,18 @@
 """Recorded runs of payment workflows through the provider and Telegram sandboxes: YooKassa by
 webhook (delivered, refunded, amount mismatch), Stars (delivered, refunded, a second charge, a price
-mismatch), a P2P transfer approved, and the sweeper finding lost webhooks and a late payment."""
+mismatch), a P2P transfer approved, the sweeper finding lost webhooks and a late payment, and an
+invitee's purchase rewarding the referrer."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sandbox.panel import V3_1, SandboxPanel
+from shop.accounts import register_user
 from shop.checkout import Checkout
 from shop.models import PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
+from shop.referrals import summary
 from tests.factories import plan, subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host
@@ -130,6 +135,21 @@ async def sweeper(rec: Recorder) -> None:
         expect((await bench.payment(late)).status is PaymentStatus.REVIEW, "the late payment is in review")
 
 
+async def referrals(rec: Recorder) -> None:
+    database = await rec.database("referrals")
+    async with payment_bench(database, rec.client, "record-referrals", **SLOW_POLL) as bench:
+        rec.watch(bench.ctx.settings)
+        await register_user(bench.ctx.sessions, 1001, "referrer", "Referrer")
+        await register_user(bench.ctx.sessions, 1002, "invitee", "Invitee", referrer_id=1001)
+        paid = await _checkout(bench, 1002, PaymentMethod.YOOKASSA)
+        discount = (await bench.payment(paid)).discount_percent
+        expect(discount == 5, f"the invitee's first purchase is discounted 5 %, got {discount}")
+        bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
+        await _settled(rec, bench, "payment_referral_rewarded", paid, "delivered")
+        balance = (await summary(bench.ctx.sessions, 1001)).balance
+        expect(balance == Decimal("28.41"), f"10 % of 284.05 RUB to the referrer, got {balance}")
+
+
 SCENARIOS = [
     Scenario(
         "payments",
@@ -156,4 +176,5 @@ SCENARIOS = [
         ),
         sweeper,
     ),
+    Scenario("referrals", ("payment_referral_rewarded",), referrals),
 ]

@@ -23,7 +23,8 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database, make_context
 from tests.factories import plan, subscriber
 from worker.main import build_worker
-from workflows.payment import PaymentProgress, PaymentWorkflow, workflow_id
+from workflows.payment import PaymentWorkflow
+from workflows.payment_messages import PaymentProgress, workflow_id
 
 
 @dataclass

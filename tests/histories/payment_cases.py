@@ -17,7 +17,7 @@ from tests.factories import plan, subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host
 from tests.payments_env import OPERATOR, PaymentBench, payment_bench, send_stars_invoice
-from workflows.payment import stars_refund_key, workflow_id
+from workflows.payment_messages import stars_refund_key, workflow_id
 from workflows.refund import charge_workflow_id, refund_workflow_id
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
 

@@ -91,7 +91,7 @@ async def test_each_mark_is_sent_once_in_the_users_language_with_a_renew_button(
 
     report = await _scan(shop, NOW)
     assert (report.claimed, report.sent, report.failed, report.blocked) == (6, 6, 0, 0)
-    texts = {user: [m.text for m in telegram.messages(user)] for user in range(1, 8)}
+    texts = {user: [m.text or "" for m in telegram.messages(user)] for user in range(1, 8)}
     assert "осталось 70 ч" in texts[1][0] or "осталось 3 дн." in texts[1][0]
     assert texts[2] == [texts[2][0]] and "Your VPN subscription ends" in texts[2][0]
     assert "осталось 1 ч" in texts[3][0]

@@ -20,11 +20,10 @@ from shop.temporal import EmbeddedTemporal
 from tests.conftest import NAMESPACE, Database
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
-from tests.payments_env import PaymentBench, payment_bench
+from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench
 from tests.polling import eventually
 
 PAYMENTS = 30
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 
 
 def _env(settings: Settings, server: EmbeddedTemporal) -> dict[str, str]:

@@ -28,7 +28,7 @@ from shop.payments.service import new_payment_id, start_checkout
 from shop.temporal import EmbeddedTemporal, connect, free_port
 from tests.conftest import _open
 from tests.factories import plan, subscriber
-from tests.payments_env import PaymentBench, payment_bench
+from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench
 
 
 async def _burst(bench: PaymentBench, payments: int, duplicates: int) -> None:
@@ -105,8 +105,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             client = await connect(server.address, "vpnshop")
             database = await _open("sqlite", f"sqlite+aiosqlite:///{tmp}/shop.db")
-            slow = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
-            async with payment_bench(database, client, "bench", **slow) as bench:
+            async with payment_bench(database, client, "bench", **SLOW_POLL) as bench:
                 await _burst(bench, args.payments, args.duplicates)
                 await bench.yookassa.webhooks.drain()
                 await _webhook_rps(bench, args.webhooks)

@@ -40,7 +40,8 @@ from shop.models import Payment, PaymentMethod
 from shop.payments.service import new_payment_id, start_checkout
 from shop.plans import ensure_plan
 from shop.settings import Settings, load_settings
-from workflows.payment import PaymentProgress, PaymentWorkflow, workflow_id
+from workflows.payment import PaymentWorkflow
+from workflows.payment_messages import PaymentProgress, workflow_id
 
 log = logging.getLogger("vpnshop.demo")
 

@@ -162,3 +162,6 @@ async def running_worker(ctx: AppContext, temporal_client: Client) -> AsyncItera
 
 # Sandbox 3x-ui panels (see tests/panel_fixtures.py).
 from tests.panel_fixtures import TEST_KEY, any_panel, panel_ctx, panel_worker, start_panel  # noqa: E402, F401
+
+# A sandbox Telegram Bot API and a shop sending through it (see tests/telegram_fixtures.py).
+from tests.telegram_fixtures import telegram, telegram_shop  # noqa: E402, F401

@@ -42,7 +42,7 @@ async def any_panel(request: pytest.FixtureRequest, start_panel: StartPanel) -> 
     return await start_panel(version=request.param, base_path="/JfhUey7Ikt4Yxhf/")
 
 
-def panel_settings(**extra: object) -> dict[str, object]:
+def panel_settings(**extra: Any) -> dict[str, Any]:
     return {"encryption_key": TEST_KEY, "panel_timeout_seconds": 2.0, **extra}
 
 

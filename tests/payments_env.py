@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram.types import LabeledPrice
 from temporalio.client import Client
@@ -23,7 +24,8 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database, make_context
 from tests.factories import plan, subscriber
 from worker.main import build_worker
-from workflows.payment import PaymentProgress, PaymentWorkflow, workflow_id
+from workflows.payment import PaymentWorkflow
+from workflows.payment_messages import PaymentProgress, workflow_id
 
 
 @dataclass
@@ -76,6 +78,8 @@ def settings_for(yk: FakeYooKassa, yk_url: str, cp: FakeCryptoPay, cp_url: str) 
     }
 
 
+# Workflows that only look at the provider when a hint comes: tests decide when that is.
+SLOW_POLL: dict[str, Any] = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 OPERATOR = 900
 CUSTOMERS = range(1001, 1011)
 

@@ -4,6 +4,7 @@ created once and survive a Temporal server restart; a failing scan activity is r
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -143,7 +144,7 @@ async def test_schedules_are_created_once_and_continue_after_a_server_restart(tm
         async with build_worker(ctx, client):
             await handle.trigger()
 
-            async def started() -> list[ScheduleActionResult]:
+            async def started() -> Sequence[ScheduleActionResult]:
                 return (await handle.describe()).info.recent_actions
 
             run = (await eventually(started))[-1].action

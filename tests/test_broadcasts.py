@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
 from activities.broadcasts import SEND_CONCURRENCY
-from bot.main import build_bot
 from sandbox.telegram import TelegramSandbox
 from shop import broadcasts
 from shop.accounts import register_user
@@ -34,8 +32,8 @@ from shop.temporal import EmbeddedTemporal
 from shop.users import mark_bot_blocked
 from tests.conftest import Database, make_context
 from tests.polling import eventually
+from tests.telegram_fixtures import telegram_settings
 from tests.worker_process import worker_process
-from worker.main import build_worker
 from workflows.broadcast import BroadcastInput, BroadcastWorkflow, broadcast_workflow_id
 
 OPERATOR = 900
@@ -50,7 +48,10 @@ OPERATOR = 900
             UrlButton("Скидки", "https://магазин.example/a?b=c#d"),
         ),
         ("Sale|https://xn--80aa0a.xn--p1ai/path", UrlButton("Sale", "https://xn--80aa0a.xn--p1ai/path")),
-        ("A | https://sub.shop.example:8443/x", UrlButton("A", "https://sub.shop.example:8443/x")),
+        (
+            "A | https://sub.shop.example:8443/x",
+            UrlButton("A", "https://sub.shop.example:8443/x"),
+        ),
     ],
 )
 def test_parse_button_accepts_https_links_to_real_hosts(raw: str, button: UrlButton) -> None:
@@ -148,16 +149,6 @@ async def test_a_draft_cancelled_before_its_start_sends_nothing(db: Database) ->
     assert await _rows(db, broadcast_id) == []
 
 
-@pytest.fixture
-async def telegram() -> AsyncIterator[TelegramSandbox]:
-    async with TelegramSandbox() as sandbox:
-        yield sandbox
-
-
-def _telegram_settings(telegram: TelegramSandbox) -> dict[str, object]:
-    return {"telegram_bot_token": telegram.token, "telegram_api_url": telegram.api_url}
-
-
 async def _audience(ctx: AppContext, telegram: TelegramSandbox, ids: range) -> int:
     """Registered customers and an operator who wrote the message to broadcast; its message id."""
     for user_id in (OPERATOR, *ids):
@@ -169,17 +160,6 @@ async def _audience(ctx: AppContext, telegram: TelegramSandbox, ids: range) -> i
 
 def _copies(telegram: TelegramSandbox, user_id: int) -> int:
     return len([m for m in telegram.messages(user_id) if (m.text or "").startswith("📢 Maintenance")])
-
-
-@pytest.fixture
-async def shop(
-    sqlite_db: Database, temporal_client: Client, task_queue: str, telegram: TelegramSandbox
-) -> AsyncIterator[AppContext]:
-    ctx = make_context(sqlite_db, temporal_client, task_queue, **_telegram_settings(telegram))
-    bot = build_bot(ctx.settings)
-    async with build_worker(ctx, temporal_client, bot=bot):
-        yield ctx
-    await bot.session.close()
 
 
 async def _continued(client: Client, workflow_id: str) -> int:
@@ -194,18 +174,18 @@ async def _continued(client: Client, workflow_id: str) -> int:
 
 
 async def test_a_long_broadcast_continues_as_new_and_reaches_everyone_once(
-    shop: AppContext, telegram: TelegramSandbox, temporal_client: Client
+    telegram_shop: AppContext, telegram: TelegramSandbox, temporal_client: Client
 ) -> None:
     users = range(1, 24)
-    message_id = await _audience(shop, telegram, users)
+    message_id = await _audience(telegram_shop, telegram, users)
     broadcast_id = await broadcasts.create_draft(
-        shop.sessions, OPERATOR, OPERATOR, message_id, "Status", "https://status.example"
+        telegram_shop.sessions, OPERATOR, OPERATOR, message_id, "Status", "https://status.example"
     )
     handle = await temporal_client.start_workflow(
         BroadcastWorkflow.run,
         BroadcastInput(broadcast_id=broadcast_id, batch_size=4, batches_per_run=2),
         id=broadcast_workflow_id(broadcast_id),
-        task_queue=shop.settings.temporal_task_queue,
+        task_queue=telegram_shop.settings.temporal_task_queue,
     )
     final = await handle.result()
     assert (final.state, final.total, final.recipients, final.sent, final.left) == ("finished", 24, 24, 24, 0)
@@ -221,12 +201,14 @@ async def test_a_long_broadcast_continues_as_new_and_reaches_everyone_once(
 
 
 async def test_stop_ends_a_running_broadcast_within_the_batch_under_way(
-    shop: AppContext, telegram: TelegramSandbox
+    telegram_shop: AppContext, telegram: TelegramSandbox
 ) -> None:
     users = range(1, 40)
-    message_id = await _audience(shop, telegram, users)
-    control = BroadcastControl(shop)
-    broadcast_id = await broadcasts.create_draft(shop.sessions, OPERATOR, OPERATOR, message_id, None, None)
+    message_id = await _audience(telegram_shop, telegram, users)
+    control = BroadcastControl(telegram_shop)
+    broadcast_id = await broadcasts.create_draft(
+        telegram_shop.sessions, OPERATOR, OPERATOR, message_id, None, None
+    )
     assert await control.stop(OPERATOR + 1, broadcast_id) is StopOutcome.UNKNOWN  # another operator's
     telegram.flood_wait(after=3, seconds=3)
     assert await control.start(OPERATOR, broadcast_id) is StartOutcome.STARTED
@@ -244,7 +226,9 @@ async def test_stop_ends_a_running_broadcast_within_the_batch_under_way(
         "Blocked the bot: 0\nSkipped (banned): 0"
     ]
     assert await control.stop(OPERATOR, broadcast_id) is StopOutcome.OVER
-    assert (await broadcasts.get_draft(shop.sessions, broadcast_id)).status is BroadcastStatus.CANCELED  # type: ignore[union-attr]
+    assert (
+        await broadcasts.get_draft(telegram_shop.sessions, broadcast_id)
+    ).status is BroadcastStatus.CANCELED  # type: ignore[union-attr]
 
 
 async def _recorded(ctx: AppContext) -> int:
@@ -264,7 +248,7 @@ async def test_worker_killed_mid_broadcast_sends_every_copy_exactly_once(
     task_queue: str,
     telegram: TelegramSandbox,
 ) -> None:
-    ctx = make_context(sqlite_db, temporal_client, task_queue, **_telegram_settings(telegram))
+    ctx = make_context(sqlite_db, temporal_client, task_queue, **telegram_settings(telegram))
     users = range(1, 80)
     message_id = await _audience(ctx, telegram, users)
     broadcast_id = await broadcasts.create_draft(ctx.sessions, OPERATOR, OPERATOR, message_id, None, None)

@@ -14,7 +14,7 @@ from shop.panel.identity import client_identity, parse_email
 from shop.settings import SettingsError, load_settings
 
 
-def settings(tmp_path: Path, **values: object):  # type: ignore[no-untyped-def]
+def settings(tmp_path: Path, **values: object):
     return load_settings(_env_file=None, data_dir=tmp_path, **values)
 
 

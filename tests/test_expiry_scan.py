@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from bot.main import build_bot
 from sandbox.telegram import TelegramSandbox
 from shop import ledger
 from shop.accounts import ensure_subscription, register_user
@@ -21,33 +18,12 @@ from shop.models import GrantKind, Reminder, ReminderStatus, User
 from shop.temporal import EmbeddedTemporal
 from tests.conftest import Database, make_context
 from tests.polling import eventually
+from tests.telegram_fixtures import telegram_settings
 from tests.worker_process import worker_process
-from worker.main import build_worker
 from workflows.expiry import ExpiryScanInput, ExpiryScanReport, ExpiryScanWorkflow
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[TelegramSandbox]:
-    async with TelegramSandbox() as sandbox:
-        yield sandbox
-
-
-def _telegram_settings(telegram: TelegramSandbox) -> dict[str, object]:
-    return {"telegram_bot_token": telegram.token, "telegram_api_url": telegram.api_url}
-
-
-@pytest.fixture
-async def shop(
-    sqlite_db: Database, temporal_client: Client, task_queue: str, telegram: TelegramSandbox
-) -> AsyncIterator[AppContext]:
-    ctx = make_context(sqlite_db, temporal_client, task_queue, **_telegram_settings(telegram))
-    bot = build_bot(ctx.settings)
-    async with build_worker(ctx, temporal_client, bot=bot):
-        yield ctx
-    await bot.session.close()
 
 
 async def _customer(
@@ -79,19 +55,19 @@ async def _scan(ctx: AppContext, now: datetime) -> ExpiryScanReport:
 
 
 async def test_each_mark_is_sent_once_in_the_users_language_with_a_renew_button(
-    shop: AppContext, telegram: TelegramSandbox
+    telegram_shop: AppContext, telegram: TelegramSandbox
 ) -> None:
-    await _customer(shop, telegram, 1, 70 * HOUR)  # -72h mark
-    await _customer(shop, telegram, 2, 20 * HOUR, lang="en")  # -24h
-    await _customer(shop, telegram, 3, 30 * 60 * timedelta(seconds=1))  # -1h
-    await _customer(shop, telegram, 4, -HOUR)  # at expiry
-    await _customer(shop, telegram, 5, -25 * HOUR)  # win-back
-    await _customer(shop, telegram, 6, 20 * HOUR, paid=False)  # trial -24h
-    await _customer(shop, telegram, 7, 10 * 24 * HOUR)  # nothing due
+    await _customer(telegram_shop, telegram, 1, 70 * HOUR)  # -72h mark
+    await _customer(telegram_shop, telegram, 2, 20 * HOUR, lang="en")  # -24h
+    await _customer(telegram_shop, telegram, 3, 30 * 60 * timedelta(seconds=1))  # -1h
+    await _customer(telegram_shop, telegram, 4, -HOUR)  # at expiry
+    await _customer(telegram_shop, telegram, 5, -25 * HOUR)  # win-back
+    await _customer(telegram_shop, telegram, 6, 20 * HOUR, paid=False)  # trial -24h
+    await _customer(telegram_shop, telegram, 7, 10 * 24 * HOUR)  # nothing due
 
-    report = await _scan(shop, NOW)
+    report = await _scan(telegram_shop, NOW)
     assert (report.claimed, report.sent, report.failed, report.blocked) == (6, 6, 0, 0)
-    texts = {user: [m.text for m in telegram.messages(user)] for user in range(1, 8)}
+    texts = {user: [m.text or "" for m in telegram.messages(user)] for user in range(1, 8)}
     assert "осталось 70 ч" in texts[1][0] or "осталось 3 дн." in texts[1][0]
     assert texts[2] == [texts[2][0]] and "Your VPN subscription ends" in texts[2][0]
     assert "осталось 1 ч" in texts[3][0]
@@ -102,50 +78,52 @@ async def test_each_mark_is_sent_once_in_the_users_language_with_a_renew_button(
     assert telegram.last(2).button_texts == ["➕ Renew subscription"]
     assert telegram.last(1).button_texts == ["➕ Продлить подписку"]
 
-    again = await _scan(shop, NOW + timedelta(minutes=5))
+    again = await _scan(telegram_shop, NOW + timedelta(minutes=5))
     assert (again.claimed, again.sent) == (0, 0)
     assert sum(len(telegram.messages(user)) for user in range(1, 8)) == 6
 
 
 async def test_renewal_resets_the_cycle_and_expired_access_gets_one_message_per_mark(
-    shop: AppContext, telegram: TelegramSandbox
+    telegram_shop: AppContext, telegram: TelegramSandbox
 ) -> None:
-    sub = await _customer(shop, telegram, 1, 20 * HOUR)
-    assert (await _scan(shop, NOW)).sent == 1
-    await ledger.grant(shop.sessions, sub, "payment:renew", timedelta(days=30), GrantKind.PURCHASE, "t", NOW)
-    assert (await _scan(shop, NOW + HOUR)).sent == 0
+    sub = await _customer(telegram_shop, telegram, 1, 20 * HOUR)
+    assert (await _scan(telegram_shop, NOW)).sent == 1
+    await ledger.grant(
+        telegram_shop.sessions, sub, "payment:renew", timedelta(days=30), GrantKind.PURCHASE, "t", NOW
+    )
+    assert (await _scan(telegram_shop, NOW + HOUR)).sent == 0
     # The new expiry's own marks come in turn, each once.
     new_expiry = NOW + 20 * HOUR + timedelta(days=30)
     for moment in (new_expiry - 71 * HOUR, new_expiry - 23 * HOUR, new_expiry - 23 * HOUR, new_expiry):
-        await _scan(shop, moment)
+        await _scan(telegram_shop, moment)
     assert len(telegram.messages(1)) == 4  # -24h (old cycle), then -72h, -24h, 0h of the new one
 
 
 async def test_a_user_who_blocked_the_bot_is_recorded_and_not_retried(
-    shop: AppContext, telegram: TelegramSandbox
+    telegram_shop: AppContext, telegram: TelegramSandbox
 ) -> None:
-    await _customer(shop, telegram, 1, 20 * HOUR)
-    await _customer(shop, telegram, 2, 20 * HOUR)
+    await _customer(telegram_shop, telegram, 1, 20 * HOUR)
+    await _customer(telegram_shop, telegram, 2, 20 * HOUR)
     telegram.block(1)
-    report = await _scan(shop, NOW)
+    report = await _scan(telegram_shop, NOW)
     assert (report.sent, report.blocked) == (1, 1)
-    async with shop.sessions() as session:
+    async with telegram_shop.sessions() as session:
         blocked = await session.get(User, 1)
         assert blocked is not None and blocked.bot_blocked_at is not None
     attempts = len(telegram.calls("sendMessage"))
-    later = await _scan(shop, NOW + 20 * HOUR)  # the -1h mark
+    later = await _scan(telegram_shop, NOW + 20 * HOUR)  # the -1h mark
     assert (later.sent, later.blocked) == (1, 0)
     assert len(telegram.calls("sendMessage")) == attempts + 1, "a blocked user must not be retried"
 
 
 async def test_sends_keep_telegrams_pace_without_drops_or_repeats(
-    shop: AppContext, telegram: TelegramSandbox
+    telegram_shop: AppContext, telegram: TelegramSandbox
 ) -> None:
     for user_id in range(1, 91):
-        await _customer(shop, telegram, user_id, 20 * HOUR)
+        await _customer(telegram_shop, telegram, user_id, 20 * HOUR)
     telegram.set_rate_limit(30)
     telegram.flood_wait(after=40, seconds=2)  # a FLOOD_WAIT in the middle of the batch
-    report = await _scan(shop, NOW)
+    report = await _scan(telegram_shop, NOW)
     assert report.sent == 90
     assert all(len(telegram.messages(user_id)) == 1 for user_id in range(1, 91))
     assert len(telegram.calls("sendMessage")) > 90, "the flood wait should have answered 429s"
@@ -174,7 +152,7 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
     task_queue: str,
     telegram: TelegramSandbox,
 ) -> None:
-    ctx = make_context(sqlite_db, temporal_client, task_queue, **_telegram_settings(telegram))
+    ctx = make_context(sqlite_db, temporal_client, task_queue, **telegram_settings(telegram))
     users = range(1, 61)
     for user_id in users:
         await _customer(ctx, telegram, user_id, 20 * HOUR)

@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -57,7 +58,7 @@ async def test_add_seals_secrets_and_checks_the_inbound(
     ],
 )
 async def test_add_refuses_bad_input_and_changes_nothing(
-    panel_ctx: AppContext, start_panel: StartPanel, changes: dict[str, object], message: str
+    panel_ctx: AppContext, start_panel: StartPanel, changes: dict[str, Any], message: str
 ) -> None:
     panel = await start_panel(version=V2)
     if changes.get("inbound_id") == "vmess":

@@ -18,7 +18,7 @@ from shop.db import create_engine, recreate_database
 from shop.migrate import downgrade_sync, upgrade_sync
 from shop.models import Base
 
-EXPECTED_UNIQUE = {
+EXPECTED_UNIQUE: dict[str, set[tuple[str, ...]]] = {
     "subscriptions": {("token",), ("user_id",)},
     "grants": {("source_key",)},
     "panel_clients": {("subscription_id", "host_id")},
@@ -37,8 +37,8 @@ EXPECTED_INDEXED = {
 
 
 async def _recreate_postgres(url: str) -> str:
-    scratch = make_url(url)
-    scratch = scratch.set(database=f"{scratch.database}_migrations").render_as_string(hide_password=False)
+    parsed = make_url(url)
+    scratch = parsed.set(database=f"{parsed.database}_migrations").render_as_string(hide_password=False)
     await recreate_database(scratch)
     return scratch
 

@@ -21,7 +21,7 @@ REALITY = {
     },
 }
 TLS = {"serverName": "vpn.example.com", "alpn": ["h2", "http/1.1"], "settings": {"fingerprint": "firefox"}}
-NETWORK = {
+NETWORK: dict[str, dict[str, Any]] = {
     "tcp": {"tcpSettings": {"header": {"type": "none"}}},
     "ws": {"wsSettings": {"path": "/ws", "host": "cdn.example.com"}},
     "grpc": {"grpcSettings": {"serviceName": "grpc", "authority": "", "multiMode": True}},

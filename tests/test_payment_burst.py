@@ -15,11 +15,10 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import add_sandbox_host, panel_settings
-from tests.payments_env import payment_bench
+from tests.payments_env import SLOW_POLL, payment_bench
 
 # The figure; PAYMENT_BURST=40 makes a quick local run.
 BURST = int(os.environ.get("PAYMENT_BURST", "200"))
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 PANEL_DOWN_SECONDS = 30
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -14,10 +15,10 @@ from shop.payments.cryptopay import SIGNATURE_HEADER, signature
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
-from tests.payments_env import PaymentBench, payment_bench
+from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench
 from workflows.refund import RefundWorkflow
 
-FAST_POLL = {"payment_poll_first_seconds": 1, "payment_poll_max_seconds": 1}
+FAST_POLL: dict[str, Any] = {"payment_poll_first_seconds": 1, "payment_poll_max_seconds": 1}
 
 
 async def _checkout(bench: PaymentBench, method: PaymentMethod) -> str:
@@ -37,8 +38,7 @@ async def _grants(bench: PaymentBench) -> list[Grant]:
 async def test_forged_signature_is_refused_and_changes_nothing(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:
-    slow = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
-    async with payment_bench(sqlite_db, temporal_client, task_queue, **slow) as bench:
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
         payment_id = await _checkout(bench, PaymentMethod.CRYPTOPAY)
         invoice = bench.cryptopay.by_payload(payment_id)
         update = {"update_id": 1, "update_type": "invoice_paid", "payload": {**invoice, "status": "paid"}}

@@ -11,9 +11,7 @@ from shop.models import PaymentMethod
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
-from tests.payments_env import CUSTOMERS, OPERATOR, payment_bench
-
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+from tests.payments_env import CUSTOMERS, OPERATOR, SLOW_POLL, payment_bench
 
 
 async def test_a_burst_of_deliveries_under_429s_sends_each_message_once(

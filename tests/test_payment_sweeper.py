@@ -13,10 +13,8 @@ from shop.models import Grant, Payment, PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
-from tests.payments_env import payment_bench, send_stars_invoice
+from tests.payments_env import SLOW_POLL, payment_bench, send_stars_invoice
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, payment_sweep_schedule
-
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 
 
 async def test_lost_webhooks_are_delivered_by_the_sweeper(

@@ -20,11 +20,10 @@ from shop.temporal import EmbeddedTemporal
 from tests.conftest import NAMESPACE, Database
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
-from tests.payments_env import PaymentBench, payment_bench
+from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench
 from tests.polling import eventually
 
 PAYMENTS = 30
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 
 
 def _env(settings: Settings, server: EmbeddedTemporal) -> dict[str, str]:
@@ -97,7 +96,11 @@ async def test_worker_killed_mid_burst_delivers_every_payment_exactly_once(
             delivered_at_kill = await _delivered(bench)
             assert delivered_at_kill < PAYMENTS, "the kill must land mid-burst"
             await yk.webhooks.drain()  # the API answers without a worker: hints are durable
-            assert {attempt.status for attempt in yk.webhooks.attempts} == {200}
+            # Without a worker the API still records every hint: no answer but 200, and each
+            # event got its 200 (a sandbox request timing out on a loaded machine is retried).
+            attempts = yk.webhooks.attempts
+            assert {attempt.status for attempt in attempts if attempt.status is not None} == {200}
+            assert {a.body for a in attempts} == {a.body for a in attempts if a.status == 200}
             worker = _worker(env)
             # In-flight activities are retried after their 10 s heartbeat timeout, not after the
             # 30-60 s start-to-close timeout.

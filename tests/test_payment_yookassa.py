@@ -13,10 +13,9 @@ from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
-from tests.payments_env import OPERATOR, PaymentBench, payment_bench
-from workflows.payment import PaymentWorkflow, workflow_id
-
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench
+from workflows.payment import PaymentWorkflow
+from workflows.payment_messages import workflow_id
 
 
 async def _grants(bench: PaymentBench) -> int:

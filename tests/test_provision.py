@@ -30,7 +30,7 @@ async def provision(
 ) -> ProvisionResult:
     return await client.execute_workflow(
         ProvisionSubscriptionWorkflow.run,
-        ProvisionInput(subscription_id=sub_id, **extra),  # type: ignore[arg-type]
+        ProvisionInput(subscription_id=sub_id, **extra),
         id=provision_workflow_id(sub_id, f"{trigger}-{queue}"),
         task_queue=queue,
     )

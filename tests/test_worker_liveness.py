@@ -59,7 +59,7 @@ async def _run(client: Client, step: Step) -> StepResult:
         interceptors=[Liveness()],
     ):  # fmt: skip
         return await client.execute_workflow(
-            SlowStepWorkflow.run, step, id=f"slow-step-{queue}", task_queue=queue, result_type=StepResult
+            SlowStepWorkflow.run, step, id=f"slow-step-{queue}", task_queue=queue
         )
 
 

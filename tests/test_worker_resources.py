@@ -13,9 +13,7 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
-from tests.payments_env import payment_bench
-
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
+from tests.payments_env import SLOW_POLL, payment_bench
 
 
 def _open_clients(prefixes: tuple[str, ...]) -> list[httpx.AsyncClient]:

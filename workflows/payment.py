@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
+from workflows.payment_messages import (
+    PaymentInput,
+    PaymentLink,
+    PaymentProgress,
+    ProviderHint,
+    TransferDecision,
+    stars_refund_key,
+)
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 with workflow.unsafe.imports_passed_through():
@@ -43,51 +50,6 @@ AWAITING_OPERATOR = "waiting for the operator"
 ALIVE = timedelta(seconds=10)
 # Provider and database calls retry until they work; a bug or a refusal is non-retryable.
 PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-
-
-class PaymentInput(BaseModel):
-    payment_id: str
-
-
-class ProviderHint(BaseModel):
-    source: str  # "webhook", "sweeper": only for the history; the provider's answer decides
-
-
-class TransferDecision(BaseModel):
-    approve: bool
-    operator_id: int
-
-
-class PaymentLink(BaseModel):
-    status: PaymentStatus
-    pay_url: str | None
-
-
-class PaymentProgress(BaseModel):
-    stage: str
-    status: PaymentStatus | None
-    pay_url: str | None
-    detail: str = ""
-
-
-def workflow_id(payment_id: str) -> str:
-    return f"payment:{payment_id}"
-
-
-def stars_refund_key(charge_id: str) -> str:
-    return f"stars-refund:{charge_id}"
-
-
-def payment_search_attributes(
-    user_id: int, method: PaymentMethod, status: PaymentStatus
-) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(search_attributes.USER_ID, user_id),
-            SearchAttributePair(search_attributes.PROVIDER, method.value),
-            SearchAttributePair(search_attributes.STATUS, status.value),
-        ]
-    )
 
 
 @workflow.defn

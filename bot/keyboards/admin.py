@@ -14,7 +14,7 @@ from bot.keyboards.menu import back
 from bot.texts import t
 from shop.settings import Settings
 from shop.stats import ReviewItem
-from workflows.payment import workflow_id
+from workflows.payment_messages import workflow_id
 
 ADJUSTMENTS = (1, 7, 30, -1, -7)
 

@@ -21,9 +21,9 @@ from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod
 from shop.payments.stars import StarsCharge
 from shop.payments.status import FINAL
-from workflows.payment import (
+from workflows.payment import PaymentWorkflow
+from workflows.payment_messages import (
     PaymentInput,
-    PaymentWorkflow,
     ProviderHint,
     TransferDecision,
     payment_search_attributes,

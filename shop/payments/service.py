@@ -29,14 +29,9 @@ from shop.payments import hints
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
 from shop.settings import Settings
-from workflows.payment import (
-    PaymentInput,
-    PaymentLink,
-    PaymentWorkflow,
-    payment_search_attributes,
-    stars_refund_key,
-)
-from workflows.payment import workflow_id as payment_workflow_id
+from workflows.payment import PaymentWorkflow
+from workflows.payment_messages import PaymentInput, PaymentLink, payment_search_attributes, stars_refund_key
+from workflows.payment_messages import workflow_id as payment_workflow_id
 from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.ui import qr_png
+from sandbox.telegram.records import SentMessage
 from shop.accounts import register_user
 from shop.admin import set_banned
 from shop.models import BroadcastDelivery, DeliveryStatus, User, utcnow
@@ -27,7 +28,7 @@ async def customers(shop: Shop, ids: range, language: str = "ru") -> None:
         await register_user(shop.ctx.sessions, user_id, None, f"User{user_id}", language=language)
 
 
-def copies(shop: Shop, user_id: int) -> list[object]:
+def copies(shop: Shop, user_id: int) -> list[SentMessage]:
     """The broadcast copies a customer got (the bot never writes to them otherwise here)."""
     return [m for m in shop.tg.messages(user_id) if m.media_kind or (m.text or "").startswith("📢")]
 

@@ -122,8 +122,8 @@ async def test_withdrawal_details_confirmation_and_one_approval(shop: Shop) -> N
         assert tampered is not None and tampered.text == answer
     assert (await withdrawals(shop))[0][1] is WithdrawalStatus.REQUESTED
 
-    answer = await boss.taps("Approve", on=notice)
-    assert answer is not None and answer.text == "Decision saved."
+    decided = await boss.taps("Approve", on=notice)
+    assert decided is not None and decided.text == "Decision saved."
     assert notice.button_texts == []  # decided: the buttons go
     for repeat in (approve, decline):  # a double tap, or a second operator's late decline
         late = await boss.sends_callback(repeat, on=notice)

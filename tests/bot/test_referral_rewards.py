@@ -19,7 +19,7 @@ from shop.models import Payment, PaymentStatus, ReferralReward
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 from tests.factories import plan
-from workflows.payment import workflow_id
+from workflows.payment_messages import workflow_id
 
 REFERRER = 70
 DISCOUNTED = "📦 Month · 30 days — 199 ₽ 189.05 ₽ (−5% off your first purchase)\n\nChoose a payment method:"

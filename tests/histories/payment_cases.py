@@ -16,13 +16,12 @@ from shop.referrals import summary
 from tests.factories import plan, subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host
-from tests.payments_env import OPERATOR, PaymentBench, payment_bench, send_stars_invoice
-from workflows.payment import stars_refund_key, workflow_id
+from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench, send_stars_invoice
+from workflows.payment_messages import stars_refund_key, workflow_id
 from workflows.refund import charge_workflow_id, refund_workflow_id
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
 
 # Webhooks (or the sweeper) bring the news; polling would only race them.
-SLOW_POLL = {"payment_poll_first_seconds": 600, "payment_poll_max_seconds": 600}
 
 
 async def _checkout(bench: PaymentBench, user_id: int, method: PaymentMethod) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.types import LabeledPrice
+from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -19,7 +20,7 @@ from sandbox.serving import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.yookassa import FakeYooKassa
 from shop.context import AppContext
-from shop.models import Payment, PaymentMethod, PaymentStatus
+from shop.models import Grant, Payment, PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database, make_context
 from tests.factories import plan, subscriber
@@ -42,6 +43,10 @@ class PaymentBench:
             found = await session.get(Payment, payment_id)
         assert found is not None
         return found
+
+    async def grants(self) -> list[Grant]:
+        async with self.ctx.sessions() as session:
+            return list(await session.scalars(select(Grant).order_by(Grant.id)))
 
     async def result(self, payment_id: str, within: float = 60) -> PaymentProgress:
         handle = self.client.get_workflow_handle_for(PaymentWorkflow.run, workflow_id(payment_id))

@@ -33,7 +33,7 @@ from shop.users import mark_bot_blocked
 from tests.conftest import Database, make_context
 from tests.polling import eventually
 from tests.telegram_fixtures import telegram_settings
-from tests.worker_process import worker_process
+from tests.worker_process import worker_env, worker_process
 from workflows.broadcast import BroadcastInput, BroadcastWorkflow, broadcast_workflow_id
 
 OPERATOR = 900
@@ -253,7 +253,8 @@ async def test_worker_killed_mid_broadcast_sends_every_copy_exactly_once(
     message_id = await _audience(ctx, telegram, users)
     broadcast_id = await broadcasts.create_draft(ctx.sessions, OPERATOR, OPERATOR, message_id, None, None)
     telegram.flood_wait(after=30, seconds=8)
-    worker = worker_process(ctx, temporal_server, telegram)
+    env = worker_env(ctx.settings, temporal_server, TELEGRAM_MESSAGES_PER_SECOND="30")
+    worker = worker_process(env)
     try:
         assert await BroadcastControl(ctx).start(OPERATOR, broadcast_id) is StartOutcome.STARTED
         # The 31st copy meets the flood wait: the worker pauses with 30 copies out and recorded.
@@ -262,7 +263,7 @@ async def test_worker_killed_mid_broadcast_sends_every_copy_exactly_once(
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert sum(_copies(telegram, user) for user in (OPERATOR, *users)) == 30
-        worker = worker_process(ctx, temporal_server, telegram)
+        worker = worker_process(env)
         handle = temporal_client.get_workflow_handle_for(
             BroadcastWorkflow.run, broadcast_workflow_id(broadcast_id)
         )

@@ -19,7 +19,7 @@ from shop.temporal import EmbeddedTemporal
 from tests.conftest import Database, make_context
 from tests.polling import eventually
 from tests.telegram_fixtures import telegram_settings
-from tests.worker_process import worker_process
+from tests.worker_process import worker_env, worker_process
 from workflows.expiry import ExpiryScanInput, ExpiryScanReport, ExpiryScanWorkflow
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -157,7 +157,8 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
     for user_id in users:
         await _customer(ctx, telegram, user_id, 20 * HOUR)
     telegram.flood_wait(after=25, seconds=8)
-    worker = worker_process(ctx, temporal_server, telegram)
+    env = worker_env(ctx.settings, temporal_server, TELEGRAM_MESSAGES_PER_SECOND="30")
+    worker = worker_process(env)
     try:
         handle = await temporal_client.start_workflow(
             ExpiryScanWorkflow.run,
@@ -171,7 +172,7 @@ async def test_worker_killed_mid_batch_sends_every_reminder_exactly_once(
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert await _sent_count(telegram, users) == 25
-        worker = worker_process(ctx, temporal_server, telegram)
+        worker = worker_process(env)
         async with asyncio.timeout(90):
             await handle.result()
     finally:

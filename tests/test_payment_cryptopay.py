@@ -7,10 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from temporalio.client import Client
 
-from shop.models import Grant, PaymentMethod, PaymentStatus
+from shop.models import PaymentMethod, PaymentStatus
 from shop.payments.cryptopay import SIGNATURE_HEADER, signature
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
@@ -28,11 +27,6 @@ async def _checkout(bench: PaymentBench, method: PaymentMethod) -> str:
     checkout = await start_checkout(bench.ctx, 1001, offer.id, method, payment_id)
     assert checkout.pay_url
     return payment_id
-
-
-async def _grants(bench: PaymentBench) -> list[Grant]:
-    async with bench.ctx.sessions() as session:
-        return list(await session.scalars(select(Grant).order_by(Grant.id)))
 
 
 async def test_forged_signature_is_refused_and_changes_nothing(
@@ -70,7 +64,7 @@ async def test_forged_signature_is_refused_and_changes_nothing(
         bench.cryptopay.webhooks.copies = 3
         bench.cryptopay.pay(invoice["invoice_id"])
         assert (await bench.result(payment_id)).stage == "delivered"
-        assert [g.source_key for g in await _grants(bench)] == [payment_id]
+        assert [g.source_key for g in await bench.grants()] == [payment_id]
 
 
 async def test_expired_invoice_is_found_by_polling(
@@ -82,7 +76,7 @@ async def test_expired_invoice_is_found_by_polling(
         assert (await bench.result(payment_id)).stage == "expired"
         assert (await bench.payment(payment_id)).status is PaymentStatus.EXPIRED
         assert bench.cryptopay.webhooks.attempts == []
-        assert await _grants(bench) == []
+        assert await bench.grants() == []
 
 
 async def test_yookassa_refund_shortens_access_once(
@@ -97,7 +91,7 @@ async def test_yookassa_refund_shortens_access_once(
         refund_id = bench.yookassa.refund(provider_id)
         await bench.wait_status(payment_id, PaymentStatus.REFUNDED)
         await bench.yookassa.webhooks.drain()
-        grants = await _grants(bench)
+        grants = await bench.grants()
         assert [g.source_key for g in grants] == [payment_id, f"yookassa-refund:{refund_id}"]
         assert grants[1].duration_seconds == -grants[0].duration_seconds
         # A forged refund event naming a refund YooKassa does not have changes nothing.
@@ -113,4 +107,4 @@ async def test_yookassa_refund_shortens_access_once(
             )
             outcome = await handle.result()  # the re-fetch finds no such refund: nothing applied
             assert not outcome.valid and "refused" in outcome.reason
-        assert len(await _grants(bench)) == 2
+        assert len(await bench.grants()) == 2

@@ -7,14 +7,9 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from bot.texts import t
-from shop.models import Grant, PaymentStatus, Subscription
+from shop.models import PaymentStatus, Subscription
 from tests.conftest import Database
-from tests.payments_env import OPERATOR, PaymentBench, payment_bench, send_stars_invoice
-
-
-async def _grants(bench: PaymentBench) -> list[Grant]:
-    async with bench.ctx.sessions() as session:
-        return list(await session.scalars(select(Grant).order_by(Grant.id)))
+from tests.payments_env import OPERATOR, payment_bench, send_stars_invoice
 
 
 async def test_stars_payment_delivered_and_a_second_charge_refunded(
@@ -34,7 +29,7 @@ async def test_stars_payment_delivered_and_a_second_charge_refunded(
         second = await tg.successful_payment(1001, payment_id, 150)
         await tg.wait_for(lambda: second.refunded, 20)
         assert not charge.refunded
-        assert [g.source_key for g in await _grants(bench)] == [payment_id]
+        assert [g.source_key for g in await bench.grants()] == [payment_id]
         # Paying again is refused at pre-checkout: the order is closed.
         assert await tg.pay(1001, tg.messages(1001)[0]) is None
 
@@ -50,7 +45,7 @@ async def test_stars_price_mismatch_is_refunded_and_customer_told(
         assert cheap.refunded
         stored = await bench.payment(payment_id)
         assert stored.status is PaymentStatus.REFUNDED and "amount 1 != 150" in (stored.review_reason or "")
-        assert await _grants(bench) == []
+        assert await bench.grants() == []
         assert tg.last(1001).text == t("ru", "pay_refunded_undeliverable")
         assert payment_id in (tg.last(OPERATOR).text or "")
 
@@ -67,7 +62,7 @@ async def test_stars_refund_from_telegram_takes_access_back(
         await tg.refunded_payment(charge.id)
         await tg.refunded_payment(charge.id)  # delivered twice: revoked once
         await bench.wait_status(payment_id, PaymentStatus.REFUNDED)
-        grants = await _grants(bench)
+        grants = await bench.grants()
         assert [g.source_key for g in grants] == [payment_id, f"stars-refund:{charge.id}"]
         assert grants[1].duration_seconds == -grants[0].duration_seconds
         async with bench.ctx.sessions() as session:

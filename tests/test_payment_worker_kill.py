@@ -4,46 +4,22 @@ every payment is delivered exactly once (one grant, one panel client per subscri
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from temporalio.client import Client
 
 from shop.models import Grant, PanelClient, Payment, PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
-from shop.settings import Settings
 from shop.temporal import EmbeddedTemporal
-from tests.conftest import NAMESPACE, Database
+from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
 from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench
 from tests.polling import eventually
+from tests.worker_process import worker_env, worker_process
 
 PAYMENTS = 30
-
-
-def _env(settings: Settings, server: EmbeddedTemporal) -> dict[str, str]:
-    """The test's settings as the environment of a `vpnshop worker` process."""
-    env = dict(os.environ)
-    for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
-        if value == field.default or value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(str(item) for item in value)
-        env[name.upper()] = str(value)
-    env.update(TEMPORAL_ADDRESS=server.address, TEMPORAL_NAMESPACE=NAMESPACE)
-    return env
-
-
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "shop.cli", "worker"], env=env, stdout=subprocess.DEVNULL)
 
 
 async def _delivered(bench: PaymentBench) -> int:
@@ -72,8 +48,8 @@ async def test_worker_killed_mid_burst_delivers_every_payment_exactly_once(
         for user in users:
             await subscriber(ctx.sessions, user, f"u{user}")
         ids = [new_payment_id() for _ in users]
-        env = _env(ctx.settings, temporal_server)
-        worker = _worker(env)
+        env = worker_env(ctx.settings, temporal_server)
+        worker = worker_process(env)
         try:
             clicks = [
                 start_checkout(ctx, user, offer.id, PaymentMethod.YOOKASSA, payment_id)
@@ -101,7 +77,7 @@ async def test_worker_killed_mid_burst_delivers_every_payment_exactly_once(
             attempts = yk.webhooks.attempts
             assert {attempt.status for attempt in attempts if attempt.status is not None} == {200}
             assert {a.body for a in attempts} == {a.body for a in attempts if a.status == 200}
-            worker = _worker(env)
+            worker = worker_process(env)
             # In-flight activities are retried after their 10 s heartbeat timeout, not after the
             # 30-60 s start-to-close timeout.
             await eventually(lambda: _at_least(bench, PAYMENTS), seconds=40)

@@ -6,24 +6,28 @@ import os
 import subprocess
 import sys
 
-from sandbox.telegram import TelegramSandbox
-from shop.context import AppContext
+from pydantic import SecretStr
+
+from shop.settings import Settings
 from shop.temporal import EmbeddedTemporal
 from tests.conftest import NAMESPACE
 
 
-def worker_process(
-    ctx: AppContext, server: EmbeddedTemporal, telegram: TelegramSandbox
-) -> subprocess.Popen[bytes]:
-    """On the test's task queue and database, sending to the Telegram sandbox."""
+def worker_env(settings: Settings, server: EmbeddedTemporal, **overrides: str) -> dict[str, str]:
+    """The test's settings (task queue, database, sandboxes) as the environment of a worker process."""
     env = dict(os.environ)
-    env.update(
-        TEMPORAL_ADDRESS=server.address,
-        TEMPORAL_NAMESPACE=NAMESPACE,
-        TEMPORAL_TASK_QUEUE=ctx.settings.temporal_task_queue,
-        DATABASE_URL=ctx.settings.db_url,
-        TELEGRAM_BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_url,
-        TELEGRAM_MESSAGES_PER_SECOND="30",
-    )
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if value == field.default or value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(str(item) for item in value)
+        env[name.upper()] = str(value)
+    env.update(TEMPORAL_ADDRESS=server.address, TEMPORAL_NAMESPACE=NAMESPACE, **overrides)
+    return env
+
+
+def worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "shop.cli", "worker"], env=env, stdout=subprocess.DEVNULL)

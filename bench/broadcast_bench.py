@@ -16,23 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.main import build_bot
-from sandbox.telegram import TelegramSandbox
+from bench.paced_stack import TASK_QUEUE, paced_stack, print_pace
 from shop import broadcasts
-from shop.context import AppContext
 from shop.db import create_engine, recreate_database, session_factory
 from shop.migrate import upgrade
-from shop.models import User, utcnow
-from shop.settings import load_settings
-from shop.temporal import EmbeddedTemporal, connect, free_port
-from worker.main import build_worker
+from shop.models import utcnow
 from workflows.broadcast import BATCH, BroadcastInput, BroadcastWorkflow, broadcast_workflow_id
 
 OPERATOR = 1
@@ -73,67 +66,28 @@ async def part_one(url: str, count: int) -> None:
 
 async def part_two(count: int) -> None:
     print(f"part 2: {count:,} recipients, embedded Temporal, sandbox Bot API at 30 msg/s with 429s")
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        await upgrade(url)
-        engine = create_engine(url)
-        sessions = session_factory(engine)
-        ids = range(1, count + 1)
-        async with engine.begin() as connection:
-            await connection.execute(insert(User), [{"id": i, "full_name": f"user{i}"} for i in ids])
-        server = EmbeddedTemporal(free_port(), None, "vpnshop")
-        server.start()
-        try:
-            async with TelegramSandbox() as telegram:
-                telegram.set_rate_limit(30)
-                for user_id in ids:
-                    telegram.add_user(user_id, "u")
-                await telegram.send_text(OPERATOR, "📢 news")
-                message_id = telegram.world.chats[OPERATOR][-1].message_id
-                client = await connect(server.address, "vpnshop")
-                settings = load_settings(
-                    _env_file=None,
-                    database_url=url,
-                    temporal_address=server.address,
-                    temporal_task_queue="bench",
-                    telegram_bot_token=telegram.token,
-                    telegram_api_url=telegram.api_url,
-                )
-                ctx = AppContext(settings, engine, sessions, client)
-                broadcast_id = await broadcasts.create_draft(
-                    sessions, OPERATOR, OPERATOR, message_id, None, None
-                )
-                workflow_id = broadcast_workflow_id(broadcast_id)
-                bot = build_bot(settings)
-                async with build_worker(ctx, client, bot=bot):
-                    started = time.perf_counter()
-                    # Small runs, so that even a thousand recipients show continue-as-new at work.
-                    inp = BroadcastInput(broadcast_id=broadcast_id, batches_per_run=3)
-                    final = await client.execute_workflow(
-                        BroadcastWorkflow.run, inp, id=workflow_id, task_queue="bench"
-                    )
-                    elapsed = time.perf_counter() - started
-                await bot.session.close()
-                runs = [run async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-                events = 0
-                for run in runs:
-                    history = await client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history()
-                    events = max(events, len(history.events))
-                per_chat = [
-                    len([m for m in telegram.messages(user_id) if m.text == "📢 news"]) for user_id in ids
-                ]
-                refused = len(telegram.calls("copyMessage")) - sum(per_chat)
-        finally:
-            server.stop()
-        await engine.dispose()
-    print(
-        f"  sent {final.sent:,} in {elapsed:.1f} s: {final.sent / elapsed:.1f} copies/s "
-        f"(limit 30/s, pacing set to {settings.telegram_messages_per_second:g}/s)"
-    )
-    print(
-        f"  429 answers: {refused}, duplicates: {sum(n - 1 for n in per_chat if n > 1)}, "
-        f"lost: {per_chat.count(0)}"
-    )
+    customers = range(1, count + 1)  # the operator is one of them
+    async with paced_stack(customers) as (ctx, telegram):
+        client = ctx.require_temporal()
+        await telegram.send_text(OPERATOR, "📢 news")
+        message_id = telegram.world.chats[OPERATOR][-1].message_id
+        broadcast_id = await broadcasts.create_draft(ctx.sessions, OPERATOR, OPERATOR, message_id, None, None)
+        workflow_id = broadcast_workflow_id(broadcast_id)
+        started = time.perf_counter()
+        # Small runs, so that even a thousand recipients show continue-as-new at work.
+        inp = BroadcastInput(broadcast_id=broadcast_id, batches_per_run=3)
+        final = await client.execute_workflow(
+            BroadcastWorkflow.run, inp, id=workflow_id, task_queue=TASK_QUEUE
+        )
+        elapsed = time.perf_counter() - started
+        runs = [run async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+        events = 0
+        for run in runs:
+            history = await client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history()
+            events = max(events, len(history.events))
+        per_chat = [len([m for m in telegram.messages(user) if m.text == "📢 news"]) for user in customers]
+        refused = len(telegram.calls("copyMessage")) - sum(per_chat)
+    print_pace(ctx, "copies", final.sent, elapsed, per_chat, refused)
     print(f"  {len(runs)} runs of {3 * BATCH} recipients at most; the longest history: {events} events")
 
 

@@ -16,25 +16,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-from bot.main import build_bot
-from sandbox.telegram import TelegramSandbox
+from bench.paced_stack import TASK_QUEUE, paced_stack, print_pace
 from shop import reminders
-from shop.context import AppContext
 from shop.db import create_engine, recreate_database, session_factory
 from shop.migrate import upgrade
-from shop.models import Subscription, User
+from shop.models import Subscription
 from shop.settings import load_settings
-from shop.temporal import EmbeddedTemporal, connect, free_port
-from worker.main import build_worker
 from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -126,15 +120,10 @@ async def part_one(url: str, count: int) -> None:
 
 async def part_two(count: int) -> None:
     print(f"part 2: {count:,} due reminders, embedded Temporal, sandbox Bot API at 30 msg/s with 429s")
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        await upgrade(url)
-        engine = create_engine(url)
-        sessions = session_factory(engine)
-        async with engine.begin() as connection:
-            ids = range(1, count + 1)
-            await connection.execute(insert(User), [{"id": i, "full_name": f"user{i}"} for i in ids])
-            expires = NOW + timedelta(hours=20)
+    customers = range(1, count + 1)
+    async with paced_stack(customers) as (ctx, telegram):
+        expires = NOW + timedelta(hours=20)
+        async with ctx.engine.begin() as connection:
             await connection.execute(
                 insert(Subscription),
                 [
@@ -145,47 +134,17 @@ async def part_two(count: int) -> None:
                         "expires_at": expires,
                         "has_paid": True,
                     }
-                    for i in ids
+                    for i in customers
                 ],
             )
-        server = EmbeddedTemporal(free_port(), None, "vpnshop")
-        server.start()
-        try:
-            async with TelegramSandbox() as telegram:
-                telegram.set_rate_limit(30)
-                for user_id in range(1, count + 1):
-                    telegram.add_user(user_id, "u")
-                client = await connect(server.address, "vpnshop")
-                settings = load_settings(
-                    _env_file=None,
-                    database_url=url,
-                    temporal_address=server.address,
-                    temporal_task_queue="bench",
-                    telegram_bot_token=telegram.token,
-                    telegram_api_url=telegram.api_url,
-                )
-                ctx = AppContext(settings, engine, sessions, client)
-                bot = build_bot(settings)
-                async with build_worker(ctx, client, bot=bot):
-                    started = time.perf_counter()
-                    report = await client.execute_workflow(
-                        ExpiryScanWorkflow.run, ExpiryScanInput(now=NOW), id="bench-scan", task_queue="bench"
-                    )
-                    elapsed = time.perf_counter() - started
-                await bot.session.close()
-                per_chat = [len(telegram.messages(user_id)) for user_id in range(1, count + 1)]
-                refused = len(telegram.calls("sendMessage")) - sum(per_chat)
-        finally:
-            server.stop()
-        await engine.dispose()
-    print(
-        f"  sent {report.sent:,} in {elapsed:.1f} s: {report.sent / elapsed:.1f} reminders/s "
-        f"(limit 30/s, pacing set to {settings.telegram_messages_per_second:g}/s)"
-    )
-    print(
-        f"  429 answers: {refused}, duplicates: {sum(n - 1 for n in per_chat if n > 1)}, "
-        f"lost: {per_chat.count(0)}"
-    )
+        started = time.perf_counter()
+        report = await ctx.require_temporal().execute_workflow(
+            ExpiryScanWorkflow.run, ExpiryScanInput(now=NOW), id="bench-scan", task_queue=TASK_QUEUE
+        )
+        elapsed = time.perf_counter() - started
+        per_chat = [len(telegram.messages(user_id)) for user_id in customers]
+        refused = len(telegram.calls("sendMessage")) - sum(per_chat)
+    print_pace(ctx, "reminders", report.sent, elapsed, per_chat, refused)
 
 
 async def main() -> None:

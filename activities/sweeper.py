@@ -21,8 +21,9 @@ from shop.models import Payment, PaymentMethod, PaymentStatus, utcnow
 from shop.payments.base import Provider, ProviderError
 from shop.payments.hints import Delivery, check_provider, find_payment, record_stars_charge
 from shop.payments.stars import StarsCharge
-from shop.payments.status import TransitionRefused, transition
+from shop.payments.status import transition
 from shop.settings import Settings
+from shop.transitions import TransitionRefused
 
 log = logging.getLogger(__name__)
 S = PaymentStatus

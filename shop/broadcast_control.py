@@ -15,9 +15,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from shop import broadcasts
-from shop.broadcasts import BroadcastProgress, Draft, TransitionRefused
+from shop.broadcasts import BroadcastProgress, Draft
 from shop.context import AppContext
 from shop.models import BroadcastStatus
+from shop.transitions import TransitionRefused
 from workflows.broadcast import BroadcastInput, BroadcastWorkflow, broadcast_workflow_id
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, literal, select, update
 
 from shop.db import SessionFactory
 from shop.models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus, User
+from shop.transitions import move
 
 S = BroadcastStatus
 
@@ -29,12 +30,6 @@ ALLOWED_FROM: dict[BroadcastStatus, frozenset[BroadcastStatus]] = {
     S.FINISHED: frozenset({S.RUNNING}),
     S.CANCELED: frozenset({S.DRAFT, S.RUNNING}),
 }
-
-
-class TransitionRefused(Exception):
-    def __init__(self, broadcast_id: str, current: BroadcastStatus | None, target: BroadcastStatus) -> None:
-        super().__init__(f"broadcast {broadcast_id}: {current} -> {target} is not allowed")
-        self.current = current
 
 
 @dataclass(frozen=True)
@@ -130,22 +125,8 @@ async def get_draft(sessions: SessionFactory, broadcast_id: str) -> Draft | None
 async def transition(
     sessions: SessionFactory, broadcast_id: str, target: BroadcastStatus, **fields: Any
 ) -> BroadcastStatus:
-    """Moves the broadcast to `target` with a conditional UPDATE; already there is a no-op.
-    Returns the previous status; raises TransitionRefused if `target` cannot follow the current one."""
-    while True:
-        async with sessions() as session, session.begin():
-            current = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
-            if current is None or (current is not target and current not in ALLOWED_FROM[target]):
-                raise TransitionRefused(broadcast_id, current, target)
-            if current is target:
-                return current
-            changed = await session.execute(
-                update(Broadcast)
-                .where(Broadcast.id == broadcast_id, Broadcast.status == current)
-                .values(status=target, **fields)
-            )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                return current
+    """Moves the broadcast to `target`; see `shop.transitions.move`."""
+    return await move(sessions, Broadcast, broadcast_id, target, ALLOWED_FROM, **fields)
 
 
 async def is_running(sessions: SessionFactory, broadcast_id: str) -> bool:

@@ -24,11 +24,11 @@ from shop.broadcast_control import (
     UrlButton,
     parse_button,
 )
-from shop.broadcasts import TransitionRefused
 from shop.context import AppContext
 from shop.db import SessionFactory
 from shop.models import BroadcastDelivery, BroadcastStatus, DeliveryStatus, utcnow
 from shop.temporal import EmbeddedTemporal
+from shop.transitions import TransitionRefused
 from shop.users import mark_bot_blocked
 from tests.conftest import Database, make_context
 from tests.polling import eventually

@@ -13,14 +13,14 @@ from temporalio.exceptions import ApplicationError
 
 from bot.broadcast_messages import report_text
 from bot.keyboards.broadcast import url_markup
-from shop import broadcasts
-from shop.broadcasts import BroadcastProgress, Draft
+from shop.customers.users import get_customer, mark_bot_blocked
 from shop.db import SessionFactory
+from shop.messaging import broadcasts
+from shop.messaging.broadcasts import BroadcastProgress, Draft
+from shop.messaging.pacing import RateLimiter
+from shop.messaging.telegram_send import SendOutcome, copy_paced, send_paced
 from shop.models import BroadcastStatus, DeliveryStatus, utcnow
-from shop.pacing import RateLimiter
-from shop.telegram_send import SendOutcome, copy_paced, send_paced
 from shop.transitions import TransitionRefused
-from shop.users import get_customer, mark_bot_blocked
 
 SEND_CONCURRENCY = 8
 STOP_CHECK_SECONDS = 1.0

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import activity
 
-from shop import ledger
+from shop.access import ledger
 from shop.db import SessionFactory
 from shop.models import GrantKind
 

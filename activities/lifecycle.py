@@ -8,8 +8,8 @@ from datetime import datetime
 from pydantic import BaseModel
 from temporalio import activity
 
+from shop.access.lifecycle import access_out_of_line
 from shop.db import SessionFactory
-from shop.lifecycle import access_out_of_line
 from shop.models import utcnow
 
 

@@ -1,4 +1,4 @@
-"""Panel activities: thin adapters from workflows to shop.provisioning and shop.reconcile."""
+"""Panel activities: thin adapters from workflows to shop.access.provisioning and shop.access.reconcile."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from shop.access.provisioning import ClientSync, Provisioner, SyncStatus
+from shop.access.reconcile import HostReconcileReport, reconcile_host
 from shop.crypto import Sealer
 from shop.db import SessionFactory
 from shop.models import Host
 from shop.panel.errors import PanelAuthError, PanelError, PanelUnavailable
 from shop.panel.links import UnsupportedInbound
 from shop.panel.pool import PanelPool
-from shop.provisioning import ClientSync, Provisioner, SyncStatus
-from shop.reconcile import HostReconcileReport, reconcile_host
 from shop.settings import Settings
 
 

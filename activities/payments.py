@@ -19,14 +19,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from bot.texts import t
-from shop.accounts import ensure_subscription
+from shop.customers.accounts import ensure_subscription
+from shop.customers.users import Access, access_of, operator_languages
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
 from shop.settings import Settings
 from shop.transitions import TransitionRefused
-from shop.users import Access, access_of, operator_languages
 
 log = logging.getLogger(__name__)
 

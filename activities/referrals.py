@@ -12,7 +12,7 @@ from temporalio import activity
 
 from activities.payments import Telegram
 from bot.texts import price, t
-from shop import referrals
+from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.settings import Settings
 

@@ -10,13 +10,13 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from bot.reminder_messages import reminder_text, renew_keyboard
-from shop import reminders
+from shop.customers.users import mark_bot_blocked
 from shop.db import SessionFactory
+from shop.messaging import reminders
+from shop.messaging.pacing import RateLimiter
+from shop.messaging.reminders import ReminderPolicy
+from shop.messaging.telegram_send import SendOutcome, send_paced
 from shop.models import ReminderStatus, utcnow
-from shop.pacing import RateLimiter
-from shop.reminders import ReminderPolicy
-from shop.telegram_send import SendOutcome, send_paced
-from shop.users import mark_bot_blocked
 
 
 class ClaimInput(BaseModel):

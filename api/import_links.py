@@ -1,5 +1,5 @@
 """/import/<token>/<app>: Telegram buttons open only http(s) links, so one-tap import goes through
-this redirect to the app's own scheme (shop/deeplinks.py)."""
+this redirect to the app's own scheme (shop/subscription/deeplinks.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from shop.context import AppContext
-from shop.deeplinks import IMPORT_LINKS, import_link
-from shop.users import token_exists
+from shop.customers.users import token_exists
+from shop.subscription.deeplinks import IMPORT_LINKS, import_link
 
 router = APIRouter()
 

@@ -22,10 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.paced_stack import TASK_QUEUE, paced_stack, print_pace
-from shop import broadcasts
 from shop.db import create_engine, recreate_database, session_factory
-from shop.migrate import upgrade
+from shop.messaging import broadcasts
 from shop.models import utcnow
+from shop.runtime.migrate import upgrade
 from workflows.broadcast import BATCH, BroadcastInput, BroadcastWorkflow, broadcast_workflow_id
 
 OPERATOR = 1

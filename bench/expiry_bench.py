@@ -24,10 +24,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from bench.paced_stack import TASK_QUEUE, paced_stack, print_pace
-from shop import reminders
 from shop.db import create_engine, recreate_database, session_factory
-from shop.migrate import upgrade
+from shop.messaging import reminders
 from shop.models import Subscription
+from shop.runtime.migrate import upgrade
 from shop.settings import load_settings
 from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
 
@@ -62,7 +62,7 @@ async def _seed(url: str, count: int) -> None:
     await engine.dispose()
 
 
-# The candidate query of shop.reminders.claim_due, without the ORM.
+# The candidate query of shop.messaging.reminders.claim_due, without the ORM.
 CANDIDATES = (
     "SELECT s.id, s.expires_at, s.has_paid, r.mark FROM subscriptions s"
     " LEFT JOIN reminders r ON r.subscription_id = s.id AND r.expires_at = s.expires_at"

@@ -15,10 +15,10 @@ from bot.main import build_bot
 from sandbox.telegram import TelegramSandbox
 from shop.context import AppContext
 from shop.db import create_engine, session_factory
-from shop.migrate import upgrade
 from shop.models import User
+from shop.runtime.migrate import upgrade
+from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from shop.settings import load_settings
-from shop.temporal import EmbeddedTemporal, connect, free_port
 from worker.main import build_worker
 
 TASK_QUEUE = "bench"

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from shop.models import Payment, PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
-from shop.temporal import EmbeddedTemporal, connect, free_port
+from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from tests.conftest import _open
 from tests.factories import plan, subscriber
 from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench

@@ -23,15 +23,15 @@ from cryptography.fernet import Fernet
 
 from activities.panels import PanelActivities
 from sandbox.panel import SandboxPanel
-from shop import ledger
-from shop.accounts import ensure_subscription, register_user
+from shop.access import ledger
+from shop.access.hosts import HostService, parse_input
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.hosts import HostService, parse_input
-from shop.migrate import upgrade
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.models import GrantKind, Host
+from shop.runtime.migrate import upgrade
+from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from shop.settings import load_settings
-from shop.temporal import EmbeddedTemporal, connect, free_port
 from worker.main import build_worker
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 

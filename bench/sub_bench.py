@@ -29,8 +29,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from shop.db import create_engine
-from shop.migrate import upgrade
 from shop.models import Host, PanelClient, Subscription, User, utcnow
+from shop.runtime.migrate import upgrade
 
 HOSTS = [("Netherlands", "🇳🇱"), ("Germany", "🇩🇪"), ("Finland", "🇫🇮"), ("USA", "🇺🇸"), ("Poland", "🇵🇱")]
 PBK = "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw"
@@ -178,7 +178,7 @@ def rss_mb(pid: int) -> float:
 
 
 def free_port() -> int:
-    from shop.temporal import free_port as pick
+    from shop.runtime.temporal import free_port as pick
 
     return pick()
 

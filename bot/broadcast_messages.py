@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.texts import t
-from shop.broadcasts import BroadcastProgress
+from shop.messaging.broadcasts import BroadcastProgress
 
 
 def _numbers(progress: BroadcastProgress) -> dict[str, int]:

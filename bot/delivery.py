@@ -12,8 +12,8 @@ from aiogram.types import BufferedInputFile
 from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
 from bot.ui import qr_png
+from shop.customers.users import Access
 from shop.settings import Settings
-from shop.users import Access
 
 
 def subscription_link(settings: Settings, token: str) -> str:

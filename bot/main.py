@@ -30,10 +30,10 @@ from bot.routers import (
     withdrawals,
 )
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
-from shop.admin import AccessSync
-from shop.broadcast_control import BroadcastControl
-from shop.checkout import Checkout
 from shop.context import AppContext
+from shop.customers.admin import AccessSync
+from shop.messaging.broadcast_control import BroadcastControl
+from shop.payments.checkout import Checkout
 from shop.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from bot.callbacks import AcceptTerms
 from bot.texts import language_for, t
 from bot.ui import alert
 from shop.context import AppContext
+from shop.customers.users import Customer, get_customer
 from shop.settings import Settings
-from shop.users import Customer, get_customer
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

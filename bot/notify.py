@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.texts import t
 from shop.context import AppContext
-from shop.users import operator_languages
+from shop.customers.users import operator_languages
 
 log = logging.getLogger(__name__)
 

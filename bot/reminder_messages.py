@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Renew
 from bot.texts import t
-from shop.reminders import Mark, parse_marks
+from shop.messaging.reminders import Mark, parse_marks
 
 
 def _left(language: str, expires_at: datetime, now: datetime) -> str:

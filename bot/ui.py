@@ -18,7 +18,7 @@ from aiogram.types import (
 
 from bot.texts import t
 from shop.context import AppContext
-from shop.users import Customer
+from shop.customers.users import Customer
 
 ScreenBuilder = Callable[[AppContext, Customer, str], Awaitable[tuple[str, InlineKeyboardMarkup]]]
 

@@ -143,7 +143,7 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    # Cache of the ledger's result: written only by shop.ledger in the grant's transaction.
+    # Cache of the ledger's result: written only by shop.access.ledger in the grant's transaction.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     has_paid: Mapped[bool] = mapped_column(Boolean, default=False)
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

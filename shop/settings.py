@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shop.reminders import ReminderPolicy, parse_marks
+from shop.messaging.reminders import ReminderPolicy, parse_marks
 
 
 class SettingsError(Exception):

@@ -1,6 +1,6 @@
 """Explicit status transitions: each change is a conditional UPDATE from the states allowed to
 precede the target, so concurrent or repeated writers can only move a row forward. Used for
-payments (`shop.payments.status`) and broadcasts (`shop.broadcasts`)."""
+payments (`shop.payments.status`) and broadcasts (`shop.messaging.broadcasts`)."""
 
 from __future__ import annotations
 

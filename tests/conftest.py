@@ -16,10 +16,10 @@ from temporalio.client import Client
 
 from shop.context import AppContext
 from shop.db import SessionFactory, create_engine, session_factory
-from shop.migrate import upgrade
 from shop.models import Base
+from shop.runtime.migrate import upgrade
+from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from shop.settings import load_settings
-from shop.temporal import EmbeddedTemporal, connect, free_port
 from worker.main import build_worker
 
 NAMESPACE = "vpnshop"

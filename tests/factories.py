@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shop.accounts import ensure_subscription, register_user
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.db import SessionFactory
 from shop.models import Host, Payment, PaymentMethod, PaymentStatus, Plan, Subscription, utcnow
 from shop.payments.service import new_payment_id, record_payment

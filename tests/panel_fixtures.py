@@ -15,9 +15,9 @@ from cryptography.fernet import Fernet
 from temporalio.client import Client
 
 from sandbox.panel import VERSIONS, SandboxPanel
+from shop.access.hosts import HostService, parse_input
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.hosts import HostService, parse_input
 from shop.models import Host
 from worker.main import build_worker
 

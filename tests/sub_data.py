@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shop.access.ledger import grant
 from shop.db import SessionFactory
-from shop.ledger import grant
 from shop.models import GrantKind, Host, PanelClient, utcnow
 from tests.factories import subscriber
 

@@ -13,13 +13,13 @@ from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, Sche
 
 from bot.main import build_bot
 from sandbox.panel import SandboxPanel
-from shop import ledger
+from shop.access import ledger
 from shop.context import AppContext
 from shop.db import create_engine, session_factory
-from shop.migrate import upgrade
 from shop.models import GrantKind, Host, Subscription, User
+from shop.runtime.migrate import upgrade
+from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from shop.settings import load_settings
-from shop.temporal import EmbeddedTemporal, connect, free_port
 from tests.factories import subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host
 from tests.polling import eventually

@@ -13,10 +13,13 @@ from temporalio.client import Client
 
 from activities.broadcasts import SEND_CONCURRENCY
 from sandbox.telegram import TelegramSandbox
-from shop import broadcasts
-from shop.accounts import register_user
-from shop.admin import set_banned
-from shop.broadcast_control import (
+from shop.context import AppContext
+from shop.customers.accounts import register_user
+from shop.customers.admin import set_banned
+from shop.customers.users import mark_bot_blocked
+from shop.db import SessionFactory
+from shop.messaging import broadcasts
+from shop.messaging.broadcast_control import (
     BadButton,
     BroadcastControl,
     StartOutcome,
@@ -24,12 +27,9 @@ from shop.broadcast_control import (
     UrlButton,
     parse_button,
 )
-from shop.context import AppContext
-from shop.db import SessionFactory
 from shop.models import BroadcastDelivery, BroadcastStatus, DeliveryStatus, utcnow
-from shop.temporal import EmbeddedTemporal
+from shop.runtime.temporal import EmbeddedTemporal
 from shop.transitions import TransitionRefused
-from shop.users import mark_bot_blocked
 from tests.conftest import Database, make_context
 from tests.polling import eventually
 from tests.telegram_fixtures import telegram_settings

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from temporalio.common import WorkflowIDReusePolicy
 
-from shop.accounts import ensure_subscription, register_user
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.db import create_engine, session_factory
 from shop.models import GrantKind, Subscription
-from shop.temporal import connect, free_port, namespace_retention, pid_alive
+from shop.runtime.temporal import connect, free_port, namespace_retention, pid_alive
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 
 
@@ -32,7 +32,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shop.cli", *args],
+        [sys.executable, "-m", "shop.runtime.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -82,7 +82,7 @@ class Shop:
         log = open(self.tmp_path / "up.log", "a")  # noqa: SIM115
         # Its own process group, like a shell job, so a test can Ctrl-C the group without pytest.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shop.cli", "up"],
+            [sys.executable, "-m", "shop.runtime.cli", "up"],
             env=self.env,
             cwd=self.tmp_path,
             stdout=log,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import WorkflowExecutionStatus
 
-from shop.temporal import connect, free_port, port_open
+from shop.runtime.temporal import connect, free_port, port_open
 
 
 async def _line(process: asyncio.subprocess.Process, label: str, seen: list[str]) -> str:
@@ -34,7 +34,13 @@ async def test_demo_buys_a_subscription_and_stops_cleanly(tmp_path: Path) -> Non
     env = os.environ | ports | {"DATA_DIR": str(tmp_path / "demo")}
     with (tmp_path / "demo.log").open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "shop.cli", "demo", env=env, stdout=asyncio.subprocess.PIPE, stderr=log
+            sys.executable,
+            "-m",
+            "shop.runtime.cli",
+            "demo",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
         )
         try:
             seen: list[str] = []
@@ -70,7 +76,7 @@ async def test_demo_refuses_a_data_dir_holding_another_shop(tmp_path: Path) -> N
     (tmp_path / "vpnshop.db").write_bytes(b"a real shop's database")
     env = os.environ | {"DATA_DIR": str(tmp_path), "API_PORT": str(free_port())}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shop.cli", "demo", env=env,
+        sys.executable, "-m", "shop.runtime.cli", "demo", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _out, err = await process.communicate()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from shop.cli import _parser
+from shop.runtime.cli import _parser
 from shop.search_attributes import ALL as SEARCH_ATTRIBUTES
 from shop.settings import Settings
 

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 
 from sandbox.telegram import TelegramSandbox
-from shop import ledger
-from shop.accounts import ensure_subscription, register_user
+from shop.access import ledger
 from shop.context import AppContext
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.models import GrantKind, Reminder, ReminderStatus, User
-from shop.temporal import EmbeddedTemporal
+from shop.runtime.temporal import EmbeddedTemporal
 from tests.conftest import Database, make_context
 from tests.polling import eventually
 from tests.telegram_fixtures import telegram_settings

@@ -3,8 +3,8 @@ import httpx
 from api.app import create_app
 from shop.context import AppContext
 from shop.db import create_engine, session_factory
+from shop.runtime.temporal import free_port
 from shop.settings import load_settings
-from shop.temporal import free_port
 
 
 async def test_health_is_503_with_reasons_when_database_and_temporal_are_unreachable() -> None:

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.panel import V2, V3_0, V3_1
-from shop import ledger
+from shop.access import ledger
+from shop.access.hosts import HostError, HostService, parse_input
+from shop.access.provisioning import Provisioner
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.hosts import HostError, HostService, parse_input
 from shop.models import GrantKind, Host
 from shop.panel.pool import PanelPool
-from shop.provisioning import Provisioner
 from tests.factories import subscriber
 from tests.panel_fixtures import TEST_KEY, StartPanel, add_sandbox_host
 
@@ -131,7 +131,7 @@ async def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, str
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shop.cli",
+        "shop.runtime.cli",
         "hosts",
         *args,
         env=env,

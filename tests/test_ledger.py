@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from shop import ledger
-from shop.ledger import UnknownSubscription, next_expiry
+from shop.access import ledger
+from shop.access.ledger import UnknownSubscription, next_expiry
 from shop.models import Grant, GrantKind, Subscription
 from tests.conftest import Database
 from tests.factories import subscriber

@@ -15,8 +15,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from shop.db import create_engine, recreate_database
-from shop.migrate import downgrade_sync, upgrade_sync
 from shop.models import Base
+from shop.runtime.migrate import downgrade_sync, upgrade_sync
 
 EXPECTED_UNIQUE: dict[str, set[tuple[str, ...]]] = {
     "subscriptions": {("token",), ("user_id",)},

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from shop.models import Grant, PanelClient, Payment, PaymentMethod, PaymentStatus
 from shop.payments.service import new_payment_id, start_checkout
-from shop.temporal import EmbeddedTemporal
+from shop.runtime.temporal import EmbeddedTemporal
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings

@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from temporalio.client import Client
 
 from sandbox.panel import V2, V3_0, V3_1, SandboxPanel
-from shop import ledger
+from shop.access import ledger
+from shop.access.provisioning import expiry_ms
 from shop.context import AppContext
 from shop.models import GrantKind, Host, PanelClient, Subscription, User, utcnow
-from shop.provisioning import expiry_ms
 from tests.factories import subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id

@@ -8,10 +8,10 @@ from datetime import timedelta
 from temporalio.client import Client
 
 from sandbox.panel import V2, V3_0, V3_1
-from shop import ledger
+from shop.access import ledger
+from shop.access.provisioning import expiry_ms
 from shop.context import AppContext
 from shop.models import GrantKind, Subscription
-from shop.provisioning import expiry_ms
 from tests.factories import subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host
 from worker.schedules import ScheduleDefinition, ensure_schedules, reconcile_panels
@@ -88,8 +88,8 @@ async def test_drift_is_fixed_missing_clients_recreated_unknown_reported(
 async def test_new_and_re_enabled_hosts_are_back_filled(
     panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
 ) -> None:
+    from shop.access.hosts import HostService
     from shop.crypto import Sealer
-    from shop.hosts import HostService
 
     ctx = panel_worker
     first = await start_panel(version=V3_1)

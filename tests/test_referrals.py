@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from shop import referrals
-from shop.accounts import register_user
+from shop.customers import referrals
+from shop.customers.accounts import register_user
+from shop.customers.referrals import WithdrawalRefused
 from shop.models import Payment, PaymentMethod, ReferralReward, Withdrawal
 from shop.payments.service import new_payment_id, record_payment
-from shop.referrals import WithdrawalRefused
 from shop.settings import Settings, SettingsError, load_settings
 from tests.conftest import Database
 from tests.factories import delivered_payment, plan

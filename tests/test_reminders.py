@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from shop import ledger, reminders
-from shop.accounts import register_user
+from shop.access import ledger
+from shop.customers.accounts import register_user
+from shop.customers.users import mark_bot_blocked
+from shop.messaging import reminders
+from shop.messaging.pacing import RateLimiter
+from shop.messaging.reminders import Mark, ReminderPolicy, due_mark, parse_marks
 from shop.models import GrantKind, Reminder, ReminderStatus, User
-from shop.pacing import RateLimiter
-from shop.reminders import Mark, ReminderPolicy, due_mark, parse_marks
-from shop.users import mark_bot_blocked
 from tests.conftest import Database
 from tests.factories import subscriber
 

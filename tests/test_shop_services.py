@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from shop import admin, stats, users
-from shop.accounts import ensure_subscription
+from shop.access.ledger import grant, history
+from shop.access.trial import TrialRefusal, TrialUnavailable, start_trial, trial_refusal
 from shop.context import AppContext
-from shop.ledger import grant, history
+from shop.customers import admin, stats, users
+from shop.customers.accounts import ensure_subscription
 from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
-from shop.trial import TrialRefusal, TrialUnavailable, start_trial, trial_refusal
 from tests.conftest import Database, make_context
 from tests.factories import host, plan, subscriber
 

@@ -196,7 +196,7 @@ async def test_a_corrupt_cached_link_is_left_out_of_structured_formats(sqlite_db
 
 
 async def test_expiry_header_moves_with_a_renewal(sqlite_db: Database) -> None:
-    from shop.ledger import grant
+    from shop.access.ledger import grant
     from shop.models import GrantKind
 
     hosts = await make_hosts(sqlite_db.sessions)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from api.app import create_app
 from shop.context import AppContext
-from shop.temporal import free_port
+from shop.runtime.temporal import free_port
 from tests.conftest import Database
 from tests.sub_client import api_client
 from tests.sub_data import make_hosts, seed_subscription

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from shop.models import PanelClient
-from shop.temporal import free_port
+from shop.runtime.temporal import free_port
 from tests import singbox_core
 from tests.conftest import Database
 from tests.sub_client import api_client

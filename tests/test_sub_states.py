@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from api.app import create_app
-from shop.accounts import rotate_token
+from shop.customers.accounts import rotate_token
 from shop.models import User, utcnow
 from shop.subscription.store import SqliteReader
 from shop.subscription.vless import parse_vless

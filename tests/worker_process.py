@@ -8,8 +8,8 @@ import sys
 
 from pydantic import SecretStr
 
+from shop.runtime.temporal import EmbeddedTemporal
 from shop.settings import Settings
-from shop.temporal import EmbeddedTemporal
 from tests.conftest import NAMESPACE
 
 
@@ -30,4 +30,6 @@ def worker_env(settings: Settings, server: EmbeddedTemporal, **overrides: str) -
 
 
 def worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "shop.cli", "worker"], env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shop.runtime.cli", "worker"], env=env, stdout=subprocess.DEVNULL
+    )

@@ -23,12 +23,12 @@ from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
 from activities.sweeper import SweepActivities
+from bot.gateway import TelegramGateway
 from bot.main import build_bot
 from shop.context import AppContext
-from shop.pacing import RateLimiter
+from shop.messaging.pacing import RateLimiter
 from shop.payments.registry import build_providers
 from shop.payments.star_transactions import StarTransactions
-from shop.telegram import TelegramGateway
 from worker.liveness import Liveness
 from worker.schedules import ensure_schedules
 from workflows.broadcast import BroadcastWorkflow

@@ -16,7 +16,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.broadcasts import BatchInput, BroadcastActivities, BroadcastRef, FinishInput
-    from shop.broadcasts import BroadcastProgress
+    from shop.messaging.broadcasts import BroadcastProgress
 
 BATCH = 100
 BATCHES_PER_RUN = 200

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.panels import ClientOnHostInput, ListHostsInput, MarkForReconcileInput, PanelActivities
-    from shop.provisioning import ClientSync, SyncStatus
+    from shop.access.provisioning import ClientSync, SyncStatus
 
 
 class ProvisionInput(BaseModel):

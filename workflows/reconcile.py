@@ -13,7 +13,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.panels import ListHostsInput, PanelActivities, ReconcileHostInput
-    from shop.reconcile import HostReconcileReport
+    from shop.access.reconcile import HostReconcileReport
 
 
 class ReconcileInput(BaseModel):

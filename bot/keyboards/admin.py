@@ -12,8 +12,8 @@ from bot.callbacks import Admin, AdminAction, ListedReview, Review
 from bot.keyboards import broadcast
 from bot.keyboards.menu import back
 from bot.texts import t
+from shop.customers.stats import ReviewItem
 from shop.settings import Settings
-from shop.stats import ReviewItem
 from workflows.payment_messages import workflow_id
 
 ADJUSTMENTS = (1, 7, 30, -1, -7)

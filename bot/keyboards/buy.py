@@ -8,7 +8,7 @@ from bot.callbacks import Pay, PickMethod, PickPlan, Screen, Transferred
 from bot.keyboards.menu import back
 from bot.texts import price, t
 from shop.models import PaymentMethod
-from shop.plans import PlanView
+from shop.payments.plans import PlanView
 
 
 def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:

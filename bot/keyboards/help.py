@@ -16,7 +16,7 @@ PLATFORM_NAMES = {
     Platform.MACOS: "🍎 macOS",
     Platform.LINUX: "🐧 Linux",
 }
-# (app name, import id in shop.deeplinks or None, store or download page) per platform.
+# (app name, import id in shop.subscription.deeplinks or None, store or download page) per platform.
 APPS: dict[Platform, list[tuple[str, str | None, str]]] = {
     Platform.ANDROID: [
         ("Happ", "happ", "https://play.google.com/store/apps/details?id=com.happproxy"),

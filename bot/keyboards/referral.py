@@ -7,7 +7,7 @@ from aiogram.types import CopyTextButton, InlineKeyboardButton, InlineKeyboardMa
 from bot.callbacks import Screen, Withdraw, WithdrawalDecision, WithdrawStep
 from bot.keyboards.menu import back
 from bot.texts import t
-from shop.referrals import WithdrawalView
+from shop.customers.referrals import WithdrawalView
 
 
 def _step(lang: str, key: str, step: WithdrawStep) -> InlineKeyboardButton:

@@ -16,12 +16,12 @@ from bot.callbacks import Admin, AdminAction, ListedReview, Nav, Review, Screen
 from bot.keyboards import admin as keyboards
 from bot.texts import date, price, t
 from bot.ui import alert, show
-from shop import admin as operations
-from shop.admin import AccessSync, PanelSync
-from shop.checkout import Checkout, PaymentNotFound
 from shop.context import AppContext
-from shop.stats import ReviewItem, shop_stats, waiting_review
-from shop.users import Customer, access_of, get_customer
+from shop.customers import admin as operations
+from shop.customers.admin import AccessSync, PanelSync
+from shop.customers.stats import ReviewItem, shop_stats, waiting_review
+from shop.customers.users import Customer, access_of, get_customer
+from shop.payments.checkout import Checkout, PaymentNotFound
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from bot.keyboards import broadcast as keyboards
 from bot.routers.admin import IsAdmin
 from bot.texts import t
 from bot.ui import alert, show
-from shop.broadcast_control import (
+from shop.customers.users import Customer
+from shop.messaging.broadcast_control import (
     BadButton,
     BroadcastControl,
     StartOutcome,
@@ -31,7 +32,6 @@ from shop.broadcast_control import (
     UrlButton,
     parse_button,
 )
-from shop.users import Customer
 
 log = logging.getLogger(__name__)
 START_ANSWERS = {

@@ -1,5 +1,5 @@
 """Buying and renewing: plans, methods, the order whose pay button carries our payment ID, then the
-invoice, link or requisites `shop.checkout.Checkout` gives for it. The access card comes later, from
+invoice, link or requisites `shop.payments.checkout.Checkout` gives for it. The access card comes later, from
 the payment's workflow once it is delivered."""
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from bot.callbacks import Nav, Pay, PickMethod, PickPlan, Renew, Screen, Transfe
 from bot.keyboards import buy as keyboards
 from bot.texts import date, price, t
 from bot.ui import alert, screen_handlers, show
-from shop.checkout import (
+from shop.context import AppContext
+from shop.customers.referrals import discounted
+from shop.customers.users import Customer, access_of
+from shop.payments.checkout import (
     Checkout,
     DiscountSpent,
     PaymentClosed,
@@ -25,11 +28,8 @@ from shop.checkout import (
     PaymentNotReady,
     PaymentOffer,
 )
-from shop.context import AppContext
+from shop.payments.plans import active_plan, active_plans
 from shop.payments.stars import CURRENCY as STARS
-from shop.plans import active_plan, active_plans
-from shop.referrals import discounted
-from shop.users import Customer, access_of
 
 T = TypeVar("T")
 REFUSALS: dict[type[Exception], str] = {

@@ -13,7 +13,7 @@ from bot.keyboards import help as keyboards
 from bot.texts import t
 from bot.ui import show
 from shop.context import AppContext
-from shop.users import Customer, access_of
+from shop.customers.users import Customer, access_of
 
 
 async def help_command(message: Message, lang: str) -> None:

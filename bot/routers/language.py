@@ -11,7 +11,7 @@ from bot.routers.menu import menu_screen
 from bot.texts import CATALOGUES, t
 from bot.ui import alert, menu_keyboard, show
 from shop.context import AppContext
-from shop.users import Customer, get_customer, set_language
+from shop.customers.users import Customer, get_customer, set_language
 
 
 async def choose(query: CallbackQuery, lang: str) -> None:

@@ -10,9 +10,9 @@ from bot.callbacks import Nav, Screen
 from bot.keyboards.menu import main_menu
 from bot.texts import CATALOGUES, date, t
 from bot.ui import show
+from shop.access.trial import trial_refusal
 from shop.context import AppContext
-from shop.trial import trial_refusal
-from shop.users import AccessState, Customer, access_of
+from shop.customers.users import AccessState, Customer, access_of
 
 MENU_LABELS = {catalogue["btn_menu"] for catalogue in CATALOGUES.values()}
 

@@ -19,10 +19,10 @@ from bot.notify import notify_admins
 from bot.routers.menu import MENU_LABELS
 from bot.texts import price, t
 from bot.ui import alert, show
-from shop import referrals
 from shop.context import AppContext
-from shop.referrals import DETAILS_MAX, DETAILS_MIN, WithdrawalRefused
-from shop.users import Customer
+from shop.customers import referrals
+from shop.customers.referrals import DETAILS_MAX, DETAILS_MIN, WithdrawalRefused
+from shop.customers.users import Customer
 
 
 class Payout(StatesGroup):

@@ -17,9 +17,9 @@ from bot.routers.menu import send_menu
 from bot.texts import t
 from bot.ui import alert, menu_keyboard
 from shop.context import AppContext
-from shop.referrals import referrer_from
+from shop.customers.referrals import referrer_from
+from shop.customers.users import Customer, accept_terms, get_customer, register
 from shop.settings import Settings
-from shop.users import Customer, accept_terms, get_customer, register
 
 JOINED = {"creator", "administrator", "member"}
 

@@ -14,7 +14,7 @@ from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
 from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
-from shop.users import AccessState, Customer, access_of, new_link
+from shop.customers.users import AccessState, Customer, access_of, new_link
 
 
 async def subscription_screen(

@@ -13,9 +13,9 @@ from bot.delivery import send_access
 from bot.notify import notify_admins
 from bot.texts import t
 from bot.ui import alert, show
+from shop.access.trial import TrialUnavailable, start_trial, trial_refusal
 from shop.context import AppContext
-from shop.trial import TrialUnavailable, start_trial, trial_refusal
-from shop.users import Customer, access_of
+from shop.customers.users import Customer, access_of
 
 log = logging.getLogger(__name__)
 

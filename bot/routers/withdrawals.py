@@ -16,11 +16,11 @@ from bot.routers.admin import IsAdmin
 from bot.routers.referral import rub
 from bot.texts import t
 from bot.ui import alert, show
-from shop import referrals
 from shop.context import AppContext
+from shop.customers import referrals
+from shop.customers.referrals import WithdrawalView
+from shop.customers.users import Customer, get_customer
 from shop.models import WithdrawalStatus
-from shop.referrals import WithdrawalView
-from shop.users import Customer, get_customer
 
 log = logging.getLogger(__name__)
 

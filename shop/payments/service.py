@@ -21,8 +21,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from shop import referrals
 from shop.context import AppContext
+from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
 from shop.payments import hints

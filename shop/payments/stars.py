@@ -1,5 +1,5 @@
 """Telegram Stars (XTR): the invoice we ask the bot to send, the pre-checkout answer from the
-database, and the charge a `successful_payment` carries (refunds go through `shop.telegram`).
+database, and the charge a `successful_payment` carries (refunds go through `bot.gateway`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from shop import referrals
+from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, User
 from shop.payments.base import ProviderPayment, ProviderStatus

@@ -14,8 +14,8 @@ from string import Template
 import qrcode
 import qrcode.image.svg
 
-from shop.deeplinks import app_links
 from shop.subscription.content import Status
+from shop.subscription.deeplinks import app_links
 from shop.subscription.texts import t
 
 _HERE = Path(__file__).parent

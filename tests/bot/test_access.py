@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from PIL import Image
 
-from shop.accounts import ensure_subscription
-from shop.ledger import grant, history
+from shop.access.ledger import grant, history
+from shop.access.trial import trial_source_key
+from shop.customers.accounts import ensure_subscription
+from shop.customers.users import access_of
 from shop.models import GrantKind, utcnow
-from shop.trial import trial_source_key
-from shop.users import access_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Shop
 from tests.panel_fixtures import StartPanel, add_sandbox_host

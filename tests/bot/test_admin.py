@@ -8,11 +8,11 @@ from decimal import Decimal
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from shop.accounts import ensure_subscription
-from shop.ledger import history
+from shop.access.ledger import history
+from shop.customers.accounts import ensure_subscription
+from shop.customers.users import access_of
 from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
-from shop.temporal import free_port
-from shop.users import access_of
+from shop.runtime.temporal import free_port
 from tests.bot.conftest import ADMIN_ID
 from tests.bot.kit import Shop
 from tests.factories import plan

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from bot.ui import qr_png
 from sandbox.telegram.records import SentMessage
-from shop.accounts import register_user
-from shop.admin import set_banned
+from shop.customers.accounts import register_user
+from shop.customers.admin import set_banned
+from shop.customers.users import mark_bot_blocked
 from shop.models import BroadcastDelivery, DeliveryStatus, User, utcnow
-from shop.users import mark_bot_blocked
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 

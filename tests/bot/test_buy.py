@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.telegram import SentMessage
-from shop.accounts import ensure_subscription
-from shop.ledger import grant
+from shop.access.ledger import grant
+from shop.customers.accounts import ensure_subscription
+from shop.customers.users import access_of
 from shop.models import Grant, GrantKind, Payment, PaymentStatus, utcnow
-from shop.users import access_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 from tests.factories import plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.main import publish_commands
-from shop.users import get_customer, referrer_of
+from shop.customers.users import get_customer, referrer_of
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Shop
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from shop import referrals
+from shop.customers import referrals
 from shop.models import PaymentMethod, Withdrawal, WithdrawalStatus
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop

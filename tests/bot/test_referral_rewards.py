@@ -14,7 +14,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 
-from shop import referrals
+from shop.customers import referrals
 from shop.models import Payment, PaymentStatus, ReferralReward
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop

@@ -9,10 +9,10 @@ from datetime import timedelta
 from bot.main import build_bot
 from sandbox.panel import V2, V3_1, SandboxPanel
 from sandbox.telegram import TelegramSandbox
-from shop import ledger
-from shop.accounts import ensure_subscription, register_user
+from shop.access import ledger
+from shop.access.trial import start_trial, trial_source_key
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.models import GrantKind, utcnow
-from shop.trial import start_trial, trial_source_key
 from tests.factories import subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from bot.main import build_bot
 from sandbox.telegram import TelegramSandbox
-from shop import broadcasts
-from shop.accounts import register_user
 from shop.context import AppContext
+from shop.customers.accounts import register_user
+from shop.messaging import broadcasts
 from tests.histories.recorder import Recorder, Scenario, expect
 from worker.main import build_worker
 from workflows.broadcast import BroadcastInput, BroadcastWorkflow, broadcast_workflow_id

@@ -8,11 +8,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sandbox.panel import V3_1, SandboxPanel
-from shop.accounts import register_user
-from shop.checkout import Checkout
+from shop.customers.accounts import register_user
+from shop.customers.referrals import summary
 from shop.models import PaymentMethod, PaymentStatus
+from shop.payments.checkout import Checkout
 from shop.payments.service import new_payment_id, start_checkout
-from shop.referrals import summary
 from tests.factories import plan, subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shop.temporal import EmbeddedTemporal, connect, free_port
+from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from tests.conftest import NAMESPACE
 from tests.histories import access_cases, broadcast_cases, payment_cases
 from tests.histories.recorder import MANIFEST, Recorder, RecordingError, Scenario

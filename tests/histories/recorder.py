@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from shop.context import AppContext
 from shop.db import create_engine, session_factory
-from shop.migrate import upgrade
+from shop.runtime.migrate import upgrade
 from shop.settings import Settings
 from tests.conftest import Database, make_context
 from tests.panel_fixtures import panel_settings

@@ -10,8 +10,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.ledger import ApplyGrantResult
-from shop.accounts import ensure_subscription
 from shop.context import AppContext
+from shop.customers.accounts import ensure_subscription
 from shop.models import GrantKind
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 

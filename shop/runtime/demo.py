@@ -31,14 +31,14 @@ from sandbox.panel import SandboxPanel
 from sandbox.serving import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.yookassa import FakeYooKassa
-from shop import processes
-from shop.accounts import ensure_subscription, register_user
+from shop.access.hosts import HostService, parse_input
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.hosts import HostService, parse_input
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.models import Payment, PaymentMethod
+from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
-from shop.plans import ensure_plan
+from shop.runtime import processes
 from shop.settings import Settings, load_settings
 from workflows.payment import PaymentWorkflow
 from workflows.payment_messages import PaymentProgress, workflow_id

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from shop.access.provisioning import Provisioner
 from shop.crypto import Sealer
 from shop.db import SessionFactory
 from shop.models import Host, PanelClient
@@ -23,7 +24,6 @@ from shop.panel.models import Inbound
 from shop.panel.pool import credentials_for
 from shop.panel.session import PanelCredentials, panel_timeout
 from shop.panel.totp import valid_secret
-from shop.provisioning import Provisioner
 
 CONNECTION_FIELDS = (
     "panel_url",

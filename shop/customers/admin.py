@@ -11,11 +11,11 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from temporalio.service import RPCError
 
+from shop.access.grants import GrantOutcome, run_grant
 from shop.context import AppContext
+from shop.customers.users import Customer, get_customer
 from shop.db import SessionFactory
-from shop.grants import GrantOutcome, run_grant
 from shop.models import GrantKind, Subscription, User
-from shop.users import Customer, get_customer
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 log = logging.getLogger(__name__)

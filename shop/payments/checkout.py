@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from shop import referrals
 from shop.context import AppContext
+from shop.customers import referrals
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
 from shop.payments import hints
+from shop.payments.plans import PlanView
 from shop.payments.service import (
     CheckoutError,
     available_methods,
@@ -25,7 +26,6 @@ from shop.payments.service import (
     start_checkout,
 )
 from shop.payments.status import FINAL
-from shop.plans import PlanView
 
 CLOSED = FINAL | {PaymentStatus.SUCCEEDED}
 

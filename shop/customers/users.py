@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from shop import accounts
+from shop.customers import accounts
 from shop.db import SessionFactory
 from shop.models import Host, Subscription, User, utcnow
 from shop.settings import Settings

@@ -10,13 +10,13 @@ import logging
 import sys
 from typing import Any
 
+from shop.access.hosts import HostError, HostService, parse_input
+from shop.access.provisioning import Provisioner
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.hosts import HostError, HostService, parse_input
-from shop.migrate import upgrade
 from shop.models import Host
 from shop.panel.pool import PanelPool
-from shop.provisioning import Provisioner
+from shop.runtime.migrate import upgrade
 from shop.settings import Settings
 
 SECRETS = ("password", "api_token", "totp_secret")

@@ -12,9 +12,9 @@ from typing import Any
 import uvicorn
 
 from shop.context import AppContext
-from shop.migrate import upgrade
+from shop.runtime.migrate import upgrade
+from shop.runtime.temporal import EmbeddedTemporal, connect, ensure_retention
 from shop.settings import Settings
-from shop.temporal import EmbeddedTemporal, connect, ensure_retention
 
 log = logging.getLogger("vpnshop")
 

@@ -10,7 +10,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
-from shop.pacing import RateLimiter
+from shop.messaging.pacing import RateLimiter
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER_ROUNDS = 10

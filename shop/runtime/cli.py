@@ -7,9 +7,9 @@ import asyncio
 import logging
 import sys
 
-from shop import hosts_cli
+from shop.runtime import hosts_cli
+from shop.runtime.temporal import TemporalStartError
 from shop.settings import Settings, SettingsError, load_settings
-from shop.temporal import TemporalStartError
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -46,13 +46,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
-    from shop import processes
+    from shop.runtime import processes
 
     command = args.command
     if command == "hosts":
         print(await hosts_cli.run(args, settings))
     elif command == "demo":
-        from shop.demo import DemoError, run_demo
+        from shop.runtime.demo import DemoError, run_demo
 
         try:
             await run_demo()
@@ -62,7 +62,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     elif command == "up":
         await processes.up(settings)
     elif command == "migrate":
-        from shop.migrate import upgrade
+        from shop.runtime.migrate import upgrade
 
         await upgrade(settings.db_url)
     else:

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from shop.access.provisioning import Provisioner, SyncStatus, all_desired
 from shop.models import Host, PanelClient
 from shop.panel.errors import PanelError
 from shop.panel.identity import client_email
 from shop.panel.models import RemoteClient
-from shop.provisioning import Provisioner, SyncStatus, all_desired
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 50  # unknown clients named in the report; the count is always complete

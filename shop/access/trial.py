@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from shop.access.grants import run_grant
 from shop.context import AppContext
 from shop.db import SessionFactory
-from shop.grants import run_grant
 from shop.models import GrantKind, Subscription, User
 from shop.settings import Settings
 

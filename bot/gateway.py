@@ -1,7 +1,7 @@
 """The worker's side of Telegram: what the payment workflows tell customers and operators, and Stars
 refunds. The messages are the bot's own (`bot.delivery`, `bot.keyboards`), so the customer gets one
 kind of access card whether it came from a trial or a payment. Every message goes through the
-worker's one limiter (`shop.telegram_send.paced`), as reminders and broadcasts do: a burst of
+worker's one limiter (`shop.messaging.telegram_send.paced`), as reminders and broadcasts do: a burst of
 payments must not earn 429s, whose activity retries would repeat the messages already sent."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from aiogram.exceptions import TelegramBadRequest
 
 from bot.delivery import access_card
 from bot.keyboards.admin import payment_notice
-from shop.pacing import RateLimiter
+from shop.customers.users import Access
+from shop.messaging.pacing import RateLimiter
+from shop.messaging.telegram_send import SendOutcome, paced
 from shop.settings import Settings
-from shop.telegram_send import SendOutcome, paced
-from shop.users import Access
 
 log = logging.getLogger(__name__)
 

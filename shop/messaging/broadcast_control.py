@@ -14,9 +14,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from shop import broadcasts
-from shop.broadcasts import BroadcastProgress, Draft
 from shop.context import AppContext
+from shop.messaging import broadcasts
+from shop.messaging.broadcasts import BroadcastProgress, Draft
 from shop.models import BroadcastStatus
 from shop.transitions import TransitionRefused
 from workflows.broadcast import BroadcastInput, BroadcastWorkflow, broadcast_workflow_id

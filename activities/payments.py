@@ -96,6 +96,7 @@ class PaymentEvent(enum.StrEnum):
     TRANSFER_CLAIMED = "transfer_claimed"
     TRANSFER_DECLINED = "transfer_declined"
     REFUND_APPLIED = "refund_applied"
+    NO_HOST_YET = "no_host_yet"  # paid and granted, but every host failed its first try
 
 
 class NotifyInput(BaseModel):
@@ -121,6 +122,7 @@ MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
     PaymentEvent.TRANSFER_CLAIMED: ("pay_transfer_claimed", "op_transfer_claimed"),
     PaymentEvent.TRANSFER_DECLINED: ("pay_transfer_declined", None),
     PaymentEvent.REFUND_APPLIED: ("pay_refund_applied", "op_refund_applied"),
+    PaymentEvent.NO_HOST_YET: ("pay_no_host_yet", "op_no_host_yet"),
 }
 
 

@@ -20,13 +20,20 @@ def subscription_link(settings: Settings, token: str) -> str:
     return f"{settings.base_url}/sub/{token}"
 
 
+def servers_text(lang: str, access: Access) -> str:
+    """How many servers; while some are still being set up, how many are ready."""
+    if access.preparing:
+        return t(lang, "servers_preparing", ready=access.ready_servers, servers=access.servers)
+    return str(access.servers)
+
+
 def access_text(lang: str, access: Access, link: str, heading_key: str) -> str:
     return t(
         lang,
         "access_card",
         heading=t(lang, heading_key),
         date=date(access.expires_at),
-        servers=access.servers,
+        servers=servers_text(lang, access),
         link=escape(link),
     )
 

@@ -21,7 +21,12 @@ from workflows.payment_messages import (
     TransferDecision,
     stars_refund_key,
 )
-from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+from workflows.provision import (
+    HostReports,
+    ProvisionInput,
+    ProvisionSubscriptionWorkflow,
+    provision_workflow_id,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
@@ -45,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
 SHORT = timedelta(seconds=30)
 # Runs started before the referral program replay without its steps.
 REFERRAL_PATCH = "referral-reward"
+# Runs started before "access first" replay waiting for the whole provisioning child.
+ACCESS_FIRST_PATCH = "access-first"
 AWAITING_OPERATOR = "waiting for the operator"
 # A worker that dies mid-activity is noticed this soon (worker.liveness beats while activities run).
 ALIVE = timedelta(seconds=10)
@@ -53,8 +60,9 @@ PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=ti
 
 
 @workflow.defn
-class PaymentWorkflow:
+class PaymentWorkflow(HostReports):
     def __init__(self) -> None:
+        super().__init__()
         self.stage = "starting"
         self.status: PaymentStatus | None = None
         self.pay_url: str | None = None
@@ -215,12 +223,35 @@ class PaymentWorkflow:
         )
         self.granted = True
         self.stage = "provisioning"
+        child_id = provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}")
+        if workflow.patched(ACCESS_FIRST_PATCH):
+            await self._provision_access_first(order, child_id)
+            return
         # Hosts that stay down past the child's retry window are left to reconciliation.
         await workflow.execute_child_workflow(
             ProvisionSubscriptionWorkflow.run,
             ProvisionInput(subscription_id=order.subscription_id),
-            id=provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}"),
+            id=child_id,
         )
+
+    async def _provision_access_first(self, order: Order, child_id: str) -> None:
+        """Return as soon as one host serves the customer; the child goes on with the others in the
+        background (abandoned, not cancelled, when this run closes). When every host fails its
+        first try, the customer and the operators hear so at once, and the card waits for the
+        first host that recovers (or for the child to give up, leaving it to reconciliation)."""
+        child = await workflow.start_child_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=order.subscription_id, report_to=workflow.info().workflow_id),
+            id=child_id,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        await workflow.wait_condition(lambda: child.done() or self.any_host_ready() or self.no_host_can())
+        if not (child.done() or self.any_host_ready()):
+            self.stage = "waiting for a host"
+            await self._notify(order, PaymentEvent.NO_HOST_YET, self.host_errors())
+            await workflow.wait_condition(lambda: child.done() or self.any_host_ready())
+        if child.done():
+            await child  # a failed child is a failed delivery (ChildWorkflowError), as before
 
     async def _refund_charge(self, charge: StarsCharge) -> None:
         await workflow.execute_activity_method(

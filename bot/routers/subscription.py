@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
 from bot.callbacks import Link, LinkAction, Nav, Screen
-from bot.delivery import access_text, send_qr, subscription_link
+from bot.delivery import access_text, send_qr, servers_text, subscription_link
 from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
 from bot.ui import alert, screen_handlers, show
@@ -34,7 +34,7 @@ async def subscription_screen(
         state=t(lang, "state_active" if access.state is AccessState.ACTIVE else "state_trial"),
         date=date(access.expires_at),
         days=access.days_left,
-        servers=access.servers,
+        servers=servers_text(lang, access),
         link=escape(link),
     )
     return text, keyboards.subscription(lang, link)

@@ -113,6 +113,7 @@ TEXTS: dict[str, str] = {
     "access_card": "{heading}\n\nValid until: <b>{date}</b>\nServers: {servers}\n\n"
     "Subscription link:\n<code>{link}</code>\n\n"
     "Copy the link and add it to your VPN app (see “How to connect”).",
+    "servers_preparing": "{ready} of {servers} ready; the others are being prepared and will appear in your app by themselves",
     "btn_copy_link": "📋 Copy link",
     "btn_qr": "📱 QR code",
     "btn_new_link": "🔄 New link",
@@ -245,6 +246,7 @@ TEXTS: dict[str, str] = {
     # Payments
     "pay_canceled": "❌ The payment was canceled ({detail}). No money was taken; you can try again.",
     "pay_expired": "⌛ The payment expired before it was paid. Start a new one from the menu.",
+    "pay_no_host_yet": "✅ Payment received. Your servers are being prepared; your access card will arrive here as soon as the first one is ready.",
     "pay_review": "🔎 We received your payment and are checking it. We will write to you shortly.",
     "pay_refunded_undeliverable": "↩️ We could not deliver your order, so the payment was refunded in full.",
     "pay_extra_charge_refunded": "↩️ You paid the same order twice; the second payment was refunded.",
@@ -259,6 +261,7 @@ TEXTS: dict[str, str] = {
     "pay_try_later": "We could not take this payment right now; please try again in a minute.",
     # Operators
     "op_sale": "💰 Sale {payment_id}: {amount} {currency} via {method}, user {user_id}.",
+    "op_no_host_yet": "⚠️ Payment {payment_id} ({amount} {currency}, user {user_id}) is paid, but no server could take the client yet: {detail}\nThe customer gets the card as soon as a host recovers.",
     "op_review": (
         "⚠️ Payment {payment_id} ({amount} {currency} via {method}, user {user_id}) needs review: {detail}"
     ),

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from shop.customers import accounts
 from shop.db import SessionFactory
-from shop.models import Host, Subscription, User, utcnow
+from shop.models import Host, PanelClient, Subscription, User, utcnow
 from shop.settings import Settings
 
 LANGUAGES = ("ru", "en")
@@ -47,6 +47,12 @@ class Access:
     token: str | None
     servers: int
     has_paid: bool
+    ready_servers: int = 0  # hosts that hold the client and serve its link now
+
+    @property
+    def preparing(self) -> bool:
+        """Some servers are still being set up (a host was down when access was granted)."""
+        return self.active and self.ready_servers < self.servers
 
     @property
     def active(self) -> bool:
@@ -133,6 +139,22 @@ async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | 
     async with sessions() as session:
         subscription = await session.scalar(select(Subscription).where(Subscription.user_id == telegram_id))
         servers = await session.scalar(select(func.count()).select_from(Host).where(Host.enabled)) or 0
+        ready = 0
+        if subscription is not None:
+            ready = (
+                await session.scalar(
+                    select(func.count())
+                    .select_from(PanelClient)
+                    .join(Host, Host.id == PanelClient.host_id)
+                    .where(
+                        PanelClient.subscription_id == subscription.id,
+                        Host.enabled,
+                        PanelClient.enabled_written,
+                        PanelClient.link != "",
+                    )
+                )
+                or 0
+            )
     if subscription is None or subscription.expires_at is None:
         return Access(AccessState.NONE, None, 0, subscription.token if subscription else None, servers, False)
     if subscription.expires_at <= now:
@@ -146,6 +168,7 @@ async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | 
         subscription.token,
         servers,
         subscription.has_paid,
+        ready,
     )
 
 

@@ -15,9 +15,10 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox.panel.auth import Auth, Session
 from sandbox.panel.clients_api import ClientsApi
+from sandbox.panel.errors import Panic, ServiceError
 from sandbox.panel.faults import Faults
 from sandbox.panel.routes import dispatch
-from sandbox.panel.state import V2, V3_1, PanelState, Panic, ServiceError
+from sandbox.panel.state import V2, PanelState
 
 LOGIN_OK = "You have successfully logged into your account."
 LOGIN_BAD = "Invalid username or password or two-factor code."
@@ -142,7 +143,7 @@ class PanelApp:
 
     def _unauthenticated(self, request: Request) -> Response:
         xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"
-        if self.state.version == V3_1 and xhr:
+        if self.state.clients_api and xhr:
             return bare(401)
         if self.state.version == V2 and self.legacy_unauth:  # 2.8.3 and older
             if xhr:
@@ -188,7 +189,7 @@ class PanelApp:
         except Panic:
             return bare(500)
         except ServiceError as error:
-            return envelope(False, f"{context} ({error})")
+            return envelope(False, f"{error.context or context} ({error})")
         if request.method == "POST":
             if self.faults.take("commit_then_timeout", route):
                 # Shutting the sandbox down cancels the hang; that is the answer never arriving.

@@ -81,7 +81,7 @@ class ClassicDialect(_Routes):
             if found is None:
                 raise PanelNotFound(f"client {spec.email} vanished from inbound {inbound_id}")
             remote, full = found, found.raw
-        body = self._body(inbound_id, spec.merged_into(full))
+        body = self._body(inbound_id, spec.write_body(full))
         try:
             await self.session.call(
                 "POST", f"{INBOUNDS}/updateClient/{path_part(remote.uuid)}", json_body=body
@@ -110,10 +110,9 @@ class ClientsApiDialect(_Routes):
             return None
         record: dict[str, Any] = obj["client"]
         # The record's `id` is a database number; the VLESS UUID is `uuid`, and `id` on write.
-        raw = {k: v for k, v in record.items() if k not in ("id", "uuid", "createdAt", "updatedAt")}
-        raw["id"] = str(record.get("uuid") or "")
+        # The record is a read type: `write_body` takes from it only what the write type holds.
         return RemoteClient(
-            uuid=raw["id"],
+            uuid=str(record.get("uuid") or ""),
             email=str(record.get("email") or email),
             sub_id=str(record.get("subId") or ""),
             expiry_ms=int(record.get("expiryTime") or 0),
@@ -121,7 +120,7 @@ class ClientsApiDialect(_Routes):
             inbound_ids=tuple(int(i) for i in obj.get("inboundIds") or ()),
             flow=str(record.get("flow") or ""),
             total=int(record.get("totalGB") or 0),
-            raw=raw,
+            raw=record,
         )
 
     async def add_client(self, inbound_id: int, spec: ClientSpec) -> None:
@@ -142,7 +141,7 @@ class ClientsApiDialect(_Routes):
             )
         if remote.drift(spec):
             await self.session.call(
-                "POST", f"{CLIENTS}/update/{email}", json_body=spec.merged_into(remote.raw)
+                "POST", f"{CLIENTS}/update/{email}", json_body=spec.write_body(remote.raw)
             )
 
     async def delete_client(self, inbound_id: int, remote: RemoteClient) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from shop import accounts
 from shop.db import SessionFactory
-from shop.models import Host, Subscription, User, utcnow
+from shop.models import Host, PanelClient, Subscription, User, utcnow
 from shop.settings import Settings
 
 LANGUAGES = ("ru", "en")
@@ -47,6 +47,8 @@ class Access:
     token: str | None
     servers: int
     has_paid: bool
+    upload: int = 0  # bytes, summed over every host at the last reconciliation
+    download: int = 0
 
     @property
     def active(self) -> bool:
@@ -139,6 +141,15 @@ async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | 
         state = AccessState.EXPIRED
     else:
         state = AccessState.ACTIVE if subscription.has_paid else AccessState.TRIAL
+    async with sessions() as session:
+        used = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(PanelClient.upload), 0),
+                    func.coalesce(func.sum(PanelClient.download), 0),
+                ).where(PanelClient.subscription_id == subscription.id)
+            )
+        ).one()
     return Access(
         state,
         subscription.expires_at,
@@ -146,6 +157,8 @@ async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | 
         subscription.token,
         servers,
         subscription.has_paid,
+        upload=int(used[0]),
+        download=int(used[1]),
     )
 
 

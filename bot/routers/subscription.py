@@ -14,6 +14,7 @@ from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
 from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
+from shop.subscription.page import human_bytes
 from shop.users import AccessState, Customer, access_of, new_link
 
 
@@ -35,6 +36,8 @@ async def subscription_screen(
         date=date(access.expires_at),
         days=access.days_left,
         servers=access.servers,
+        upload=human_bytes(access.upload),
+        download=human_bytes(access.download),
         link=escape(link),
     )
     return text, keyboards.subscription(lang, link)

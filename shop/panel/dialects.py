@@ -7,7 +7,7 @@ import json
 from typing import Any, Protocol
 
 from shop.panel.errors import PanelNotFound, PanelRejected
-from shop.panel.models import ClientSpec, Inbound, RemoteClient
+from shop.panel.models import ClientSpec, Inbound, RemoteClient, Usage
 from shop.panel.session import PanelSession, path_part
 
 INBOUNDS = "panel/api/inbounds"
@@ -24,6 +24,8 @@ class Dialect(Protocol):
     async def update_client(self, inbound_id: int, remote: RemoteClient, spec: ClientSpec) -> None: ...
 
     async def delete_client(self, inbound_id: int, remote: RemoteClient) -> None: ...
+
+    async def usage(self, inbound_id: int) -> dict[str, Usage]: ...
 
 
 def _in_inbound(inbound: Inbound, email: str) -> RemoteClient | None:
@@ -45,6 +47,16 @@ class _Routes:
 
 
 class ClassicDialect(_Routes):
+    async def usage(self, inbound_id: int) -> dict[str, Usage]:
+        # `get/:id` does not carry the traffic rows (clientStats is null there); `list` does.
+        inbounds = await self.session.call("GET", f"{INBOUNDS}/list")
+        for inbound in inbounds if isinstance(inbounds, list) else []:
+            if isinstance(inbound, dict) and inbound.get("id") == inbound_id:
+                rows = inbound.get("clientStats") or []
+                found = {str(row.get("email")): Usage.of(row) for row in rows if isinstance(row, dict)}
+                return {email: usage for email, usage in found.items() if usage is not None}
+        raise PanelNotFound(f"inbound {inbound_id} not found")
+
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         # One traffic row is far cheaper than the whole inbound; since 2.8.3 it carries uuid and subId.
         try:
@@ -100,6 +112,17 @@ class ClassicDialect(_Routes):
 
 class ClientsApiDialect(_Routes):
     """v3.1+: one client record per email, attached to inbounds by id."""
+
+    async def usage(self, inbound_id: int) -> dict[str, Usage]:
+        listed = await self.session.call("GET", f"{CLIENTS}/list")
+        found: dict[str, Usage] = {}
+        for entry in listed if isinstance(listed, list) else []:
+            if not isinstance(entry, dict) or inbound_id not in (entry.get("inboundIds") or ()):
+                continue
+            usage = Usage.of(entry.get("traffic"))
+            if usage is not None:
+                found[str(entry.get("email"))] = usage
+        return found
 
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         try:

@@ -145,6 +145,20 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """A client's traffic counters as the panel's traffic job left them (bytes)."""
+
+    up: int
+    down: int
+
+    @classmethod
+    def of(cls, row: Any) -> Usage | None:
+        if not isinstance(row, dict):
+            return None
+        return cls(as_write_type("int", row.get("up")), as_write_type("int", row.get("down")))
+
+
+@dataclass(frozen=True)
 class ClientSpec:
     """The client the shop wants on one inbound."""
 

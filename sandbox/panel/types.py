@@ -28,7 +28,6 @@ Int64 = Annotated[int, Go("int64")]
 Bool = Annotated[bool, Go("bool")]
 Strings = Annotated[list[str], Go("[]string")]
 Ints = Annotated[list[int], Go("[]int")]
-Object = Annotated[dict[str, Any], Go("map[string]interface {}")]
 # The panel's own client form writes `"tgId": ""`; classic panels keep settings entries verbatim
 # and only v3.1+ decodes tgId into its int64 column (issue 12), so classic modes take either kind.
 LooseInt64 = Annotated[int | str, Go("int64")]
@@ -52,8 +51,8 @@ class GoStruct(BaseModel):
         return {k: v for k, v in dumped.items() if k not in self.omitempty or v}
 
 
-class ClassicClient(GoStruct):
-    """model.Client of v2.x / v3.0 (an entry of the `settings` string)."""
+class _ClientFields(GoStruct):
+    """The fields model.Client has had since v2 (tgId differs in how it is decoded)."""
 
     go_name = "Client"
     id: String = ""
@@ -66,12 +65,17 @@ class ClassicClient(GoStruct):
     totalGB: Int64 = 0
     expiryTime: Int64 = 0
     enable: Bool = False
-    tgId: LooseInt64 = 0
     subId: String = ""
     comment: String = ""
     reset: Int = 0
     created_at: Int64 = 0
     updated_at: Int64 = 0
+
+
+class ClassicClient(_ClientFields):
+    """model.Client of v2.x / v3.0 (an entry of the `settings` string)."""
+
+    tgId: LooseInt64 = 0
 
 
 class ClassicSettings(GoStruct):
@@ -79,29 +83,13 @@ class ClassicSettings(GoStruct):
     clients: Annotated[list[ClassicClient], Go("[]model.Client")] = []
 
 
-class ClientV31(GoStruct):
+class ClientV31(_ClientFields):
     """The write type `Client` of v3.1.0 - v3.4.1: the body of `clients/update`, `client` of `add`."""
 
-    go_name = "Client"
     omitempty: ClassVar[tuple[str, ...]] = ("reverse", "created_at", "updated_at")
-    id: String = ""
-    security: String = ""
-    password: String = ""
-    flow: String = ""
-    reverse: Annotated[dict[str, Any] | None, Go("*model.Reverse")] = None
-    auth: String = ""
-    email: String = ""
-    limitIp: Int = 0
-    totalGB: Int64 = 0
-    expiryTime: Int64 = 0
-    enable: Bool = False
     tgId: Int64 = 0
-    subId: String = ""
-    comment: String = ""
-    reset: Int = 0
+    reverse: Annotated[dict[str, Any] | None, Go("*model.Reverse")] = None
     limitHwid: Int = 0
-    created_at: Int64 = 0
-    updated_at: Int64 = 0
 
 
 class ClientV34(ClientV31):

@@ -315,3 +315,13 @@ async def test_write_bodies_follow_the_write_type_not_the_record(any_panel: Sand
             )
         if not any_panel.state.clients_api:
             assert "up" not in stored and "inboundId" not in stored
+
+
+async def test_a_disabled_client_can_be_added(any_panel: SandboxPanel) -> None:
+    # v3.1+ `add` forces enable=true, so the client adds, then updates: the update must decode.
+    async with client_for(any_panel) as panel:
+        assert (
+            await panel.upsert_client(any_panel.inbound_id, spec(enable=False))
+        ).action is UpsertAction.CREATED
+    stored = any_panel.client("vpnshop-7-1")
+    assert stored is not None and stored["enable"] is False and stored["subId"] == spec().sub_id

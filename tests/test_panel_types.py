@@ -110,6 +110,11 @@ async def test_a_value_of_the_wrong_type_is_refused_and_changes_nothing(
         for path, body, message in bad_writes(version):
             assert await post(http, headers, path, body) == {"success": False, "msg": message, "obj": None}
             assert snapshot(panel) == before
+        json_headers = {**headers, "Content-Type": "application/json"}
+        for raw in (b"{oops", b"[1, 2]"):
+            answer = (await http.post(bad_writes(version)[0][0], content=raw, headers=json_headers)).json()
+            assert answer["success"] is False and ("invalid character" in answer["msg"]) == (raw == b"{oops")
+            assert snapshot(panel) == before
 
 
 @pytest.mark.parametrize(("version", "refused"), [(V3_1, False), (V3_4, True)])

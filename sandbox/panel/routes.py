@@ -43,7 +43,7 @@ def _then(msg: str, action: Callable[[], object]) -> Reply:
     return Reply(None, msg)
 
 
-def _classic(state: PanelState, body: dict[str, Any]) -> list[tuple[str, str, str, Handler]]:
+def _classic(state: PanelState, body: Any) -> list[tuple[str, str, str, Handler]]:
     form = InboundFormV31 if state.clients_api else ClassicInboundForm
     inbound_routes: list[tuple[str, str, str, Handler]] = [
         (
@@ -123,19 +123,19 @@ def _classic(state: PanelState, body: dict[str, Any]) -> list[tuple[str, str, st
     ]
 
 
-def _add(state: PanelState, body: dict[str, Any]) -> Reply:
+def _add(state: PanelState, body: Any) -> Reply:
     form = _bound(ClassicInboundForm, body)
     state.add_clients(form.id, form.settings)
     return Reply(None, ADDED)
 
 
-def _update(state: PanelState, client_id: str, body: dict[str, Any]) -> Reply:
+def _update(state: PanelState, client_id: str, body: Any) -> Reply:
     form = _bound(ClassicInboundForm, body)
     state.update_client(client_id, form.id, form.settings)
     return Reply(None, UPDATED)
 
 
-def _set_traffic(state: PanelState, email: str, body: dict[str, Any]) -> None:
+def _set_traffic(state: PanelState, email: str, body: Any) -> None:
     counters = decode(TrafficForm, body)
     row = state.traffic.get(email)
     if row is None:
@@ -143,7 +143,7 @@ def _set_traffic(state: PanelState, email: str, body: dict[str, Any]) -> None:
     row.up, row.down = counters.upload, counters.download
 
 
-def _clients(api: ClientsApi, body: dict[str, Any]) -> list[tuple[str, str, str, Handler]]:
+def _clients(api: ClientsApi, body: Any) -> list[tuple[str, str, str, Handler]]:
     state = api.state
 
     def ids() -> list[int]:
@@ -191,7 +191,7 @@ def _match(table: list[tuple[str, str, str, Handler]], method: str, route: str) 
 
 
 def dispatch(
-    state: PanelState, api: ClientsApi, method: str, route: str, body: dict[str, Any]
+    state: PanelState, api: ClientsApi, method: str, route: str, body: Any
 ) -> tuple[str, Action] | None:
     """The (error context, action) answering this route, or None for a bare 404."""
     if route == "server/status" and method == "GET":

@@ -171,6 +171,13 @@ class TrafficForm(GoStruct):
 Struct = TypeVar("Struct", bound=GoStruct)
 
 
+@dataclass(frozen=True)
+class InvalidJson:
+    """A request body that is not JSON at all; binding it fails with the parser's message."""
+
+    message: str
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -207,6 +214,8 @@ def _go_field(model: type[GoStruct], loc: tuple[int | str, ...]) -> tuple[str, s
 
 def decode(model: type[Struct], data: Any) -> Struct:
     """Bind `data` (parsed JSON) like Go does, or raise the panel's ServiceError."""
+    if isinstance(data, InvalidJson):
+        raise ServiceError(data.message)
     if not isinstance(data, dict):
         raise ServiceError(
             f"json: cannot unmarshal {_kind(data)} into Go value of type model.{model.go_name}"

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.panel import V2, V3_0, V3_1
+from sandbox.panel.state import reality_stream
 from shop.access import ledger
 from shop.access.hosts import HostError, HostService, parse_input
 from shop.access.provisioning import Provisioner
@@ -54,6 +55,7 @@ async def test_add_seals_secrets_and_checks_the_inbound(
         ({"panel_url": "ftp://x"}, "invalid panel_url"),
         ({"panel_url": "http://127.0.0.1:1/"}, "panel unreachable"),
         ({"totp_secret": "not base32!"}, "invalid totp_secret"),
+        ({"inbound_id": "reality-ws"}, "REALITY over ws, which Xray cannot run"),
         ({"username": "", "password": ""}, "--username and --password, or --api-token"),
     ],
 )
@@ -63,6 +65,9 @@ async def test_add_refuses_bad_input_and_changes_nothing(
     panel = await start_panel(version=V2)
     if changes.get("inbound_id") == "vmess":
         changes = {"inbound_id": panel.state.add_inbound(protocol="vmess", port=8443, remark="vm").id}
+    if changes.get("inbound_id") == "reality-ws":
+        stream = {**reality_stream(), "network": "ws", "wsSettings": {"path": "/ws"}}
+        changes = {"inbound_id": panel.state.add_inbound(port=8443, stream=stream).id}
     with pytest.raises(HostError, match=message):
         await add_sandbox_host(panel_ctx, panel, **changes)
     assert await host_count(panel_ctx) == 0

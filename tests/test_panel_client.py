@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sandbox.panel import V2, V3_0, V3_1, SandboxPanel
+from sandbox.panel import V2, V3_0, V3_1, V3_4, SandboxPanel
 from shop.panel.client import PanelClient, UpsertAction
 from shop.panel.errors import PanelAuthError, PanelDuplicate, PanelNotFound, PanelUnavailable
 from shop.panel.models import VISION, ClientSpec
@@ -41,8 +41,11 @@ def client_for(panel: SandboxPanel, timeout: float = 3.0, **creds: object) -> Pa
 
 
 async def test_detects_each_version(any_panel: SandboxPanel) -> None:
+    # v3.4.2+ speaks the v3.1 routes; only its record and write types differ, which the client's
+    # write bodies cover without knowing the minor version.
+    expected = V3_1 if any_panel.version == V3_4 else any_panel.version
     async with client_for(any_panel) as panel:
-        assert (await panel.version()).value == any_panel.version
+        assert (await panel.version()).value == expected
 
 
 async def test_client_lifecycle_in_every_version(any_panel: SandboxPanel) -> None:
@@ -288,3 +291,37 @@ async def test_v3_login_limiter_blocks_after_five_failures(start_panel: StartPan
     sandbox.auth.clock_offset = 16 * 60
     async with client_for(sandbox) as panel:
         assert (await panel.version()).value == V3_1
+
+
+async def test_write_bodies_follow_the_write_type_not_the_record(any_panel: SandboxPanel) -> None:
+    """No Telegram id is tgId 0; the operator's fields survive with their write types; junk that a
+    read brought along (another tool's traffic keys, the record's string allowedIPs) is not sent."""
+    async with client_for(any_panel) as panel:
+        await panel.upsert_client(any_panel.inbound_id, spec(tg_id=None))
+        stored = any_panel.client("vpnshop-7-1")
+        assert stored is not None and stored["tgId"] == 0
+        if any_panel.state.clients_api:
+            stored.update(limitIp=3, group="team", allowedIPs=["10.0.0.2/32"], keepAlive=25)
+        else:
+            stored.update(limitIp=3, up=99, inboundId=1)  # as py3xui's junk keys land in settings
+        await panel.upsert_client(any_panel.inbound_id, spec(tg_id=None, enable=False))
+        stored = any_panel.client("vpnshop-7-1")
+        assert stored is not None and (stored["enable"], stored["limitIp"]) == (False, 3)
+        if any_panel.version == V3_4:
+            assert (stored["group"], stored["allowedIPs"], stored["keepAlive"]) == (
+                "team",
+                ["10.0.0.2/32"],
+                25,
+            )
+        if not any_panel.state.clients_api:
+            assert "up" not in stored and "inboundId" not in stored
+
+
+async def test_a_disabled_client_can_be_added(any_panel: SandboxPanel) -> None:
+    # v3.1+ `add` forces enable=true, so the client adds, then updates: the update must decode.
+    async with client_for(any_panel) as panel:
+        assert (
+            await panel.upsert_client(any_panel.inbound_id, spec(enable=False))
+        ).action is UpsertAction.CREATED
+    stored = any_panel.client("vpnshop-7-1")
+    assert stored is not None and stored["enable"] is False and stored["subId"] == spec().sub_id

@@ -54,6 +54,10 @@ def params(link: str) -> dict[str, str]:
 @pytest.mark.parametrize("security", ["reality", "tls", "none"])
 @pytest.mark.parametrize("network", list(NETWORK))
 def test_every_combination(network: str, security: str) -> None:
+    if security == "reality" and network in ("ws", "httpupgrade"):
+        with pytest.raises(UnsupportedInbound, match=f"REALITY over {network}, which Xray cannot run"):
+            vless_link(inbound(network, security), UUID, "vpn.example.com", "x", "subA")
+        return
     link = vless_link(inbound(network, security), UUID, "vpn.example.com", "🇩🇪 Frankfurt", "subA")
     parts = urlsplit(link)
     assert (parts.scheme, parts.username, parts.hostname, parts.port) == (

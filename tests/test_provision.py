@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 from temporalio.client import Client
 
-from sandbox.panel import V2, V3_0, V3_1, SandboxPanel
+from sandbox.panel import V2, V3_0, V3_1, VERSIONS, SandboxPanel
 from shop.access import ledger
 from shop.access.provisioning import expiry_ms
 from shop.context import AppContext
@@ -62,7 +63,7 @@ async def test_grant_provisions_every_host_and_a_rerun_changes_nothing(
     panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
 ) -> None:
     ctx = panel_worker
-    panels = [await start_panel(version=v) for v in (V2, V3_0, V3_1)]
+    panels = [await start_panel(version=v) for v in VERSIONS]
     for panel in panels:
         await add_sandbox_host(ctx, panel)
     sub = await subscriber(ctx.sessions)
@@ -78,28 +79,31 @@ async def test_grant_provisions_every_host_and_a_rerun_changes_nothing(
         id=grant_workflow_id(f"trial:{task_queue}"),
         task_queue=task_queue,
     )
-    assert [h.status for h in result.provisioning.hosts] == ["created"] * 3
+    assert [h.status for h in result.provisioning.hosts] == ["created"] * len(VERSIONS)
     wanted = await expires(ctx, sub.id)
     for panel in panels:
         [client] = panel.clients()
         assert client["expiryTime"] == wanted and client["enable"] is True
     cached = await rows(ctx, sub.id)
-    assert len(cached) == 3 and all(r.link.startswith("vless://") and r.expiry_written for r in cached)
+    assert len(cached) == len(VERSIONS) and all(
+        r.link.startswith("vless://") and r.expiry_written for r in cached
+    )
 
     stamps = [panel.clients()[0]["updated_at"] for panel in panels]
     calls = [panel.calls for panel in panels]
     again = await provision(temporal_client, task_queue, sub.id, "again")
-    assert [h.status for h in again.hosts] == ["unchanged"] * 3
+    assert [h.status for h in again.hosts] == ["unchanged"] * len(VERSIONS)
     assert [panel.clients()[0]["updated_at"] for panel in panels] == stamps
     assert [h.link for h in again.hosts] == [r.link for r in sorted(cached, key=lambda r: r.host_id)]
     assert all(panel.calls - before == 1 for panel, before in zip(panels, calls, strict=True))
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 async def test_renewal_ban_and_unban_follow_the_database(
-    panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
+    panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel, version: str
 ) -> None:
     ctx = panel_worker
-    panel, _, sub = await one_paid_host(ctx, start_panel, V2)
+    panel, _, sub = await one_paid_host(ctx, start_panel, version)
     await provision(temporal_client, task_queue, sub.id, "first")
     await ledger.grant(ctx.sessions, sub.id, "pay:2", timedelta(days=30), GrantKind.PURCHASE, "test")
     renewed = await provision(temporal_client, task_queue, sub.id, "renew")
@@ -163,11 +167,12 @@ async def test_past_the_retry_bound_the_host_is_marked_for_reconciliation(
     assert panel.clients()[0]["expiryTime"] == await expires(ctx, sub.id)
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 async def test_racing_runs_leave_one_client_with_the_latest_expiry(
-    panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
+    panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel, version: str
 ) -> None:
     ctx = panel_worker
-    panel, _, sub = await one_paid_host(ctx, start_panel, V2)
+    panel, _, sub = await one_paid_host(ctx, start_panel, version)
     panel.faults.delay = 0.1
     first = await temporal_client.start_workflow(
         ProvisionSubscriptionWorkflow.run,
@@ -188,15 +193,16 @@ async def test_racing_runs_leave_one_client_with_the_latest_expiry(
     assert client["expiryTime"] == await expires(ctx, sub.id)
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 async def test_a_stale_writer_rereads_the_ledger_and_rewrites(
-    panel_ctx: AppContext, start_panel: StartPanel
+    panel_ctx: AppContext, start_panel: StartPanel, version: str
 ) -> None:
     """Two workers (no shared lock): the one that read the ledger first writes last, yet the panel
     ends with the newest expiry because every writer re-reads the ledger after writing."""
     from activities.panels import PanelActivities
 
     ctx = panel_ctx
-    panel, host, sub = await one_paid_host(ctx, start_panel, V3_1)
+    panel, host, sub = await one_paid_host(ctx, start_panel, version)
     slow, fast = PanelActivities(ctx.sessions, ctx.settings), PanelActivities(ctx.sessions, ctx.settings)
     await fast.pool.inbound(host)  # warm: one call fewer than the cold one
     await fast.provisioner.sync(host, sub.id)

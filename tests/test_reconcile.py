@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from sandbox.panel import V2, V3_0, V3_1
+from sandbox.panel import V2, V3_0, V3_1, VERSIONS
 from shop.access import ledger
 from shop.access.provisioning import expiry_ms
 from shop.context import AppContext
@@ -49,7 +49,7 @@ async def test_drift_is_fixed_missing_clients_recreated_unknown_reported(
     panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
 ) -> None:
     ctx = panel_worker
-    panels = [await start_panel(version=v) for v in (V2, V3_0, V3_1)]
+    panels = [await start_panel(version=v) for v in VERSIONS]
     for panel in panels:
         panel.state.add_clients(panel.inbound_id, {"clients": [dict(FOREIGN)]})
         await add_sandbox_host(ctx, panel)
@@ -65,7 +65,7 @@ async def test_drift_is_fixed_missing_clients_recreated_unknown_reported(
         panel.state.remove(panel.state.inbounds[panel.inbound_id], ours[1])  # and deleted Bob
 
     result = await reconcile(temporal_client, task_queue, "drift")
-    assert len(result.hosts) == 3
+    assert len(result.hosts) == len(VERSIONS)
     for report in result.hosts:
         assert (report.fixed_expiry, report.fixed_enabled, report.recreated) == (1, 1, 1), report
         assert report.unknown_count == 1 and report.unknown_clients == ["operator-phone"]

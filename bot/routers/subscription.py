@@ -15,6 +15,7 @@ from bot.texts import date, t
 from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
 from shop.customers.users import AccessState, Customer, access_of, new_link
+from shop.subscription.page import human_bytes
 
 
 async def subscription_screen(
@@ -35,6 +36,8 @@ async def subscription_screen(
         date=date(access.expires_at),
         days=access.days_left,
         servers=servers_text(lang, access),
+        upload=human_bytes(access.upload),
+        download=human_bytes(access.download),
         link=escape(link),
     )
     return text, keyboards.subscription(lang, link)

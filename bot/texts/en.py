@@ -121,7 +121,7 @@ TEXTS: dict[str, str] = {
     "qr_caption": "📱 Scan this QR code in your VPN app.",
     # My subscription
     "sub_card": "👤 <b>My subscription</b>\n\nStatus: {state}\nExpires: <b>{date}</b>\nDays left: {days}\n"
-    "Servers: {servers}\n\nLink:\n<code>{link}</code>",
+    "Servers: {servers}\nTraffic: ↑ {upload} ↓ {download}\n\nLink:\n<code>{link}</code>",
     "state_active": "✅ Active",
     "state_trial": "🎁 Trial",
     "sub_none": "You don't have a subscription yet.",

@@ -123,7 +123,7 @@ TEXTS: dict[str, str] = {
     "qr_caption": "📱 Отсканируйте QR-код в приложении VPN.",
     # Моя подписка
     "sub_card": "👤 <b>Моя подписка</b>\n\nСтатус: {state}\nИстекает: <b>{date}</b>\nОсталось: {days} дн.\n"
-    "Серверов: {servers}\n\nСсылка:\n<code>{link}</code>",
+    "Серверов: {servers}\nТрафик: ↑ {upload} ↓ {download}\n\nСсылка:\n<code>{link}</code>",
     "state_active": "✅ Активна",
     "state_trial": "🎁 Пробный период",
     "sub_none": "У вас пока нет подписки.",

@@ -15,9 +15,11 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox.panel.auth import Auth, Session
 from sandbox.panel.clients_api import ClientsApi
+from sandbox.panel.errors import Panic, ServiceError
 from sandbox.panel.faults import Faults
 from sandbox.panel.routes import dispatch
-from sandbox.panel.state import V2, V3_1, PanelState, Panic, ServiceError
+from sandbox.panel.state import V2, PanelState
+from sandbox.panel.types import InvalidJson
 
 LOGIN_OK = "You have successfully logged into your account."
 LOGIN_BAD = "Invalid username or password or two-factor code."
@@ -114,6 +116,16 @@ class PanelApp:
             return parsed if isinstance(parsed, dict) else {"_invalid": True}
         return {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
 
+    async def _api_body(self, request: Request) -> Any:
+        """A JSON body as parsed (any JSON type: binding judges it), or what made it unparsable."""
+        if "json" not in request.headers.get("content-type", ""):
+            return await self._form(request)
+        raw = await request.body()
+        try:
+            return json.loads(raw or b"{}")
+        except json.JSONDecodeError as error:
+            return InvalidJson(f"invalid character at offset {error.pos} looking for beginning of value")
+
     async def _login(self, request: Request) -> Response:
         form = await self._form(request)
         cookie, session = self._session(request)
@@ -142,7 +154,7 @@ class PanelApp:
 
     def _unauthenticated(self, request: Request) -> Response:
         xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"
-        if self.state.version == V3_1 and xhr:
+        if self.state.clients_api and xhr:
             return bare(401)
         if self.state.version == V2 and self.legacy_unauth:  # 2.8.3 and older
             if xhr:
@@ -178,7 +190,7 @@ class PanelApp:
             return refused
         if self.faults.take("panic_next", route):
             return bare(500)
-        body = await self._form(request) if request.method == "POST" else {}
+        body = await self._api_body(request) if request.method == "POST" else {}
         found = dispatch(self.state, self.clients, request.method, route, body)
         if found is None:
             return bare(404)
@@ -188,7 +200,7 @@ class PanelApp:
         except Panic:
             return bare(500)
         except ServiceError as error:
-            return envelope(False, f"{context} ({error})")
+            return envelope(False, f"{error.context or context} ({error})")
         if request.method == "POST":
             if self.faults.take("commit_then_timeout", route):
                 # Shutting the sandbox down cancels the hang; that is the answer never arriving.

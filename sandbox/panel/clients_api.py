@@ -6,10 +6,21 @@ import re
 import uuid
 from typing import Any
 
-from sandbox.panel.state import PanelState, SandboxInbound, ServiceError, now_ms
+from sandbox.panel.errors import ServiceError
+from sandbox.panel.state import V3_4, PanelState, SandboxInbound, now_ms
+from sandbox.panel.types import AddClientsV31, AddClientsV34, ClientV31, ClientV34, decode
 
 _BAD = re.compile(r"[/\\\s\x00-\x1f]")
-_RECORD_ONLY = ("inboundIds", "traffic", "createdAt", "updatedAt", "uuid", "limitHwid")
+# v3.4.2+ records carry the WireGuard / mtproto columns; allowedIPs is a string column there.
+_V34_COLUMNS = {
+    "privateKey": "",
+    "publicKey": "",
+    "preSharedKey": "",
+    "keepAlive": 0,
+    "secret": "",
+    "adTag": "",
+    "group": "",
+}
 
 
 class ClientsApi:
@@ -25,7 +36,12 @@ class ClientsApi:
             raise ServiceError("record not found")
         client = attached[0][1]
         row = self.state.traffic.get(email)
-        body = {k: v for k, v in client.items() if k not in ("created_at", "updated_at")}
+        # The read type is the database row, not the write type (reference §5.1).
+        body = {k: v for k, v in client.items() if k not in ("created_at", "updated_at", "allowedIPs")}
+        if self.state.version == V3_4:
+            body = {**_V34_COLUMNS, **body, "allowedIPs": ",".join(client.get("allowedIPs") or [])}
+        else:
+            body = {k: v for k, v in body.items() if k not in _V34_COLUMNS}
         body.update(
             id=row.id if row else 0,
             uuid=str(client.get("id", "")),
@@ -54,12 +70,13 @@ class ClientsApi:
             )
         return out
 
+    def _client_type(self) -> type[ClientV31]:
+        return ClientV34 if self.state.version == V3_4 else ClientV31
+
     def add(self, body: Any) -> None:
-        client = body.get("client") if isinstance(body, dict) else None
-        inbound_ids = body.get("inboundIds") if isinstance(body, dict) else None
-        if not isinstance(client, dict):
-            raise ServiceError("json: cannot unmarshal client")
-        email, sub_id = str(client.get("email") or ""), str(client.get("subId") or "")
+        payload = decode(AddClientsV34 if self.state.version == V3_4 else AddClientsV31, body)
+        client, inbound_ids = payload.client.to_json(), payload.inboundIds
+        email, sub_id = payload.client.email, payload.client.subId
         if not email:
             raise ServiceError("client email is required\n")
         if not inbound_ids:
@@ -75,7 +92,6 @@ class ClientsApi:
             client = {k: v for k, v in existing.items() if k not in ("created_at", "updated_at")}
         else:
             self._check_sub_id(sub_id, email)
-            client = {k: v for k, v in client.items() if k not in _RECORD_ONLY}
             if not client.get("id"):
                 client["id"] = str(uuid.uuid4())
             client["subId"] = sub_id or str(uuid.uuid4())
@@ -110,13 +126,14 @@ class ClientsApi:
         self.state._write_row(inbound.id, stored)
 
     def update(self, email: str, body: Any) -> None:
+        typed = decode(self._client_type(), body)  # the body is bound before anything is looked up
         attached = self._attached(email)
         if not attached:
             raise ServiceError("record not found")
-        if not isinstance(body, dict):
-            raise ServiceError("json: cannot unmarshal client")
-        new = {k: v for k, v in body.items() if k not in _RECORD_ONLY}
-        new_email = str(new.get("email") or email)
+        new = typed.to_json()  # every field the body left out is now its zero value
+        new.pop("created_at", None)
+        new_email = typed.email or email
+        new["email"] = new_email
         if new_email.lower() != email.lower() and self._existing(new_email) is not None:
             raise ServiceError(f"email already in use: {new_email}\n")
         self._check_sub_id(str(new.get("subId") or ""), email)

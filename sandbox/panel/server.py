@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import uvicorn
 
+from sandbox.panel import traffic
 from sandbox.panel.app import PanelApp
 from sandbox.panel.auth import Auth
 from sandbox.panel.faults import Faults
@@ -78,6 +79,10 @@ class SandboxPanel:
     def expire_sessions(self) -> None:
         """Every cookie session dies, as after `sessionMaxAge` or a password change."""
         self.auth.expire_all()
+
+    def tick(self, usage: Mapping[str, tuple[int, int]] | None = None, at_ms: int | None = None) -> list[str]:
+        """Play one traffic-job cycle: `usage` is email -> (up, down) bytes since the last one."""
+        return traffic.tick(self.state, usage, at_ms)
 
     def client(self, email: str, inbound_id: int | None = None) -> dict[str, Any] | None:
         inbound = self.state.inbounds[inbound_id or self.inbound_id]

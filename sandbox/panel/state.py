@@ -11,17 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-V2, V3_0, V3_1 = "v2", "v3.0", "v3.1"
-VERSIONS = (V2, V3_0, V3_1)
+from sandbox.panel.errors import Panic, ServiceError
+from sandbox.panel.types import ClassicSettings, decode
+
+# v2 = 2.8.x, v3.0 = 3.0.x, v3.1 = the record shape of v3.1.0 - v3.4.1, v3.4 = v3.4.2 and later
+V2, V3_0, V3_1, V3_4 = "v2", "v3.0", "v3.1", "v3.4"
+VERSIONS = (V2, V3_0, V3_1, V3_4)
+CLIENTS_API = (V3_1, V3_4)  # /panel/api/clients/*, inbound settings as nested objects
 CREDENTIAL = {"vless": "id", "vmess": "id", "trojan": "password", "shadowsocks": "email"}
-
-
-class ServiceError(Exception):
-    """3x-ui's Go error text; most end in a newline because they come from fmt.Sprintln."""
-
-
-class Panic(Exception):
-    """A Go panic inside a handler: HTTP 500 with an empty body."""
 
 
 def now_ms() -> int:
@@ -59,6 +56,7 @@ class TrafficRow:
     reset: int = 0
     up: int = 0
     down: int = 0
+    last_online: int = 0  # unix ms, set by the traffic job
 
 
 def reality_stream(server_name: str = "www.microsoft.com") -> dict[str, Any]:
@@ -91,6 +89,8 @@ class PanelState:
         self.version = version
         self.inbounds: dict[int, SandboxInbound] = {}
         self.traffic: dict[str, TrafficRow] = {}
+        self.onlines: list[str] = []  # emails with traffic in the last traffic-job cycle
+        self.ips: dict[str, list[str]] = {}  # email -> "1.2.3.4 (2025-01-01 12:00:00)" records
         self._next_inbound = 1
         self._next_row = 1
 
@@ -124,8 +124,12 @@ class PanelState:
             raise ServiceError("record not found")
         return found
 
+    @property
+    def clients_api(self) -> bool:
+        return self.version in CLIENTS_API
+
     def inbound_json(self, inbound: SandboxInbound, with_stats: bool) -> dict[str, Any]:
-        nested = self.version == V3_1
+        nested = self.clients_api
         settings = inbound.settings if nested else json.dumps(inbound.settings, indent=2, sort_keys=True)
         stats = [self.traffic_json(r) for r in self.traffic.values() if r.inbound_id == inbound.id]
         return {
@@ -185,7 +189,7 @@ class PanelState:
             "expiryTime": row.expiry_time,
             "total": row.total,
             "reset": row.reset,
-            "lastOnline": 0,
+            "lastOnline": row.last_online,
         }
         if self.version == V2:
             body["allTime"] = row.up + row.down
@@ -200,6 +204,7 @@ class PanelState:
     # -- classic client API ------------------------------------------------------------------
 
     def parse_settings(self, raw: Any) -> list[dict[str, Any]]:
+        """The clients of a `settings` JSON string, type-checked as model.Client, kept verbatim."""
         if isinstance(raw, str):
             try:
                 raw = json.loads(raw)
@@ -207,10 +212,10 @@ class PanelState:
                 raise ServiceError(f"invalid character in settings: {error.msg}") from None
         if not isinstance(raw, dict):
             raise ServiceError("json: cannot unmarshal settings")
-        clients = raw.get("clients")
-        if not isinstance(clients, list):
+        if not isinstance(raw.get("clients"), list):
             raise Panic  # 3x-ui dereferences settings["clients"] without checking it
-        return [c for c in clients if isinstance(c, dict)]
+        decode(ClassicSettings, raw)
+        return [c for c in raw["clients"] if isinstance(c, dict)]
 
     def check_duplicates(self, new: list[dict[str, Any]], skip: dict[str, Any] | None = None) -> None:
         seen: dict[str, dict[str, Any]] = {}
@@ -268,8 +273,10 @@ class PanelState:
         inbound = self.inbound(inbound_id)
         key = CREDENTIAL.get(inbound.protocol, "id")
         current = inbound.find(key, client_id)
-        if current is None:
+        if current is None and self.version == V2:
             return  # up to 2.9.3 an unknown id is a silent success
+        if current is None:
+            raise ServiceError(f"Client Not Found In Inbound For ID: {client_id}\n")
         if len(inbound.clients) == 1:
             raise ServiceError("no client remained in Inbound\n")
         self.remove(inbound, current)
@@ -283,22 +290,6 @@ class PanelState:
         current = inbound.find("email", email)
         if current is None:
             raise ServiceError(f"client with email {email} not found\n")
-        if len(inbound.clients) == 1 and self.version != V3_1:
+        if len(inbound.clients) == 1 and not self.clients_api:
             raise ServiceError("no client remained in Inbound\n")
         self.remove(inbound, current)
-
-    # -- the traffic job ---------------------------------------------------------------------
-
-    def tick(self, at_ms: int | None = None) -> list[str]:
-        """Play one traffic-job cycle: disable clients whose expiry passed; return their emails."""
-        at_ms = now_ms() if at_ms is None else at_ms
-        expired = []
-        for row in self.traffic.values():
-            if row.enable and 0 < row.expiry_time <= at_ms:
-                row.enable = False
-                expired.append(row.email)
-                inbound = self.inbounds.get(row.inbound_id)
-                client = inbound.find("email", row.email) if inbound else None
-                if client is not None and self.version != V2:  # settings too from 2.9.4 on
-                    client["enable"] = False
-        return expired

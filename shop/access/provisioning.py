@@ -23,7 +23,7 @@ from shop.panel.client import UpsertAction
 from shop.panel.errors import PanelLastClient
 from shop.panel.identity import client_identity
 from shop.panel.links import panel_hostname, remark, vless_link
-from shop.panel.models import ClientSpec, Inbound, RemoteClient
+from shop.panel.models import ClientSpec, Inbound, RemoteClient, Usage
 from shop.panel.pool import PanelPool
 
 MAX_ROUNDS = 3
@@ -232,6 +232,17 @@ class Provisioner:
             )
             await panel.upsert_client(host.inbound_id, spec, remote)
             return "disabled"
+
+    async def record_usage(self, host_id: int, usage: dict[str, Usage]) -> int:
+        """Store the panel's traffic counters on the host's client rows; returns the rows changed."""
+        changed = 0
+        async with self.sessions() as session, session.begin():
+            for row in await session.scalars(select(PanelClient).where(PanelClient.host_id == host_id)):
+                found = usage.get(row.email)
+                if found is not None and (row.upload, row.download) != (found.up, found.down):
+                    row.upload, row.download = found.up, found.down
+                    changed += 1
+        return changed
 
     async def mark_for_reconcile(self, subscription_id: int, host_id: int) -> None:
         """This client could not be written within the retry bound: reconciliation takes over."""

@@ -34,6 +34,7 @@ class HostReconcileReport(BaseModel):
     recreated: int = 0
     backfilled: int = 0
     failed: int = 0
+    traffic_updated: int = 0  # client rows whose upload/download counters moved
     unknown_count: int = 0
     unknown_clients: list[str] = []
     errors: list[str] = []
@@ -83,6 +84,11 @@ async def reconcile_host(
             _count_drift(report, result.drift)
         else:
             report.unchanged += 1
+    try:
+        usage = await provisioner.pool.client(host).usage(inbound.id)
+        report.traffic_updated = await provisioner.record_usage(host.id, usage)
+    except PanelError as error:
+        report.errors.append(f"traffic: {type(error).__name__}: {error}"[:300])
     # What is left is not ours, or looks ours but its subscription is gone: report, never delete.
     report.unknown_count = len(remote)
     report.unknown_clients = sorted(remote)[:MAX_LISTED]

@@ -48,6 +48,8 @@ class Access:
     servers: int
     has_paid: bool
     ready_servers: int = 0  # hosts that hold the client and serve its link now
+    upload: int = 0  # bytes, summed over every host at the last reconciliation
+    download: int = 0
 
     @property
     def preparing(self) -> bool:
@@ -136,25 +138,24 @@ def days_left(expires_at: datetime | None, now: datetime) -> int:
 
 async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | None = None) -> Access:
     now = now or utcnow()
+    ready, upload, download = 0, 0, 0
     async with sessions() as session:
         subscription = await session.scalar(select(Subscription).where(Subscription.user_id == telegram_id))
         servers = await session.scalar(select(func.count()).select_from(Host).where(Host.enabled)) or 0
-        ready = 0
         if subscription is not None:
-            ready = (
-                await session.scalar(
-                    select(func.count())
+            serving = Host.enabled & PanelClient.enabled_written & (PanelClient.link != "")
+            ready, upload, download = (
+                await session.execute(
+                    select(
+                        func.count().filter(serving),
+                        func.coalesce(func.sum(PanelClient.upload), 0),
+                        func.coalesce(func.sum(PanelClient.download), 0),
+                    )
                     .select_from(PanelClient)
                     .join(Host, Host.id == PanelClient.host_id)
-                    .where(
-                        PanelClient.subscription_id == subscription.id,
-                        Host.enabled,
-                        PanelClient.enabled_written,
-                        PanelClient.link != "",
-                    )
+                    .where(PanelClient.subscription_id == subscription.id)
                 )
-                or 0
-            )
+            ).one()
     if subscription is None or subscription.expires_at is None:
         return Access(AccessState.NONE, None, 0, subscription.token if subscription else None, servers, False)
     if subscription.expires_at <= now:
@@ -168,7 +169,9 @@ async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | 
         subscription.token,
         servers,
         subscription.has_paid,
-        ready,
+        ready_servers=int(ready),
+        upload=int(upload),  # summed over every host at the last reconciliation
+        download=int(download),
     )
 
 

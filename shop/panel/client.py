@@ -9,7 +9,7 @@ import httpx
 
 from shop.panel.dialects import Dialect, dialect_for
 from shop.panel.errors import PanelDuplicate
-from shop.panel.models import ClientSpec, Inbound, RemoteClient
+from shop.panel.models import ClientSpec, Inbound, RemoteClient, Usage
 from shop.panel.session import DEFAULT_TIMEOUT, PanelCredentials, PanelSession
 from shop.panel.versions import PanelVersion
 
@@ -61,6 +61,10 @@ class PanelClient:
     async def list_clients(self, inbound_id: int) -> list[RemoteClient]:
         inbound = await self.get_inbound(inbound_id)
         return [RemoteClient.from_settings_entry(entry, inbound.id) for entry in inbound.clients]
+
+    async def usage(self, inbound_id: int) -> dict[str, Usage]:
+        """Traffic counters of every client of the inbound, by email (one call)."""
+        return await (await self._dialect()).usage(inbound_id)
 
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         return await (await self._dialect()).find_client(inbound_id, email)

@@ -7,7 +7,7 @@ import json
 from typing import Any, Protocol
 
 from shop.panel.errors import PanelNotFound, PanelRejected
-from shop.panel.models import ClientSpec, Inbound, RemoteClient
+from shop.panel.models import ClientSpec, Inbound, RemoteClient, Usage
 from shop.panel.session import PanelSession, path_part
 
 INBOUNDS = "panel/api/inbounds"
@@ -24,6 +24,8 @@ class Dialect(Protocol):
     async def update_client(self, inbound_id: int, remote: RemoteClient, spec: ClientSpec) -> None: ...
 
     async def delete_client(self, inbound_id: int, remote: RemoteClient) -> None: ...
+
+    async def usage(self, inbound_id: int) -> dict[str, Usage]: ...
 
 
 def _in_inbound(inbound: Inbound, email: str) -> RemoteClient | None:
@@ -45,6 +47,16 @@ class _Routes:
 
 
 class ClassicDialect(_Routes):
+    async def usage(self, inbound_id: int) -> dict[str, Usage]:
+        # `get/:id` does not carry the traffic rows (clientStats is null there); `list` does.
+        inbounds = await self.session.call("GET", f"{INBOUNDS}/list")
+        for inbound in inbounds if isinstance(inbounds, list) else []:
+            if isinstance(inbound, dict) and inbound.get("id") == inbound_id:
+                rows = inbound.get("clientStats") or []
+                found = {str(row.get("email")): Usage.of(row) for row in rows if isinstance(row, dict)}
+                return {email: usage for email, usage in found.items() if usage is not None}
+        raise PanelNotFound(f"inbound {inbound_id} not found")
+
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         # One traffic row is far cheaper than the whole inbound; since 2.8.3 it carries uuid and subId.
         try:
@@ -81,7 +93,7 @@ class ClassicDialect(_Routes):
             if found is None:
                 raise PanelNotFound(f"client {spec.email} vanished from inbound {inbound_id}")
             remote, full = found, found.raw
-        body = self._body(inbound_id, spec.merged_into(full))
+        body = self._body(inbound_id, spec.write_body(full))
         try:
             await self.session.call(
                 "POST", f"{INBOUNDS}/updateClient/{path_part(remote.uuid)}", json_body=body
@@ -101,6 +113,17 @@ class ClassicDialect(_Routes):
 class ClientsApiDialect(_Routes):
     """v3.1+: one client record per email, attached to inbounds by id."""
 
+    async def usage(self, inbound_id: int) -> dict[str, Usage]:
+        listed = await self.session.call("GET", f"{CLIENTS}/list")
+        found: dict[str, Usage] = {}
+        for entry in listed if isinstance(listed, list) else []:
+            if not isinstance(entry, dict) or inbound_id not in (entry.get("inboundIds") or ()):
+                continue
+            usage = Usage.of(entry.get("traffic"))
+            if usage is not None:
+                found[str(entry.get("email"))] = usage
+        return found
+
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None:
         try:
             obj = await self.session.call("GET", f"{CLIENTS}/get/{path_part(email)}")
@@ -110,10 +133,9 @@ class ClientsApiDialect(_Routes):
             return None
         record: dict[str, Any] = obj["client"]
         # The record's `id` is a database number; the VLESS UUID is `uuid`, and `id` on write.
-        raw = {k: v for k, v in record.items() if k not in ("id", "uuid", "createdAt", "updatedAt")}
-        raw["id"] = str(record.get("uuid") or "")
+        # The record is a read type: `write_body` takes from it only what the write type holds.
         return RemoteClient(
-            uuid=raw["id"],
+            uuid=str(record.get("uuid") or ""),
             email=str(record.get("email") or email),
             sub_id=str(record.get("subId") or ""),
             expiry_ms=int(record.get("expiryTime") or 0),
@@ -121,7 +143,7 @@ class ClientsApiDialect(_Routes):
             inbound_ids=tuple(int(i) for i in obj.get("inboundIds") or ()),
             flow=str(record.get("flow") or ""),
             total=int(record.get("totalGB") or 0),
-            raw=raw,
+            raw=record,
         )
 
     async def add_client(self, inbound_id: int, spec: ClientSpec) -> None:
@@ -142,7 +164,7 @@ class ClientsApiDialect(_Routes):
             )
         if remote.drift(spec):
             await self.session.call(
-                "POST", f"{CLIENTS}/update/{email}", json_body=spec.merged_into(remote.raw)
+                "POST", f"{CLIENTS}/update/{email}", json_body=spec.write_body(remote.raw)
             )
 
     async def delete_client(self, inbound_id: int, remote: RemoteClient) -> None:

@@ -14,6 +14,8 @@ from shop.panel.models import Inbound
 
 NETWORKS = ("tcp", "ws", "grpc", "httpupgrade", "xhttp")
 SECURITIES = ("reality", "tls", "none")
+# Xray refuses to start an inbound with REALITY over any other transport (ws, httpupgrade, ...).
+REALITY_NETWORKS = ("tcp", "grpc", "xhttp")
 
 
 class UnsupportedInbound(ValueError):
@@ -97,6 +99,11 @@ def check_supported(inbound: Inbound) -> None:
         )
     if inbound.security not in SECURITIES:
         raise UnsupportedInbound(f"inbound {inbound.id} uses security {inbound.security}")
+    if inbound.security == "reality" and inbound.network not in REALITY_NETWORKS:
+        raise UnsupportedInbound(
+            f"inbound {inbound.id} uses REALITY over {inbound.network}, which Xray cannot run; "
+            f"REALITY works over {', '.join(REALITY_NETWORKS)}"
+        )
 
 
 def panel_hostname(panel_url: str) -> str:

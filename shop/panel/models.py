@@ -7,9 +7,79 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VISION = "xtls-rprx-vision"
-# Fields the shop owns on its clients; everything else on a client (limitIp, comment, ...) is the
-# operator's and is carried over untouched, because the panel replaces the whole object on update.
+# The panel's write type for a client (reference §5.1): JSON name -> JSON kind. The panel decodes a
+# write into this Go struct, refusing the whole request on a wrong kind, so bodies are built from
+# it, never from a record as read (v3.4.2+ records carry `allowedIPs` as a string, the write type a
+# list). The v3.4.2 extras are `omitempty` there, and older panels ignore keys they do not know.
+WRITE_TYPES: dict[str, str] = {
+    "id": "string",
+    "security": "string",
+    "password": "string",
+    "flow": "string",
+    "auth": "string",
+    "email": "string",
+    "limitIp": "int",
+    "totalGB": "int",
+    "expiryTime": "int",
+    "enable": "bool",
+    "tgId": "int",
+    "subId": "string",
+    "comment": "string",
+    "reset": "int",
+    "reverse": "object",
+    "limitHwid": "int",
+    "privateKey": "string",
+    "publicKey": "string",
+    "allowedIPs": "strings",
+    "preSharedKey": "string",
+    "keepAlive": "int",
+    "secret": "string",
+    "adTag": "string",
+    "group": "string",
+}
+# Fields the shop owns on its clients. The rest of the write type (limitIp, comment, group, ...) is
+# the operator's: the panel replaces the whole object on update, so those are read and copied over.
+# totalGB and reset are ours: a panel-side quota or auto-renewal would contradict the paid period.
 OWNED = ("id", "email", "subId", "expiryTime", "enable", "flow", "totalGB", "tgId", "reset")
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return 0
+
+
+def _as_strings(value: Any) -> list[str]:
+    """A record's `allowedIPs` is the database column (a string); the write type wants a list."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            return _as_strings(json.loads(value))
+        except json.JSONDecodeError:
+            return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return []
+
+
+def as_write_type(kind: str, value: Any) -> Any:
+    """`value` (as some panel version reported it) converted to the write type's JSON kind."""
+    if kind == "int":
+        return _as_int(value)
+    if kind == "bool":
+        return value if isinstance(value, bool) else value in (1, "true", "1")
+    if kind == "strings":
+        return _as_strings(value)
+    if kind == "object":
+        return value if isinstance(value, dict) else None
+    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 def _as_object(value: Any) -> dict[str, Any]:
@@ -75,6 +145,20 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """A client's traffic counters as the panel's traffic job left them (bytes)."""
+
+    up: int
+    down: int
+
+    @classmethod
+    def of(cls, row: Any) -> Usage | None:
+        if not isinstance(row, dict):
+            return None
+        return cls(as_write_type("int", row.get("up")), as_write_type("int", row.get("down")))
+
+
+@dataclass(frozen=True)
 class ClientSpec:
     """The client the shop wants on one inbound."""
 
@@ -96,19 +180,26 @@ class ClientSpec:
             "enable": self.enable,
             "flow": self.flow,
             "totalGB": 0,
-            "tgId": self.tg_id if self.tg_id is not None else "",
+            "tgId": self.tg_id or 0,  # int64 on the panel: 0, never "", when unknown
             "reset": 0,
         }
 
     def new_object(self) -> dict[str, Any]:
         return {**self.owned_fields(), "limitIp": 0, "comment": self.comment}
 
-    def merged_into(self, current: dict[str, Any] | None) -> dict[str, Any]:
-        """The full object to write: the operator's fields from `current`, ours on top."""
+    def write_body(self, current: dict[str, Any] | None) -> dict[str, Any]:
+        """The full client to write: ours, plus the operator's write-type fields from `current`
+        (a settings entry or a v3.1+ record) converted to their write types; nothing else."""
         if not current:
             return self.new_object()
-        kept = {k: v for k, v in current.items() if k not in ("created_at", "updated_at")}
-        return {**kept, **self.owned_fields()}
+        operators = {}
+        for name, kind in WRITE_TYPES.items():
+            if name in OWNED or current.get(name) is None:
+                continue
+            value = as_write_type(kind, current[name])
+            if value is not None:
+                operators[name] = value
+        return {**operators, **self.owned_fields()}
 
 
 @dataclass(frozen=True)

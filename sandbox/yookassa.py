@@ -9,6 +9,7 @@ Controls: `pay`, `cancel`, `expire`, `refund`, `notify` (forged or replayed even
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import uuid
@@ -192,7 +193,8 @@ class FakeYooKassa(MovableClock):
             result = self._create(body)
             if isinstance(result, JSONResponse):
                 return result
-            self.keys[key] = (digest, self.now(), 200, result)
+            # The original result, as it was then: a repeat never shows a later status.
+            self.keys[key] = (digest, self.now(), 200, copy.deepcopy(result))
             return self._fault(before=False) or result
 
         @app.get("/v3/payments/{payment_id}")

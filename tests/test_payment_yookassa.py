@@ -162,3 +162,24 @@ async def test_provider_outage_during_create_makes_one_payment(
         assert (await bench.payment(payment_id)).provider_payment_id == provider_id
         bench.yookassa.pay(provider_id)
         assert (await bench.result(payment_id)).stage == "delivered"
+
+
+async def test_a_webhook_before_the_wait_starts_is_not_lost(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    """The customer pays while the create call is still being retried: the hint arrives before the
+    workflow starts waiting. Polling is 600 s away here, so only a counted hint delivers in time."""
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        bench.yookassa.faults = [(500, True)]  # created at YooKassa, the answer lost: a retry in ~1 s
+        await subscriber(bench.ctx.sessions, 1001)
+        offer = await plan(bench.ctx.sessions)
+        payment_id = new_payment_id()
+        checkout = asyncio.create_task(
+            start_checkout(bench.ctx, 1001, offer.id, PaymentMethod.YOOKASSA, payment_id)
+        )
+        [provider_id] = await bench.telegram.wait_for(lambda: list(bench.yookassa.payments), 10)
+        bench.yookassa.pay(provider_id)  # the webhook goes out while the create is retried
+        await bench.yookassa.webhooks.drain()
+        assert bench.yookassa.webhooks.attempts[-1].status == 200
+        await checkout
+        assert (await bench.result(payment_id, within=30)).stage == "delivered"

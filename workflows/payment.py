@@ -52,6 +52,7 @@ SHORT = timedelta(seconds=30)
 REFERRAL_PATCH = "referral-reward"
 # Runs started before "access first" replay waiting for the whole provisioning child.
 ACCESS_FIRST_PATCH = "access-first"
+EARLY_HINT_PATCH = "early-hint"
 AWAITING_OPERATOR = "waiting for the operator"
 # A worker that dies mid-activity is noticed this soon (worker.liveness beats while activities run).
 ALIVE = timedelta(seconds=10)
@@ -148,6 +149,9 @@ class PaymentWorkflow(HostReports):
         return True
 
     async def _poll_provider(self, order: Order) -> ProviderPayment:
+        # A hint that lands while the provider payment is being created must count: with the
+        # patch, "new hints" are those since the last look at the provider, not since the wait.
+        counted = self.hints if workflow.patched(EARLY_HINT_PATCH) else None
         created = await workflow.execute_activity_method(
             PaymentActivities.create_provider_payment,
             order,
@@ -166,7 +170,10 @@ class PaymentWorkflow(HostReports):
             remaining = (deadline - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
-            await self._await(lambda seen=self.hints: self.hints > seen, min(delay, remaining))
+            seen = self.hints if counted is None else counted
+            await self._await(lambda seen=seen: self.hints > seen, min(delay, remaining))
+            if counted is not None:
+                counted = self.hints
             current = await self._fetch(order, created.provider_payment_id)
             delay = min(delay * 2, order.timings.poll_max_seconds)
         return current

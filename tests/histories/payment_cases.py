@@ -1,14 +1,14 @@
 """Recorded runs of payment workflows through the provider and Telegram sandboxes: YooKassa by
 webhook (delivered, refunded, amount mismatch), Stars (delivered, refunded, a second charge, a price
 mismatch), a P2P transfer approved, the sweeper finding lost webhooks and a late payment, and an
-invitee's purchase rewarding the referrer."""
+invitee's purchase rewarding the referrer, and a payment delivered while one host is down (access first)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from sandbox.panel import V3_1, SandboxPanel
-from shop.customers.accounts import register_user
+from shop.customers.accounts import ensure_subscription, register_user
 from shop.customers.referrals import summary
 from shop.models import PaymentMethod, PaymentStatus
 from shop.payments.checkout import Checkout
@@ -18,6 +18,7 @@ from tests.histories.recorder import Recorder, Scenario, expect
 from tests.panel_fixtures import add_sandbox_host
 from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench, send_stars_invoice
 from workflows.payment_messages import stars_refund_key, workflow_id
+from workflows.provision import ProvisionSubscriptionWorkflow, provision_workflow_id
 from workflows.refund import charge_workflow_id, refund_workflow_id
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
 
@@ -134,6 +135,32 @@ async def sweeper(rec: Recorder) -> None:
         expect((await bench.payment(late)).status is PaymentStatus.REVIEW, "the late payment is in review")
 
 
+async def access_first(rec: Recorder) -> None:
+    """One of two hosts refuses connections: the card goes out on the other; the payment's own
+    provisioning run finishes the second host in the background once it is back."""
+    database = await rec.database("access-first")
+    async with (
+        SandboxPanel(version=V3_1) as healthy,
+        SandboxPanel(version=V3_1) as dead,
+        payment_bench(database, rec.client, "record-access-first", **SLOW_POLL) as bench,
+    ):
+        rec.watch(bench.ctx.settings)
+        rec.keep_out(healthy.password)
+        rec.keep_out(dead.password)
+        await add_sandbox_host(bench.ctx, healthy, "healthy")
+        await add_sandbox_host(bench.ctx, dead, "dead")
+        await dead.down()
+        paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
+        await _settled(rec, bench, "payment_access_first_host_down", paid, "delivered")
+        await dead.up()
+        sub = await ensure_subscription(bench.ctx.sessions, 1001)
+        child = provision_workflow_id(sub.id, f"payment:{paid}")
+        result = await rec.client.get_workflow_handle_for(ProvisionSubscriptionWorkflow.run, child).result()
+        expect(not result.failed_hosts, f"the dead host is provisioned once back: {result}")
+        await rec.save("provision_access_first_reported", child)
+
+
 async def referrals(rec: Recorder) -> None:
     database = await rec.database("referrals")
     async with payment_bench(database, rec.client, "record-referrals", **SLOW_POLL) as bench:
@@ -176,4 +203,7 @@ SCENARIOS = [
         sweeper,
     ),
     Scenario("referrals", ("payment_referral_rewarded",), referrals),
+    Scenario(
+        "access_first", ("payment_access_first_host_down", "provision_access_first_reported"), access_first
+    ),
 ]

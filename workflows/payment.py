@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 from workflows.payment_messages import (
@@ -19,8 +18,8 @@ from workflows.payment_messages import (
     PaymentProgress,
     ProviderHint,
     TransferDecision,
-    stars_refund_key,
 )
+from workflows.payment_steps import ALIVE, PATIENT, SHORT, PaymentSteps
 from workflows.provision import (
     HostReports,
     ProvisionInput,
@@ -31,37 +30,28 @@ from workflows.provision import (
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
     from activities.payments import (
-        FetchInput,
-        NotifyInput,
         Order,
         PaymentActivities,
         PaymentEvent,
         PaymentRef,
-        RefundChargeInput,
         SetStatusInput,
     )
-    from activities.referrals import ReferralActivities, RewardInput
     from shop import search_attributes
     from shop.models import GrantKind, PaymentMethod, PaymentStatus
     from shop.payments.base import Expected, ProviderPayment, ProviderStatus, mismatches
     from shop.payments.stars import StarsCharge, as_provider_payment
     from shop.payments.status import FINAL
 
-SHORT = timedelta(seconds=30)
 # Runs started before the referral program replay without its steps.
 REFERRAL_PATCH = "referral-reward"
 # Runs started before "access first" replay waiting for the whole provisioning child.
 ACCESS_FIRST_PATCH = "access-first"
 EARLY_HINT_PATCH = "early-hint"
 AWAITING_OPERATOR = "waiting for the operator"
-# A worker that dies mid-activity is noticed this soon (worker.liveness beats while activities run).
-ALIVE = timedelta(seconds=10)
-# Provider and database calls retry until they work; a bug or a refusal is non-retryable.
-PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn
-class PaymentWorkflow(HostReports):
+class PaymentWorkflow(PaymentSteps, HostReports):
     def __init__(self) -> None:
         super().__init__()
         self.stage = "starting"
@@ -119,27 +109,6 @@ class PaymentWorkflow(HostReports):
         )
         self.status = status
         workflow.upsert_search_attributes([search_attributes.STATUS.value_set(status.value)])
-
-    async def _notify(self, order: Order, event: PaymentEvent, detail: str = "") -> None:
-        try:
-            await workflow.execute_activity_method(
-                PaymentActivities.notify,
-                NotifyInput(payment_id=order.payment_id, event=event, detail=detail),
-                start_to_close_timeout=SHORT,
-                schedule_to_close_timeout=timedelta(hours=1),
-                retry_policy=PATIENT,
-            )
-        except ActivityError:
-            workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
-
-    async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
-        return await workflow.execute_activity_method(
-            PaymentActivities.fetch_provider_payment,
-            FetchInput(method=order.method, provider_payment_id=provider_payment_id),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
-        )
 
     async def _await(self, condition: object, seconds: float) -> bool:
         try:
@@ -260,31 +229,6 @@ class PaymentWorkflow(HostReports):
         if child.done():
             await child  # a failed child is a failed delivery (ChildWorkflowError), as before
 
-    async def _refund_charge(self, charge: StarsCharge) -> None:
-        await workflow.execute_activity_method(
-            PaymentActivities.refund_stars_charge,
-            RefundChargeInput(user_id=charge.user_id, charge_id=charge.charge_id),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
-        )
-
-    async def _revoke(self, order: Order, charge: StarsCharge) -> None:
-        # Same source key as the `refunded_payment` update Telegram sends: revoked once either way.
-        await workflow.execute_activity_method(
-            LedgerActivities.apply_grant,
-            ApplyGrantInput(
-                subscription_id=order.subscription_id,
-                source_key=stars_refund_key(charge.charge_id),
-                seconds=-order.seconds,
-                kind=GrantKind.REFUND,
-                actor="payment:undeliverable",
-            ),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
-        )
-
     async def _end(self, order: Order, status: PaymentStatus, event: PaymentEvent, detail: str) -> None:
         self.detail = detail
         await self._set(order, status, reason=detail or None)
@@ -372,30 +316,6 @@ class PaymentWorkflow(HostReports):
         await self._notify(order, PaymentEvent.DELIVERED)
         if workflow.patched(REFERRAL_PATCH):
             await self._reward_referrer(order)
-
-    async def _reward_referrer(self, order: Order) -> None:
-        """The referrer's share, keyed by the payment id; a failure here is logged, never undoes the
-        delivery (already recorded) nor fails the run."""
-        inp = RewardInput(payment_id=order.payment_id)
-        try:
-            reward = await workflow.execute_activity_method(
-                ReferralActivities.reward_referrer,
-                inp,
-                start_to_close_timeout=SHORT,
-                schedule_to_close_timeout=timedelta(hours=1),
-                heartbeat_timeout=ALIVE,
-                retry_policy=PATIENT,
-            )
-            if reward is not None:
-                await workflow.execute_activity_method(
-                    ReferralActivities.notify_referrer,
-                    inp,
-                    start_to_close_timeout=SHORT,
-                    schedule_to_close_timeout=timedelta(hours=1),
-                    retry_policy=PATIENT,
-                )
-        except ActivityError as error:
-            workflow.logger.warning("payment %s: referral reward failed: %s", order.payment_id, error.cause)
 
     async def _reject(self, order: Order, problems: str) -> None:
         """Not delivered: Stars go straight back to the customer, other money waits for a human."""

@@ -1,0 +1,107 @@
+"""The payment workflow's single steps that need no state of the run: each one activity call (or
+two) with its timeouts and retries. Kept apart so `workflows/payment.py` reads as the order of
+things; these names are not workflow APIs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from workflows.payment_messages import stars_refund_key
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ledger import ApplyGrantInput, LedgerActivities
+    from activities.payments import (
+        FetchInput,
+        NotifyInput,
+        Order,
+        PaymentActivities,
+        PaymentEvent,
+        RefundChargeInput,
+    )
+    from activities.referrals import ReferralActivities, RewardInput
+    from shop.models import GrantKind
+    from shop.payments.base import ProviderPayment
+    from shop.payments.stars import StarsCharge
+
+SHORT = timedelta(seconds=30)
+# A worker that dies mid-activity is noticed this soon (worker.liveness beats while activities run).
+ALIVE = timedelta(seconds=10)
+# Provider and database calls retry until they work; a bug or a refusal is non-retryable.
+PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+class PaymentSteps:
+    async def _notify(self, order: Order, event: PaymentEvent, detail: str = "") -> None:
+        try:
+            await workflow.execute_activity_method(
+                PaymentActivities.notify,
+                NotifyInput(payment_id=order.payment_id, event=event, detail=detail),
+                start_to_close_timeout=SHORT,
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=PATIENT,
+            )
+        except ActivityError:
+            workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
+
+    async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
+        return await workflow.execute_activity_method(
+            PaymentActivities.fetch_provider_payment,
+            FetchInput(method=order.method, provider_payment_id=provider_payment_id),
+            start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
+            retry_policy=PATIENT,
+        )
+
+    async def _refund_charge(self, charge: StarsCharge) -> None:
+        await workflow.execute_activity_method(
+            PaymentActivities.refund_stars_charge,
+            RefundChargeInput(user_id=charge.user_id, charge_id=charge.charge_id),
+            start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
+            retry_policy=PATIENT,
+        )
+
+    async def _revoke(self, order: Order, charge: StarsCharge) -> None:
+        # Same source key as the `refunded_payment` update Telegram sends: revoked once either way.
+        await workflow.execute_activity_method(
+            LedgerActivities.apply_grant,
+            ApplyGrantInput(
+                subscription_id=order.subscription_id,
+                source_key=stars_refund_key(charge.charge_id),
+                seconds=-order.seconds,
+                kind=GrantKind.REFUND,
+                actor="payment:undeliverable",
+            ),
+            start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
+            retry_policy=PATIENT,
+        )
+
+    async def _reward_referrer(self, order: Order) -> None:
+        """The referrer's share, keyed by the payment id; a failure here is logged, never undoes the
+        delivery (already recorded) nor fails the run."""
+        inp = RewardInput(payment_id=order.payment_id)
+        try:
+            reward = await workflow.execute_activity_method(
+                ReferralActivities.reward_referrer,
+                inp,
+                start_to_close_timeout=SHORT,
+                schedule_to_close_timeout=timedelta(hours=1),
+                heartbeat_timeout=ALIVE,
+                retry_policy=PATIENT,
+            )
+            if reward is not None:
+                await workflow.execute_activity_method(
+                    ReferralActivities.notify_referrer,
+                    inp,
+                    start_to_close_timeout=SHORT,
+                    schedule_to_close_timeout=timedelta(hours=1),
+                    retry_policy=PATIENT,
+                )
+        except ActivityError as error:
+            workflow.logger.warning("payment %s: referral reward failed: %s", order.payment_id, error.cause)

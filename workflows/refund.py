@@ -12,6 +12,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows.payment_steps import PATIENT, SHORT
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 with workflow.unsafe.imports_passed_through():
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.refunds import RefundActivities, RefundCheckInput, RefundPlan
     from shop.models import GrantKind, PaymentStatus
     from shop.payments.stars import StarsCharge
-    from workflows.payment import PATIENT, SHORT
 
 
 class RefundInput(BaseModel):

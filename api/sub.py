@@ -19,7 +19,7 @@ from shop.context import AppContext
 from shop.models import utcnow
 from shop.subscription import render_clash, render_links, render_singbox, render_xray
 from shop.subscription.content import Entry, Status, entries, reported_expiry, status_of
-from shop.subscription.formats import Format, UnknownFormat, choose_format
+from shop.subscription.formats import Format, UnknownFormat, choose_format, singbox_schema
 from shop.subscription.headers import ProfileInfo, subscription_headers
 from shop.subscription.page import PageFacts, render_not_found, render_page
 from shop.subscription.store import SubscriptionReader, SubscriptionRecord
@@ -109,11 +109,17 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
             return page(request, record, status, url)
         shown = entries(record, status, renew_hint(record.language))
         render, media_type = RENDERERS[wanted]
+        if wanted is Format.SINGBOX:
+            schema = singbox_schema(headers.get("user-agent", ""))
+            no_server = t(record.language, "placeholder_no_singbox_server")
+            body = render_singbox.render(shown, schema, no_server)
+        else:
+            body = render(shown)
         profile = ProfileInfo(title, settings.sub_update_interval_hours, settings.support_url, url)
         announce = "" if status is Status.ACTIVE else shown[0].name
         expire = reported_expiry(record, status, now)
         response_headers = subscription_headers(profile, record.upload, record.download, expire, announce)
-        return Response(render(shown), media_type=media_type, headers=response_headers)
+        return Response(body, media_type=media_type, headers=response_headers)
 
     # A plain Starlette route: FastAPI's parameter machinery would cost more than the lookup itself.
     router.add_route("/sub/{token}", subscription, methods=["GET", "HEAD"])

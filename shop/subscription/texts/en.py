@@ -4,6 +4,7 @@ TEXTS: dict[str, str] = {
     "placeholder_inactive": "⛔ No active subscription — buy: {renew}",
     "placeholder_banned": "⛔ Access blocked — support: {renew}",
     "placeholder_pending": "⏳ Servers are being prepared — refresh in a few minutes",
+    "placeholder_no_singbox_server": "⚠️ No server for this app — add the link to Happ or v2rayNG",
     "renew_where": "the shop's Telegram bot",
     # The browser page.
     "page_title": "{shop}: your VPN subscription",

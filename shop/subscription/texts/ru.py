@@ -4,6 +4,8 @@ TEXTS: dict[str, str] = {
     "placeholder_inactive": "⛔ Нет активной подписки — оформите: {renew}",
     "placeholder_banned": "⛔ Доступ заблокирован — поддержка: {renew}",
     "placeholder_pending": "⏳ Серверы готовятся — обновите подписку через пару минут",
+    "placeholder_no_singbox_server": "⚠️ Для этого приложения нет серверов — "
+    "добавьте ссылку в Happ или v2rayNG",
     "renew_where": "Telegram-бот магазина",
     # The browser page.
     "page_title": "{shop}: ваша VPN подписка",

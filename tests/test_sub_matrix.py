@@ -67,10 +67,12 @@ class Cell:
     security: Security
     network: str
     encryption: bool
+    mode: str = ""  # XHTTP mode or gRPC "multi"; "" = 3x-ui's default (auto, single-stream gRPC)
 
     @property
     def name(self) -> str:
-        return f"{self.security}-{self.network}-{'enc' if self.encryption else 'plain'}"
+        network = f"{self.network}-{self.mode}" if self.mode else self.network
+        return f"{self.security}-{network}-{'enc' if self.encryption else 'plain'}"
 
 
 CELLS = [
@@ -78,6 +80,17 @@ CELLS = [
     for security in Security
     for network in (REALITY_NETWORKS if security is Security.REALITY else NETWORKS)
     for encryption in (False, True)
+]
+# The other modes an operator can pick in 3x-ui, over TLS and REALITY.
+CELLS += [
+    Cell(security, network, False, mode)
+    for security in (Security.TLS, Security.REALITY)
+    for network, mode in [
+        ("grpc", "multi"),
+        ("xhttp", "packet-up"),
+        ("xhttp", "stream-up"),
+        ("xhttp", "stream-one"),
+    ]
 ]
 
 
@@ -108,8 +121,8 @@ def panel_inbound(
         "tcp": {"tcpSettings": {"acceptProxyProtocol": False, "header": {"type": "none"}}},
         "ws": {"wsSettings": {"path": PATHS["ws"], "host": "", "headers": {}}},
         "httpupgrade": {"httpupgradeSettings": {"path": PATHS["httpupgrade"], "host": "", "headers": {}}},
-        "grpc": {"grpcSettings": {"serviceName": "grpc", "authority": "", "multiMode": False}},
-        "xhttp": {"xhttpSettings": {"path": PATHS["xhttp"], "host": "", "mode": "auto"}},
+        "grpc": {"grpcSettings": {"serviceName": "grpc", "authority": "", "multiMode": cell.mode == "multi"}},
+        "xhttp": {"xhttpSettings": {"path": PATHS["xhttp"], "host": "", "mode": cell.mode or "auto"}},
     }
     stream: dict[str, Any] = {"network": cell.network, "security": "none", **by_network[cell.network]}
     if cell.security in {Security.TLS, Security.TLS_NO_FP}:
@@ -182,8 +195,19 @@ class Outcome:
 
 
 async def fetch_through(proxy_port: int, url: str) -> str:
+    """The page through the client core's local proxy port; a second try if the first one fails,
+    since a core that has just started may still be probing its group (as an app would retry)."""
     async with httpx.AsyncClient(proxy=f"http://127.0.0.1:{proxy_port}", timeout=10) as http:
-        response = await http.get(url)
+        for attempt in (1, 2):
+            try:
+                response = await http.get(url)
+            except httpx.HTTPError:
+                if attempt == 2:
+                    raise
+            else:
+                if response.status_code == 200 or attempt == 2:
+                    break
+            await asyncio.sleep(1)
     if response.status_code != 200:
         raise AssertionError(f"HTTP {response.status_code}")
     return response.text

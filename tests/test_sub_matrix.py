@@ -267,7 +267,7 @@ def singbox_client(body: str, port: int) -> dict[str, Any]:
 
 
 async def run_cell(
-    cell: Cell, tmp: Path, certs: Certificates, target: tuple[int, str], legacy: Path
+    cell: Cell, tmp: Path, certs: Certificates, target: tuple[int, str], legacy: Path | str
 ) -> dict[Client, Outcome]:
     directory = tmp / cell.name
     directory.mkdir()
@@ -306,8 +306,10 @@ async def run_cell(
                     results[client] = Outcome("LEFT OUT", _left_out_reason(cell))
                 elif "utls" in outbound[0].get("tls", {}):
                     results[client] = Outcome("NOT RUNNABLE", NO_UTLS)
+                elif schema is not Schema.CURRENT and isinstance(legacy, str):
+                    results[client] = Outcome("NOT RUNNABLE", legacy)
                 else:
-                    binary = vpn_cores.singbox_binary() if schema is Schema.CURRENT else legacy
+                    binary = vpn_cores.singbox_binary() if schema is Schema.CURRENT else Path(legacy)
                     config = singbox_client(singbox, ports[client])
                     name = f"singbox-{schema}"
                     runs[client] = vpn_cores.singbox(
@@ -339,7 +341,10 @@ def _left_out_reason(cell: Cell) -> str:
 async def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, Client], Outcome]:
     tmp = tmp_path_factory.mktemp("matrix")
     certs = vpn_cores.make_certificate(tmp, SNI)
-    legacy = vpn_cores.legacy_singbox_binary()
+    try:
+        legacy: Path | str = vpn_cores.legacy_singbox_binary()
+    except vpn_cores.Unavailable as reason:
+        legacy = str(reason)  # the legacy-schema columns are then not runnable, for this reason
     gate = asyncio.Semaphore(PARALLEL_CELLS)
 
     async def one(cell: Cell) -> dict[Client, Outcome]:

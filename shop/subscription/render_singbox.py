@@ -130,9 +130,9 @@ def _servers(entries: Sequence[Entry], no_server_name: str) -> list[dict[str, An
     # Nothing here runs in sing-box (XHTTP or VLESS Encryption only): a selector may not be empty,
     # and a `direct` stand-in would send traffic outside the VPN unnoticed. The app instead lists
     # one dead entry whose name says what to do, like an expired subscription's placeholder.
-    placeholder = outbound(no_server_name, parse_vless(PLACEHOLDER_LINK))
-    assert placeholder is not None
-    return [placeholder]
+    placeholder = parse_vless(PLACEHOLDER_LINK)
+    dead = {"server": placeholder.address, "server_port": placeholder.port, "uuid": placeholder.uuid}
+    return [{"type": "vless", "tag": no_server_name, **dead}]
 
 
 def render(entries: Sequence[Entry], schema: Schema = Schema.CURRENT, no_server_name: str = "") -> str:

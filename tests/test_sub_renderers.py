@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shop.subscription import render_clash, render_singbox
+from shop.subscription import render_clash, render_singbox, render_xray
 from shop.subscription.content import Entry
 from shop.subscription.formats import singbox_schema
 from shop.subscription.render_singbox import Schema
@@ -78,6 +78,13 @@ def test_websocket_and_http_upgrade_over_tls_offer_only_http11() -> None:
     proxies = {p["name"]: p for p in clash(entries)["proxies"]}
     assert proxies["ws"]["alpn"] == ["http/1.1"]
     assert proxies["up"]["alpn"] == ["http/1.1"]
+    # Xray JSON too (not runnable here): Xray's ws dialer sets http/1.1 only when no ALPN is given.
+    xray = {
+        c["remarks"]: c["outbounds"][0]["streamSettings"] for c in json.loads(render_xray.render(entries))
+    }
+    assert xray["ws"]["tlsSettings"]["alpn"] == ["http/1.1"]
+    assert xray["up"]["tlsSettings"]["alpn"] == ["http/1.1"]
+    assert xray["grpc"]["tlsSettings"]["alpn"] == ["h2"]
 
 
 def test_clash_carries_the_vless_encryption_key() -> None:

@@ -51,10 +51,8 @@ def _tls(link: VlessLink) -> dict[str, Any]:
     item: dict[str, Any] = {}
     if link.sni:
         item["servername"] = link.sni
-    if link.alpn:
-        # WebSocket and HTTP upgrade are HTTP/1.1 requests: an h2 answer kills the upgrade.
-        http1 = link.network in {"ws", "httpupgrade"}
-        item["alpn"] = ["http/1.1"] if http1 else list(link.alpn)
+    if link.client_alpn:
+        item["alpn"] = list(link.client_alpn)
     fingerprint = _FINGERPRINTS.get(link.fingerprint, link.fingerprint or "chrome")
     if fingerprint or link.security == "reality":
         item["client-fingerprint"] = fingerprint or "chrome"

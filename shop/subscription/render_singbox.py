@@ -51,20 +51,12 @@ def _transport(link: VlessLink) -> dict[str, Any] | None:
     return None  # xhttp, kcp: sing-box has no such transport
 
 
-def _alpn(link: VlessLink) -> list[str]:
-    if link.network in {"ws", "httpupgrade"}:
-        # An HTTP/1.1 upgrade: offered h2, the server picks it and the upgrade request dies.
-        return ["http/1.1"] if link.alpn else []
-    return list(link.alpn)
-
-
 def _tls(link: VlessLink) -> dict[str, Any]:
     tls: dict[str, Any] = {"enabled": True}
     if link.sni:
         tls["server_name"] = link.sni
-    alpn = _alpn(link)
-    if alpn:
-        tls["alpn"] = alpn
+    if link.client_alpn:
+        tls["alpn"] = list(link.client_alpn)
     fingerprint = _FINGERPRINTS.get(link.fingerprint, link.fingerprint)
     if link.security == "reality":
         fingerprint = fingerprint or "chrome"  # Reality needs uTLS

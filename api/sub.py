@@ -19,7 +19,8 @@ from shop.context import AppContext
 from shop.models import utcnow
 from shop.subscription import render_clash, render_links, render_singbox, render_xray
 from shop.subscription.content import Entry, Status, entries, reported_expiry, status_of
-from shop.subscription.formats import Format, UnknownFormat, choose_format
+from shop.subscription.deeplinks import renew_url
+from shop.subscription.formats import Format, UnknownFormat, choose_format, singbox_schema
 from shop.subscription.headers import ProfileInfo, subscription_headers
 from shop.subscription.page import PageFacts, render_not_found, render_page
 from shop.subscription.store import SubscriptionReader, SubscriptionRecord
@@ -40,7 +41,10 @@ PAGE_HEADERS = {
     # The URL is the customer's secret: never leak it to the stores the page links to.
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+    # Images: the shop's logo (SHOP_LOGO_URL, https or a data: URL).
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src https: data:"
+    ),
 }
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -59,21 +63,26 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
     base_url = settings.base_url
     router = APIRouter()
 
+    renew = renew_url(settings.sub_renew_url, settings.telegram_bot_username)
+
     def renew_hint(language: str) -> str:
-        return settings.sub_renew_url or settings.support_url or t(language, "renew_where")
+        return renew or settings.support_url or t(language, "renew_where")
 
     def page(request: Request, record: SubscriptionRecord, status: Status, url: str) -> Response:
         now = utcnow()
         facts = PageFacts(
-            shop=title,
+            shop=settings.shop_name,
+            profile=title,
             url=url,
             status=status,
             expire=reported_expiry(record, status, now),
             now=now,
             used_bytes=record.upload + record.download,
             servers=len(record.servers),
-            renew_url=settings.sub_renew_url,
+            renew_url=renew,
             support_url=settings.support_url,
+            logo_url=settings.shop_logo_url,
+            user_agent=request.headers.get("user-agent", ""),
         )
         language = pick_language(request.headers.get("accept-language", ""), record.language)
         return Response(render_page(language, facts), media_type=HTML, headers=PAGE_HEADERS)
@@ -109,11 +118,17 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
             return page(request, record, status, url)
         shown = entries(record, status, renew_hint(record.language))
         render, media_type = RENDERERS[wanted]
+        if wanted is Format.SINGBOX:
+            schema = singbox_schema(headers.get("user-agent", ""))
+            no_server = t(record.language, "placeholder_no_singbox_server")
+            body = render_singbox.render(shown, schema, no_server)
+        else:
+            body = render(shown)
         profile = ProfileInfo(title, settings.sub_update_interval_hours, settings.support_url, url)
         announce = "" if status is Status.ACTIVE else shown[0].name
         expire = reported_expiry(record, status, now)
         response_headers = subscription_headers(profile, record.upload, record.download, expire, announce)
-        return Response(render(shown), media_type=media_type, headers=response_headers)
+        return Response(body, media_type=media_type, headers=response_headers)
 
     # A plain Starlette route: FastAPI's parameter machinery would cost more than the lookup itself.
     router.add_route("/sub/{token}", subscription, methods=["GET", "HEAD"])

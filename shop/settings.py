@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Telegram. The bot runs only when a token is set.
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
+    # The bot's @username (with or without "@"): processes without the bot (the API) build t.me links.
+    telegram_bot_username: str = ""
     admin_ids: Annotated[list[int], NoDecode] = []
     # Updates by long polling, or by a webhook to PUBLIC_BASE_URL/telegram/webhook served by the API.
     bot_mode: Literal["polling", "webhook"] = "polling"
@@ -72,6 +74,7 @@ class Settings(BaseSettings):
 
     # Shop.
     shop_name: str = "vpnshop"
+    shop_logo_url: str = ""  # https:// or data: image shown beside the name on the /sub page
     currency: str = "RUB"
     trial_days: int = Field(3, ge=0)
 
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
     # Subscription endpoint /sub/<token>.
     sub_profile_title: str = ""  # profile name in the apps; SHOP_NAME when empty
     sub_update_interval_hours: int = Field(12, ge=1, le=168)
-    sub_renew_url: str = ""  # where inactive subscriptions are sent to renew (the bot's t.me link)
+    sub_renew_url: str = ""  # where "Renew" leads; default https://t.me/<TELEGRAM_BOT_USERNAME>?start=renew
     sub_xray_json_for_apps: bool = False
     sub_rate_limit_per_minute: int = Field(60, ge=0)  # per client IP and API process; 0 turns it off
     sub_rate_limit_burst: int = Field(30, ge=1)

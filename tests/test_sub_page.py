@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import re
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
@@ -18,6 +20,7 @@ from PIL import Image
 from api.app import create_app
 from shop.context import AppContext
 from shop.runtime.temporal import free_port
+from shop.subscription.deeplinks import PLATFORM_APPS, import_link
 from tests.conftest import Database
 from tests.sub_client import api_client
 from tests.sub_data import make_hosts, seed_subscription
@@ -56,7 +59,12 @@ async def test_page_shows_status_expiry_qr_and_app_buttons(db: Database) -> None
     assert "%3Fformat%3Dclash" in en.text
     for platform in ("Android", "iOS", "Windows", "macOS", "Linux"):
         assert f"<summary>{platform}</summary>" in en.text
-    assert "Google Play" in en.text and "Google Play" in ru.text
+    assert "https://play.google.com/store/apps/details?id=com.happproxy" in en.text
+    # The visitor's platform (an Android browser here) comes first and open; the rest follow.
+    assert re.findall(r'data-platform="(\w+)"', en.text) == ["android", "ios", "windows", "macos", "linux"]
+    assert '<details data-platform="android" open>' in en.text
+    assert "Установить" in ru.text and "Install" in en.text
+    assert f'<time datetime="{seeded.expires_at.isoformat()}">' in en.text
 
 
 async def test_expired_page_offers_renewal(sqlite_db: Database) -> None:
@@ -89,69 +97,120 @@ async def serving(ctx: AppContext) -> AsyncIterator[str]:
         await task
 
 
+LOGO = (
+    "data:image/svg+xml;base64,"
+    + base64.b64encode(
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+        b'<rect width="64" height="64" rx="12" fill="#e67e22"/></svg>'
+    ).decode()
+)
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 1,
+    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+}
+DESKTOP = {
+    "viewport": {"width": 1280, "height": 900},
+    "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+}
+# (device, its platform, language, time zone): every pair of width and language, two zones.
+VISITS = [
+    ("phone", "ios", "ru", "Asia/Vladivostok"),
+    ("phone", "ios", "en", "America/New_York"),
+    ("desktop", "windows", "en", "Asia/Tokyo"),
+    ("desktop", "windows", "ru", "Europe/Moscow"),
+]
+
+
 def dark(pixel: Any) -> bool:
     return max(pixel[:3]) < 40
 
 
-def button_blue(pixel: Any) -> bool:
-    red, green, blue = pixel[:3]
-    return abs(red - 0x2F) < 25 and abs(green - 0x6F) < 25 and abs(blue - 0xED) < 25
+def local_time_text(moment: datetime, zone: str, lang: str) -> list[str]:
+    """Parts of what the browser must show for `moment` in `zone`: day, year and the clock time."""
+    local = moment.astimezone(ZoneInfo(zone))
+    clock = f"{local:%H:%M}" if lang == "ru" else f"{local:%I:%M} {local:%p}"
+    return [str(local.day), str(local.year), clock]
 
 
 @pytest.mark.browser
-async def test_chromium_renders_the_qr_and_the_buttons(sqlite_db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("device", "platform", "lang", "zone"), VISITS, ids=lambda v: str(v))
+async def test_chromium_shows_local_time_platform_apps_renew_and_the_qr(
+    sqlite_db: Database, tmp_path: Path, device: str, platform: str, lang: str, zone: str
+) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium package)")
+    from playwright.async_api import async_playwright
+
     seeded = await seed_subscription(sqlite_db.sessions, await make_hosts(sqlite_db.sessions))
-    shot = tmp_path / "page.png"
-    async with serving(sub_context(sqlite_db)) as base:
-        process = await asyncio.create_subprocess_exec(
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--lang=en-US",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=412,1100",
-            f"--screenshot={shot}",
-            f"{base}/sub/{seeded.token}",
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    assert seeded.expires_at is not None
+    ctx = sub_context(
+        sqlite_db, shop_name="Ночной VPN", shop_logo_url=LOGO, sub_renew_url="",
+        telegram_bot_username="@example_shop_bot",
+    )  # fmt: skip
+    options = PHONE if device == "phone" else DESKTOP
+    width = options["viewport"]["width"]  # type: ignore[index]
+    async with serving(ctx) as base, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
-            await asyncio.wait_for(process.wait(), timeout=60)
+            context = await browser.new_context(locale=lang, timezone_id=zone, **options)
+            page = await context.new_page()
+            await page.goto(f"{base}/sub/{seeded.token}")
+            await page.screenshot(path=tmp_path / f"{device}-{lang}.png", full_page=True)
+            shown = await page.text_content("#status time")
+            first = await page.eval_on_selector("#apps details", "d => [d.dataset.platform, d.open]")
+            rows = await page.eval_on_selector_all(
+                "#apps details[open] .app-row",
+                "rows => rows.map(r => [r.querySelector('.name').textContent,"
+                " r.querySelector('.store').href, r.querySelector('.app.button')?.href ?? null])",
+            )
+            renew = await page.get_attribute("a.renew", "href")
+            support = await page.get_attribute("a.support", "href")
+            logo_width = await page.eval_on_selector("img.logo", "img => img.naturalWidth")
+            brand = await page.text_content(".brand")
+            overflow = await page.evaluate("document.documentElement.scrollWidth")
+            boxes = {name: await page.locator(name).bounding_box() for name in ("#status", "#qr", "#apps")}
+            visible = [await page.locator(sel).first.is_visible() for sel in ("a.renew", "#apps .store")]
+            qr = tmp_path / f"qr-{device}-{lang}.png"
+            await page.locator("#qr svg").screenshot(path=qr)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            await browser.close()
+    assert shown is not None and "UTC" not in shown
+    for part in local_time_text(seeded.expires_at, zone, lang):
+        assert part in shown, (part, shown)
+    assert first == [platform, True]
+    expected = PLATFORM_APPS[platform]
+    assert [row[0] for row in rows] == [app.title for app in expected]
+    assert [row[1] for row in rows] == [app.store for app in expected]
+    url = f"https://vpn.example.com/sub/{seeded.token}"
+    for (_, _, add), app in zip(rows, expected, strict=True):
+        assert add == (import_link(app.app, url, "Мой VPN 🚀") if app.app else None)  # the profile title
+    assert renew == "https://t.me/example_shop_bot?start=renew"
+    assert support == "https://t.me/example_support"
+    assert visible == [True, True]
+    assert logo_width == 64 and brand is not None and brand.strip() == "Ночной VPN"
+    assert overflow <= width  # nothing wider than the screen
+    status, qr_box, apps = boxes["#status"], boxes["#qr"], boxes["#apps"]
+    assert status is not None and qr_box is not None and apps is not None
+    if device == "phone":  # one column: status, QR, apps
+        assert status["y"] < qr_box["y"] < apps["y"]
+    else:  # two columns: the apps beside status and QR
+        assert apps["x"] >= status["x"] + status["width"] and abs(apps["y"] - status["y"]) < 2
+    _assert_qr(qr)
+
+
+def _assert_qr(shot: Path) -> None:
+    """The QR as drawn: a square of dark modules about 240 px wide, neither filled nor empty."""
     image = Image.open(shot).convert("RGB")
-    width, height = image.size
     pixels = image.load()
     assert pixels is not None
-    # The QR: a square block of dark modules, about 240 px wide, in the upper half of a phone screen.
-    dark_points = [(x, y) for y in range(0, height, 2) for x in range(0, width, 2) if dark(pixels[x, y])]
-    xs, ys = [x for x, _ in dark_points], [y for _, y in dark_points]
-    left, right, top, bottom = min(xs), max(xs), min(ys), max(ys)
-    assert 200 <= right - left <= 260 and 200 <= bottom - top <= 260, (left, right, top, bottom)
-    assert abs((right - left) - (bottom - top)) <= 6
-    share = len(dark_points) / (((right - left) // 2 + 1) * ((bottom - top) // 2 + 1))
-    assert 0.3 < share < 0.7  # modules, not a filled box or a stray line
-    # Below the QR: the copy button, then three rows of app buttons, each a band of blue rows.
-    blue_rows = sorted(
-        {y for y in range(bottom, height) for x in range(0, width, 4) if button_blue(pixels[x, y])}
-    )
-    bands = [[blue_rows[0]]]
-    for y in blue_rows[1:]:
-        if y == bands[-1][-1] + 1:
-            bands[-1].append(y)
-        else:
-            bands.append([y])
-    tall = [band for band in bands if len(band) >= 30]
-    assert len(tall) >= 4, [len(band) for band in bands]
+    width, height = image.size
+    points = [(x, y) for y in range(height) for x in range(width) if dark(pixels[x, y])]
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    side_x, side_y = max(xs) - min(xs), max(ys) - min(ys)
+    assert 200 <= side_x <= 260 and abs(side_x - side_y) <= 4, (side_x, side_y)
+    share = len(points) / ((side_x + 1) * (side_y + 1))
+    assert 0.3 < share < 0.7, share  # modules, not a filled box or a stray line

@@ -8,6 +8,7 @@ from bot.callbacks import HowTo, Platform, Screen, SetLanguage
 from bot.keyboards.menu import back, links
 from bot.texts import t
 from shop.settings import Settings
+from shop.subscription.deeplinks import PLATFORM_APPS
 
 PLATFORM_NAMES = {
     Platform.ANDROID: "🤖 Android",
@@ -15,26 +16,6 @@ PLATFORM_NAMES = {
     Platform.WINDOWS: "🪟 Windows",
     Platform.MACOS: "🍎 macOS",
     Platform.LINUX: "🐧 Linux",
-}
-# (app name, import id in shop.subscription.deeplinks or None, store or download page) per platform.
-APPS: dict[Platform, list[tuple[str, str | None, str]]] = {
-    Platform.ANDROID: [
-        ("Happ", "happ", "https://play.google.com/store/apps/details?id=com.happproxy"),
-        ("v2rayNG", "v2rayng", "https://github.com/2dust/v2rayNG/releases/latest"),
-    ],
-    Platform.IOS: [
-        ("Happ", "happ", "https://apps.apple.com/app/happ-proxy-utility/id6504287215"),
-        ("Streisand", "streisand", "https://apps.apple.com/app/streisand/id6450534064"),
-    ],
-    Platform.WINDOWS: [
-        ("Hiddify", "hiddify", "https://github.com/hiddify/hiddify-app/releases/latest"),
-        ("v2rayN", None, "https://github.com/2dust/v2rayN/releases/latest"),
-    ],
-    Platform.MACOS: [
-        ("Happ", "happ", "https://apps.apple.com/app/happ-proxy-utility/id6504287215"),
-        ("Hiddify", "hiddify", "https://github.com/hiddify/hiddify-app/releases/latest"),
-    ],
-    Platform.LINUX: [("Hiddify", "hiddify", "https://github.com/hiddify/hiddify-app/releases/latest")],
 }
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
 
@@ -50,10 +31,13 @@ def platforms(lang: str) -> InlineKeyboardMarkup:
 def platform(lang: str, chosen: Platform, import_base: str | None) -> InlineKeyboardMarkup:
     """Store links, and one-tap import buttons when the customer has a link (`import_base` + app)."""
     rows = []
-    for name, app, store in APPS[chosen]:
-        row = [InlineKeyboardButton(text=t(lang, "btn_install", app=name), url=store)]
-        if app and import_base:
-            row.append(InlineKeyboardButton(text=t(lang, "btn_import", app=name), url=f"{import_base}/{app}"))
+    for app in PLATFORM_APPS[chosen]:
+        row = [InlineKeyboardButton(text=t(lang, "btn_install", app=app.title), url=app.store)]
+        if app.app and import_base:
+            button = InlineKeyboardButton(
+                text=t(lang, "btn_import", app=app.title), url=f"{import_base}/{app.app}"
+            )
+            row.append(button)
         rows.append(row)
     rows.append([back(lang, Screen.HELP)])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,4 +1,5 @@
-"""/start: registration (with a ref_<id> deep link on the first visit), then onboarding or the menu."""
+"""/start: registration (with a ref_<id> deep link on the first visit), then onboarding, then the menu
+(or the plans, for the `renew` deep link of the /sub page's Renew button)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import AcceptTerms
 from bot.keyboards.menu import onboarding
 from bot.middleware import onboarding_required
+from bot.routers.buy import plans_screen
 from bot.routers.menu import send_menu
 from bot.texts import t
 from bot.ui import alert, menu_keyboard
@@ -20,6 +22,7 @@ from shop.context import AppContext
 from shop.customers.referrals import referrer_from
 from shop.customers.users import Customer, accept_terms, get_customer, register
 from shop.settings import Settings
+from shop.subscription.deeplinks import RENEW_START
 
 JOINED = {"creator", "administrator", "member"}
 
@@ -47,6 +50,10 @@ async def start(message: Message, command: CommandObject, bot: Bot, ctx: AppCont
     greeting = t(lang, "welcome" if created else "welcome_back", shop=escape(ctx.settings.shop_name),
                  name=escape(sender.full_name))  # fmt: skip
     await message.answer(greeting, reply_markup=menu_keyboard(lang))
+    if command.args == RENEW_START:  # from the Renew button of the /sub page: straight to the plans
+        text, markup = await plans_screen(ctx, customer, lang)
+        await message.answer(text, reply_markup=markup)
+        return
     await send_menu(bot, ctx, customer, lang)
 
 

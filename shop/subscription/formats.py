@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 import re
 
+from shop.subscription.render_singbox import Schema
+
 
 class Format(enum.StrEnum):
     BASE64 = "base64"
@@ -67,3 +69,26 @@ def choose_format(explicit: str | None, user_agent: str, accept: str, xray_json_
     if xray_json_for_apps and _xray_json_capable(user_agent):
         return Format.XRAY_JSON
     return Format.BASE64
+
+
+# The sing-box apps carry their core's version: "SFA/1.11.4 (...; sing-box 1.11.4)", "sing-box 1.10.7".
+_SINGBOX_CORE = re.compile(r"sing-box[/ ]v?(\d+)\.(\d+)", re.IGNORECASE)
+_SINGBOX_APP = re.compile(r"^(?:SF[AIMT])/v?(\d+)\.(\d+)")
+# Hiddify names only the app. Assumed (not checked against its builds): cores of 2.x predate 1.11,
+# of 4.x predate 1.12; 5.x ("hiddify-sing-box v5") reads the current schema.
+_HIDDIFY = re.compile(r"^[Hh]iddify(?:[Nn]ext)?/v?(\d+)\.")
+
+
+def singbox_schema(user_agent: str) -> Schema:
+    """The newest sing-box schema the requesting core understands; the current one if it does not say."""
+    found = _SINGBOX_CORE.search(user_agent) or _SINGBOX_APP.match(user_agent)
+    if found:
+        version = (int(found.group(1)), int(found.group(2)))
+        if version < (1, 11):
+            return Schema.V1_10  # also for cores older than 1.10: the oldest schema we write
+        return Schema.V1_11 if version < (1, 12) else Schema.CURRENT
+    hiddify = _HIDDIFY.match(user_agent)
+    if hiddify:
+        major = int(hiddify.group(1))
+        return Schema.V1_10 if major < 4 else Schema.V1_11 if major < 5 else Schema.CURRENT
+    return Schema.CURRENT

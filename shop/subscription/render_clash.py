@@ -43,6 +43,24 @@ def _transport(link: VlessLink) -> dict[str, Any] | None:
     return None  # kcp and the legacy h2/http transports: mihomo has no VLESS client for them
 
 
+# Xray fingerprints under mihomo's name, or none ("" = Go's own TLS hello).
+_FINGERPRINTS = {"randomized": "random", "randomizednoalpn": "random", "unsafe": "", "none": ""}
+
+
+def _tls(link: VlessLink) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if link.sni:
+        item["servername"] = link.sni
+    if link.client_alpn:
+        item["alpn"] = list(link.client_alpn)
+    fingerprint = _FINGERPRINTS.get(link.fingerprint, link.fingerprint or "chrome")
+    if fingerprint or link.security == "reality":
+        item["client-fingerprint"] = fingerprint or "chrome"
+    if link.security == "reality":
+        item["reality-opts"] = {"public-key": link.public_key, "short-id": link.short_id}
+    return item
+
+
 def proxy(name: str, link: VlessLink) -> dict[str, Any] | None:
     transport = _transport(link)
     if transport is None:
@@ -57,22 +75,19 @@ def proxy(name: str, link: VlessLink) -> dict[str, Any] | None:
         "tls": link.tls,
         **transport,
     }
+    if link.encryption != "none":
+        item["encryption"] = link.encryption  # VLESS Encryption: the client half of the inbound's key
     if link.flow:
         item["flow"] = link.flow
     if link.tls:
-        if link.sni:
-            item["servername"] = link.sni
-        if link.alpn:
-            item["alpn"] = list(link.alpn)
-        item["client-fingerprint"] = link.fingerprint or "chrome"
-    if link.security == "reality":
-        item["reality-opts"] = {"public-key": link.public_key, "short-id": link.short_id}
+        item.update(_tls(link))
     return item
 
 
 def render(entries: Sequence[Entry]) -> str:
     proxies = [item for name, link in parsed_entries(entries) if (item := proxy(name, link)) is not None]
-    names = [item["name"] for item in proxies]
+    # A group may not be empty; with nothing to offer, traffic is refused rather than sent direct.
+    names = [item["name"] for item in proxies] or ["REJECT"]
     config = {
         "mixed-port": 7890,
         "allow-lan": False,

@@ -51,8 +51,8 @@ def _security_settings(link: VlessLink) -> dict[str, Any]:
         tls: dict[str, Any] = {"serverName": link.sni}
         if link.fingerprint:
             tls["fingerprint"] = link.fingerprint
-        if link.alpn:
-            tls["alpn"] = list(link.alpn)
+        if link.client_alpn:
+            tls["alpn"] = list(link.client_alpn)
         return {"tlsSettings": tls}
     return {}
 

@@ -43,6 +43,14 @@ class VlessLink:
     def tls(self) -> bool:
         return self.security in {"tls", "reality"}
 
+    @property
+    def client_alpn(self) -> tuple[str, ...]:
+        """The ALPN a client should offer. WebSocket and HTTP upgrade are HTTP/1.1 requests: offered
+        3x-ui's default "h2,http/1.1", the server picks h2 and the upgrade dies."""
+        if self.alpn and self.network in {"ws", "httpupgrade"}:
+            return ("http/1.1",)
+        return self.alpn
+
 
 _KNOWN = {
     "type",

@@ -119,7 +119,12 @@ async def test_instructions_with_store_links_and_one_tap_import(shop: Shop) -> N
     assert leo.last.button_texts == ["🤖 Android", "🍏 iOS", "🪟 Windows", "🍎 macOS", "🐧 Linux", "← Back"]
     await leo.taps("Android")
     assert leo.last.text is not None and leo.last.text.startswith("🤖 Android")
-    assert leo.last.button_texts == ["⬇️ Happ", "⬇️ v2rayNG", "← Back"]  # no link yet: nothing to import
+    assert leo.last.button_texts == [
+        "⬇️ Happ",
+        "⬇️ v2rayNG",
+        "⬇️ v2RayTun",
+        "← Back",
+    ]  # no link yet: nothing to import
     await leo.taps("Back")
     await leo.taps("Back")
     await leo.taps("Try for free")

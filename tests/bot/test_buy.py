@@ -184,3 +184,15 @@ async def test_the_reminders_renew_button_opens_the_plans_below_it(
     assert vera.last.message_id != sent.message_id and plans in (vera.last.text or "")
     assert vera.last.button_texts[0].startswith("Month")
     assert vera.messages[-2].text == sent.text and renew in vera.messages[-2].button_texts[0]  # it stays
+
+
+async def test_start_renew_opens_the_plans(shop: Shop) -> None:
+    """The Renew button of the /sub page links to t.me/<bot>?start=renew: the plans, not the menu."""
+    await plan(shop.ctx.sessions, "Месяц", 30, "199")
+    returning = await shop.started(23, "Rita")
+    await returning.says("/start renew")
+    assert returning.last.text is not None and returning.last.text.startswith("🌍 Выберите тариф")
+    assert returning.last.button_texts == ["Месяц · 30 дн. — 199 ₽", "← Назад"]
+    newcomer = shop.person(24, "Nina", language="en")
+    await newcomer.says("/start renew")
+    assert newcomer.last.text is not None and newcomer.last.text.startswith("🌍 Choose a plan")

@@ -4,6 +4,7 @@ TEXTS: dict[str, str] = {
     "placeholder_inactive": "⛔ No active subscription — buy: {renew}",
     "placeholder_banned": "⛔ Access blocked — support: {renew}",
     "placeholder_pending": "⏳ Servers are being prepared — refresh in a few minutes",
+    "placeholder_no_singbox_server": "⚠️ No server for this app — add the link to Happ or v2rayNG",
     "renew_where": "the shop's Telegram bot",
     # The browser page.
     "page_title": "{shop}: your VPN subscription",
@@ -23,15 +24,17 @@ TEXTS: dict[str, str] = {
     "add_to_app": "Add to an app",
     "renew_button": "Renew",
     "support_button": "Support",
-    "how_to_connect": "How to connect",
-    "howto_android": "Install Happ or v2rayNG from Google Play, then tap its button above "
-    "or copy the link and add it in the app as a subscription.",
-    "howto_ios": "Install Happ, v2RayTun or Streisand from the App Store, tap its button above, "
-    "then allow the VPN configuration.",
-    "howto_windows": "Install Happ or Hiddify, tap its button above or paste the link "
-    "via \u201cAdd subscription\u201d, then connect.",
-    "howto_macos": "Install Happ, v2RayTun or Hiddify, tap its button above and connect.",
-    "howto_linux": "Install Hiddify or a Clash (mihomo) client and add the link as a subscription.",
+    "page_heading": "Your VPN subscription",
+    "install": "Install",
+    "add": "Add",
+    "howto_android": "Install the app, come back and tap “Add” beside it; or copy the link and add it in the app"
+    " as a subscription.",
+    "howto_ios": "Install the app from the App Store, tap “Add” beside it, then allow the VPN configuration.",
+    "howto_windows": "Install the app, tap “Add” beside it or paste the link via “Add subscription”, then "
+    "connect.",
+    "howto_macos": "Install the app, tap “Add” beside it and connect.",
+    "howto_linux": "Install the app and add the link as a subscription (“Add” opens it where the app supports "
+    "it).",
     "not_found_title": "Link not found",
     "not_found_text": "This subscription link does not exist or was replaced by a new one. "
     "Get your current link in the shop's Telegram bot.",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from temporalio import client as client_interceptors
 from temporalio.client import Client
 
 from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
@@ -183,3 +185,59 @@ async def test_a_webhook_before_the_wait_starts_is_not_lost(
         assert bench.yookassa.webhooks.attempts[-1].status == 200
         await checkout
         assert (await bench.result(payment_id, within=30)).stage == "delivered"
+
+
+class _CountingCalls(client_interceptors.Interceptor):
+    """Records every call the shop's Temporal client makes that reaches a workflow."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def intercept_client(self, next: client_interceptors.OutboundInterceptor) -> _Outbound:
+        return _Outbound(next, self.calls)
+
+
+class _Outbound(client_interceptors.OutboundInterceptor):
+    def __init__(self, next: client_interceptors.OutboundInterceptor, calls: list[str]) -> None:
+        super().__init__(next)
+        self.calls = calls
+
+    async def start_workflow(self, input: Any) -> Any:
+        self.calls.append(f"start {input.id} signal={input.start_signal}")
+        return await super().start_workflow(input)
+
+    async def signal_workflow(self, input: Any) -> None:
+        self.calls.append(f"signal {input.id}")
+        await super().signal_workflow(input)
+
+    async def start_workflow_update(self, input: Any) -> Any:
+        self.calls.append(f"update {input.id}")
+        return await super().start_workflow_update(input)
+
+    async def describe_workflow(self, input: Any) -> Any:
+        self.calls.append(f"describe {input.id}")
+        return await super().describe_workflow(input)
+
+
+async def test_a_duplicate_webhook_of_a_closed_payment_makes_no_temporal_call(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    counter = _CountingCalls()
+    config = temporal_client.config()
+    config["interceptors"] = [counter]
+    counted = Client(**config)
+    async with payment_bench(sqlite_db, counted, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        counter.calls.clear()
+        bench.yookassa.pay(provider_id)
+        await bench.yookassa.webhooks.drain()
+        # An open payment's hint is one signal-with-start, nothing more.
+        assert counter.calls == [f"start payment:{payment_id} signal=check_provider"]
+        assert (await bench.result(payment_id)).stage == "delivered"
+
+        counter.calls.clear()
+        bench.yookassa.webhooks.copies = 5
+        bench.yookassa.notify("payment.succeeded", bench.yookassa.payments[provider_id])
+        await bench.yookassa.webhooks.drain()
+        assert [a.status for a in bench.yookassa.webhooks.attempts[-5:]] == [200] * 5
+        assert counter.calls == []  # answered from the shop's own records

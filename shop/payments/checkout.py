@@ -77,11 +77,7 @@ class Checkout:
 
     def methods(self, plan: PlanView) -> list[PaymentMethod]:
         """The methods that are enabled and configured and can pay this plan, in display order."""
-        return [
-            method
-            for method in available_methods(self.ctx.settings)
-            if method is not PaymentMethod.STARS or plan.price_stars
-        ]
+        return [method for method in available_methods(self.ctx.settings) if plan.sells(method)]
 
     async def discount(self, user_id: int) -> int:
         """The percent off the customer's next order (an invitee's first purchase), 0 when none."""

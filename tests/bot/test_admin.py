@@ -53,7 +53,7 @@ async def test_stats(shop: Shop) -> None:
     await boss.says("/admin")
     assert boss.last.button_texts == [
         "📊 Statistics", "🔎 Find a user", "💳 Payments to review", "💸 Withdrawal requests",
-        "📣 Broadcast", "← Back",
+        "📣 Broadcast", "🖥 Web console", "← Back",
     ]  # fmt: skip
     await boss.taps("Statistics")
     assert boss.last.text == (

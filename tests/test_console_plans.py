@@ -74,7 +74,7 @@ async def test_bad_input_is_shown_beside_the_field_and_changes_nothing(db: Datab
     ctx = console_context(db)
     async with api_client(ctx) as client:
         csrf = await sign_in(client, ctx, OWNER)
-        cases = [
+        cases: list[tuple[dict[str, object], str, str]] = [
             ({"name": "  "}, "name", "Обязательное поле."),
             ({"price": "-5"}, "price", "Не может быть отрицательным."),
             ({"price": "abc"}, "price", "Введите целое число."),

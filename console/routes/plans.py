@@ -49,7 +49,7 @@ def _form_page(
 
 async def _submitted(request: Request) -> tuple[dict[str, Any], list[str]]:
     form = await request.form()
-    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    values: dict[str, Any] = {key: value for key, value in form.items() if isinstance(value, str)}
     methods = [value for value in form.getlist("methods") if isinstance(value, str)]
     values["methods"] = methods
     return values, methods

@@ -212,6 +212,9 @@ class Host(Base):
     flag: Mapped[str] = mapped_column(String(16), default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last reconciliation of this host (shop.access.reconcile.HostReconcileReport as JSON).
+    last_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_reconcile_report: Mapped[str | None] = mapped_column(Text)
 
 
 class PanelClient(Base):

@@ -72,9 +72,17 @@ def record(
     )
 
 
-async def write(sessions: SessionFactory, actor: Actor, action: str, target: str, **fields: Any) -> None:
+async def write(
+    sessions: SessionFactory,
+    actor: Actor,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
     async with sessions() as session, session.begin():
-        record(session, actor, action, target, **fields)
+        record(session, actor, action, target, before, after, reason)
 
 
 def _view(entry: AuditEntry) -> AuditView:

@@ -1,4 +1,5 @@
-"""operator console: audit log, sign-in nonces, plan names per language, methods and audience
+"""operator console: audit log, sign-in nonces, plan names per language, methods and audience, each
+host's last reconciliation report
 
 Revision ID: 0005_console
 Revises: 0004_referrals
@@ -59,7 +60,17 @@ def upgrade() -> None:
         )
 
 
+    with op.batch_alter_table("hosts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("last_reconcile_at", shop.models.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(sa.Column("last_reconcile_report", sa.Text(), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("hosts", schema=None) as batch_op:
+        batch_op.drop_column("last_reconcile_report")
+        batch_op.drop_column("last_reconcile_at")
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.drop_column("audience")
         batch_op.drop_column("methods")

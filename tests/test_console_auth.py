@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from shop.models import utcnow
 from shop.operators import audit
 from shop.operators.signin import Refusal, SigninRefused, Signins
 from tests.conftest import Database
+from tests.panel_fixtures import TEST_KEY
+from tests.test_cli import _env, _run
 from tests.console_client import OWNER, STRANGER, SUPPORT, console_context, link_token, sign_in
 from tests.sub_client import api_client
 
@@ -129,3 +133,22 @@ async def test_language_switch_stays_inside_the_console(sqlite_db: Database) -> 
         assert "Audit log" in english.text
         await client.get("/console/lang/ru")
         assert "Журнал действий" in (await client.get("/console/")).text
+
+
+async def test_console_link_command_prints_a_working_link(sqlite_db: Database, tmp_path: Path) -> None:
+    env = _env(
+        tmp_path, ADMIN_IDS=str(OWNER), ENCRYPTION_KEY=TEST_KEY, PUBLIC_BASE_URL="https://shop.example.com"
+    )
+    printed = await asyncio.to_thread(_run, ["console-link", str(OWNER)], env, tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    link = printed.stdout.strip()
+    assert link.startswith(f"https://shop.example.com/console/signin/{OWNER}.")
+    refused = await asyncio.to_thread(_run, ["console-link", str(STRANGER)], env, tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert (
+        refused.stderr.strip()
+        == f"vpnshop: {STRANGER} is not an operator: add it to ADMIN_IDS (or CONSOLE_SUPPORT_IDS)"
+    )
+    ctx = console_context(sqlite_db)
+    cookie = await Signins(ctx.settings, ctx.sessions).redeem(link.rsplit("/", 1)[1])
+    assert cookie.startswith(f"{OWNER}.")

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.db import SessionFactory
@@ -224,9 +225,12 @@ class PlanCatalogue:
 
     async def delete(self, actor: Actor, plan_id: int) -> None:
         """Deletes a plan no payment refers to; PlanInUse otherwise (hide it instead)."""
-        async with self.sessions() as session, session.begin():
-            plan = await self._locked(session, plan_id)
-            if await session.scalar(select(Payment.id).where(Payment.plan_id == plan_id).limit(1)):
-                raise PlanInUse(plan_id)
-            audit.record(session, actor, "plan.delete", f"plan:{plan_id}", before=_audited(_draft(plan)))
-            await session.delete(plan)
+        try:
+            async with self.sessions() as session, session.begin():
+                plan = await self._locked(session, plan_id)
+                if await session.scalar(select(Payment.id).where(Payment.plan_id == plan_id).limit(1)):
+                    raise PlanInUse(plan_id)
+                audit.record(session, actor, "plan.delete", f"plan:{plan_id}", before=_audited(_draft(plan)))
+                await session.delete(plan)
+        except IntegrityError:  # a payment for it was minted meanwhile: its foreign key keeps the plan
+            raise PlanInUse(plan_id) from None

@@ -10,10 +10,10 @@ from shop.models import utcnow
 from shop.operators import audit
 from shop.operators.signin import Refusal, SigninRefused, Signins
 from tests.conftest import Database
-from tests.panel_fixtures import TEST_KEY
-from tests.test_cli import _env, _run
 from tests.console_client import OWNER, STRANGER, SUPPORT, console_context, link_token, sign_in
+from tests.panel_fixtures import TEST_KEY
 from tests.sub_client import api_client
+from tests.test_cli import _env, _run
 
 
 async def test_pages_need_a_session(sqlite_db: Database) -> None:

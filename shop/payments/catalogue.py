@@ -24,6 +24,7 @@ from shop.operators.forms import Invalid
 MAX_DAYS = 3650
 MAX_PRICE = Decimal("10000000")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+CENTS = Decimal("0.01")
 
 
 class PlanInUse(Exception):
@@ -90,8 +91,10 @@ def parse_plan(form: Mapping[str, Any], methods: Sequence[str], default_currency
             errors["price"] = "negative"
         elif price == 0:
             errors["price"] = "too_small"
-        elif price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
+        elif price > MAX_PRICE or price != price.quantize(CENTS):
             errors["price"] = "bad_price"
+        else:
+            price = price.quantize(CENTS)  # "299" and "299.00" are one price, in the log too
     except InvalidOperation:
         errors["price"] = "required" if not _text(form, "price") else "not_number"
     currency = (_text(form, "currency") or default_currency).upper()

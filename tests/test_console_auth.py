@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from pathlib import Path
 
+from fastapi.routing import APIRoute
+
+from api.app import create_app
+from console.app import ROUTERS
 from shop.models import utcnow
 from shop.operators import audit
 from shop.operators.signin import Refusal, SigninRefused, Signins
 from tests.conftest import Database
 from tests.console_client import OWNER, STRANGER, SUPPORT, console_context, link_token, sign_in
 from tests.panel_fixtures import TEST_KEY
-from tests.sub_client import api_client
+from tests.sub_client import api_client, app_client
 from tests.test_cli import _env, _run
 
+PUBLIC = {"/console/signin", "/console/signin/{token}", "/console/lang/{lang}", "/console/static"}
 
-async def test_pages_need_a_session(sqlite_db: Database) -> None:
+
+async def test_no_page_or_action_without_a_session(sqlite_db: Database) -> None:
+    """Every console route, including those added later, whatever its method."""
     ctx = console_context(sqlite_db)
-    async with api_client(ctx) as client:
-        for path in ("/console/", "/console/audit"):
-            page = await client.get(path)
-            assert page.status_code == 303 and page.headers["location"] == "/console/signin"
-        signout = await client.post("/console/signout")
-        assert signout.status_code == 401
+    app = create_app(ctx)
+    routes = [
+        (method, re.sub(r"\{[^}]+\}", "1", f"/console{route.path}"))
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and f"/console{route.path}" not in PUBLIC
+        for method in route.methods
+    ]
+    assert ("GET", "/console/plans") in routes and ("POST", "/console/hosts/1/reconcile") in routes
+    async with app_client(app) as client:
+        for method, path in routes:
+            answer = await client.request(method, path, data={"name": "x", "csrf_token": "x"})
+            if method == "GET":
+                assert (answer.status_code, answer.headers["location"]) == (303, "/console/signin"), path
+            else:
+                assert answer.status_code == 401, path
+    assert (await audit.entries(ctx.sessions))[1] == 0
 
 
 async def test_link_signs_in_once_with_a_safe_cookie(db: Database) -> None:

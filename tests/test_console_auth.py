@@ -32,7 +32,7 @@ async def test_no_page_or_action_without_a_session(sqlite_db: Database) -> None:
         for router in ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute) and f"/console{route.path}" not in PUBLIC
-        for method in route.methods
+        for method in route.methods or ()
     ]
     assert ("GET", "/console/plans") in routes and ("POST", "/console/hosts/1/reconcile") in routes
     async with app_client(app) as client:

@@ -12,15 +12,13 @@ from sqlalchemy import and_, func, or_, select
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
-from shop.access.hosts import HostError, HostService, check_panel
+from shop.access.hosts import HostError, HostService, probe_panel
 from shop.access.reconcile import HostReconcileReport
 from shop.context import AppContext
 from shop.models import Host, PanelClient, Subscription, User, utcnow
 from shop.operators import audit
 from shop.operators.audit import Actor
-from shop.panel.client import PanelClient as Panel
 from shop.panel.pool import credentials_for
-from shop.panel.session import panel_timeout
 from workflows.reconcile import ReconcileInput, ReconcilePanelsWorkflow
 
 RECONCILE_WAIT = timedelta(minutes=2)
@@ -46,9 +44,7 @@ async def check_host(service: HostService, host: Host) -> HostCheck:
     """Logs in and reads the inbound now; a refusal is reported, not raised."""
     credentials = credentials_for(host, service.sealer)
     try:
-        inbound = await check_panel(credentials, host.inbound_id, service.timeout)
-        async with Panel(credentials, panel_timeout(service.timeout)) as panel:
-            version = await panel.version()
+        version, inbound = await probe_panel(credentials, host.inbound_id, service.timeout)
     except HostError as error:
         return HostCheck(False, error=str(error))
     described = f"{inbound.protocol} :{inbound.port}" + (f" ({inbound.remark})" if inbound.remark else "")

@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     # The bot's @username (with or without "@"): processes without the bot (the API) build t.me links.
     telegram_bot_username: str = ""
-    admin_ids: Annotated[list[int], NoDecode] = []
+    admin_ids: Annotated[list[int], NoDecode] = []  # operators; in the console they are owners
+    # Console operators with the support role (customers and payments; no settings, hosts, plans
+    # or money actions). An id in both lists is an owner.
+    console_support_ids: Annotated[list[int], NoDecode] = []
     # Updates by long polling, or by a webhook to PUBLIC_BASE_URL/telegram/webhook served by the API.
     bot_mode: Literal["polling", "webhook"] = "polling"
     telegram_webhook_secret: SecretStr | None = None
@@ -128,7 +131,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "console_support_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -26,6 +26,7 @@ from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
 from shop.payments import hints
+from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
 from shop.settings import Settings
@@ -88,13 +89,19 @@ async def record_payment(
         existing = await session.get(Payment, payment_id)
     if existing is None:
         discount = await referrals.first_purchase_discount(sessions, settings, user_id)
+        paid_before = await has_paid(sessions, user_id)
         async with sessions() as session:
             plan = await session.get(Plan, plan_id)
             if plan is None or not plan.active:
                 raise CheckoutError("pay_plan_unavailable")
+            offer = view(plan)
+            # The bot shows only what fits; this holds when a button outlived an operator's change.
+            if not offer.sells(method):
+                raise CheckoutError("pay_method_unavailable")
+            if not offer.offered_to(paid_before):
+                raise CheckoutError("pay_plan_unavailable")
             if method is PaymentMethod.STARS:
-                if not plan.price_stars:
-                    raise CheckoutError("pay_method_unavailable")
+                assert plan.price_stars is not None  # sells() refuses Stars without a Stars price
                 amount = Decimal(referrals.discounted_stars(plan.price_stars, discount))
                 currency = STARS_CURRENCY
             else:

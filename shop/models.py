@@ -382,3 +382,15 @@ class Withdrawal(Base):
         ),
         CheckConstraint("amount > 0", name="ck_withdrawals_amount_positive"),
     )
+
+
+class ShopSetting(Base):
+    """One setting the owner changed (shop.storefront); a missing row means the environment's value
+    or the default. `value` is JSON."""
+
+    __tablename__ = "shop_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64))

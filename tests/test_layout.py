@@ -38,6 +38,7 @@ CAPABILITIES = {
     "panel",
     "payments",
     "runtime",
+    "storefront",
     "subscription",
 }
 

@@ -1,0 +1,33 @@
+"""owner settings stored in the database (shop.storefront)
+
+Revision ID: 0005_owner_settings
+Revises: 0004_referrals
+Create Date: 2026-12-07 06:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import shop.models
+
+revision: str = "0005_owner_settings"
+down_revision: str | None = "0004_referrals"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "shop_settings",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", shop.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_shop_settings")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("shop_settings")

@@ -1,0 +1,213 @@
+"""The owner's settings in the `shop_settings` table, read through a short per-process cache.
+
+Every process (API, bot, worker) holds one `Storefront` (on its `AppContext`). `current()` rereads
+the table at most every `SETTINGS_CACHE_SECONDS` (a handful of rows), so a change made in the
+console reaches every process within that time, without a restart. `update()` validates the whole
+result before writing anything: a bad value changes nothing and the error names the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+
+from shop.db import SessionFactory
+from shop.models import ShopSetting, utcnow
+from shop.settings import Settings
+from shop.storefront.fields import ENV, GROUPS, TEXT_KEYS, OwnerSettings, Source, from_environment
+
+log = logging.getLogger(__name__)
+TEXTS = "texts"
+
+
+class SettingsInvalid(Exception):
+    """Some values were refused; `errors` maps each field (or text key) to a sentence."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SettingView:
+    name: str  # a field, or a text key "<name>.<lang>"
+    group: str
+    value: Any
+    source: Source
+    variable: str | None  # the environment variable that seeds it, if any
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    before: Any
+    after: Any
+
+
+def _errors(error: ValidationError) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        if loc[:1] == [TEXTS] and len(loc) > 1:
+            name = loc[1]
+        elif loc:
+            name = loc[0]
+        else:  # a rule across fields names its field at the start of its message
+            name, _, _ = item["msg"].removeprefix("Value error, ").partition(":")
+        message = item["msg"].removeprefix("Value error, ").removeprefix(f"{name}: ")
+        found.setdefault(name, message)
+    return found
+
+
+class Storefront:
+    def __init__(self, sessions: SessionFactory, env: Settings) -> None:
+        self.sessions = sessions
+        self.env = env
+        self.cache_seconds = env.settings_cache_seconds
+        self._lock = asyncio.Lock()
+        self._loaded_at = float("-inf")
+        self._snapshot = OwnerSettings()
+        self._stored: dict[str, Any] = {}
+
+    def _environment(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, attribute in ENV.items():
+            if attribute in self.env.model_fields_set:
+                value = from_environment(name, getattr(self.env, attribute))
+                if value is not None:
+                    values[name] = value
+        return values
+
+    def _build(self, stored: dict[str, Any]) -> OwnerSettings:
+        values = self._environment()
+        texts = {key[len(TEXTS) + 1 :]: v for key, v in stored.items() if key.startswith(f"{TEXTS}.")}
+        values |= {key: v for key, v in stored.items() if not key.startswith(f"{TEXTS}.")}
+        return OwnerSettings.model_validate(values | {TEXTS: texts})
+
+    async def _read(self) -> dict[str, Any]:
+        async with self.sessions() as session:
+            rows = await session.execute(select(ShopSetting.key, ShopSetting.value))
+            return {key: json.loads(value) for key, value in rows.all()}
+
+    async def current(self) -> OwnerSettings:
+        """The settings now; at most `SETTINGS_CACHE_SECONDS` old."""
+        if time.monotonic() - self._loaded_at < self.cache_seconds:
+            return self._snapshot
+        async with self._lock:
+            if time.monotonic() - self._loaded_at >= self.cache_seconds:
+                stored = await self._read()
+                try:
+                    snapshot = self._build(stored)
+                except ValidationError as error:
+                    # Stored by an older version with looser rules: the bad values are skipped.
+                    bad = set(_errors(error))
+                    log.warning("owner settings %s are invalid now and ignored", ", ".join(sorted(bad)))
+                    kept = {
+                        k: v for k, v in stored.items() if k not in bad and k.split(".", 1)[-1] not in bad
+                    }
+                    snapshot = self._build(kept)
+                self._snapshot, self._stored, self._loaded_at = snapshot, stored, time.monotonic()
+        return self._snapshot
+
+    def forget(self) -> None:
+        """The next `current()` rereads the table (after this process changed it)."""
+        self._loaded_at = float("-inf")
+
+    async def describe(self) -> list[SettingView]:
+        """Every setting with its value and where the value comes from, in the console's order."""
+        self.forget()
+        current = await self.current()
+        environment = self._environment()
+        views = []
+
+        def source(key: str, field: str) -> Source:
+            if key in self._stored:
+                return Source.DATABASE
+            return Source.ENVIRONMENT if field in environment else Source.DEFAULT
+
+        for group, names in GROUPS.items():
+            for name in names:
+                variable = ENV[name].upper() if name in ENV else None
+                views.append(SettingView(name, group, getattr(current, name), source(name, name), variable))
+        for key in TEXT_KEYS:
+            views.append(
+                SettingView(key, TEXTS, current.texts.get(key, ""), source(f"{TEXTS}.{key}", ""), None)
+            )
+        return views
+
+    async def update(self, changes: Mapping[str, Any], actor: str) -> list[Change]:
+        """Sets the given fields and texts (None or "" for a text: back to the default), validating
+        the result as a whole; SettingsInvalid names each refused field and nothing is written."""
+        self.forget()
+        before = await self.current()
+        unknown = [
+            name for name in changes if name not in OwnerSettings.model_fields and name not in TEXT_KEYS
+        ]
+        if TEXTS in changes:
+            unknown.append(TEXTS)
+        if unknown:
+            raise SettingsInvalid({name: "is not a setting" for name in unknown})
+        fields = {k: v for k, v in changes.items() if k not in TEXT_KEYS}
+        texts = dict(before.texts) | {k: v or "" for k, v in changes.items() if k in TEXT_KEYS}
+        try:
+            after = OwnerSettings.model_validate(before.model_dump() | fields | {TEXTS: texts})
+        except ValidationError as error:
+            raise SettingsInvalid(_errors(error)) from None
+        done = [Change(name, getattr(before, name), getattr(after, name)) for name in fields]
+        done += [
+            Change(key, before.texts.get(key, ""), after.texts.get(key, ""))
+            for key in changes
+            if key in TEXT_KEYS
+        ]
+        done = [change for change in done if change.before != change.after]
+        if done:
+            await self._write(after, done, actor)
+        self.forget()
+        return done
+
+    async def reset(self, names: list[str], actor: str) -> list[Change]:
+        """Drops the owner's value of these settings: each goes back to the environment's or the
+        default (validated like an update)."""
+        unknown = [name for name in names if name not in OwnerSettings.model_fields and name not in TEXT_KEYS]
+        if unknown or TEXTS in names:
+            raise SettingsInvalid({name: "is not a setting" for name in unknown or [TEXTS]})
+        self.forget()
+        before = await self.current()
+        kept = {
+            k: v
+            for k, v in self._stored.items()
+            if k not in names and k.removeprefix(f"{TEXTS}.") not in names
+        }
+        try:
+            after = self._build(kept)
+        except ValidationError as error:
+            raise SettingsInvalid(_errors(error)) from None
+        done = [Change(n, getattr(before, n), getattr(after, n)) for n in names if n not in TEXT_KEYS]
+        done += [Change(k, before.texts.get(k, ""), after.texts.get(k, "")) for k in names if k in TEXT_KEYS]
+        async with self.sessions() as session, session.begin():
+            keys = [name if name not in TEXT_KEYS else f"{TEXTS}.{name}" for name in names]
+            await session.execute(delete(ShopSetting).where(ShopSetting.key.in_(keys)))
+        self.forget()
+        return [change for change in done if change.before != change.after]
+
+    async def _write(self, after: OwnerSettings, done: list[Change], actor: str) -> None:
+        dumped = after.model_dump(mode="json")
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            for change in done:
+                text = change.name in TEXT_KEYS
+                key = f"{TEXTS}.{change.name}" if text else change.name
+                value = dumped[TEXTS].get(change.name, "") if text else dumped[change.name]
+                await session.execute(delete(ShopSetting).where(ShopSetting.key == key))
+                if not (text and value == ""):  # an emptied text: the catalogue's again
+                    session.add(
+                        ShopSetting(key=key, value=json.dumps(value), updated_at=now, updated_by=actor)
+                    )

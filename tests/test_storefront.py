@@ -1,0 +1,160 @@
+"""The owner's settings on SQLite and PostgreSQL: the environment as the default, each value's
+source, validation that refuses bad values and changes nothing, texts, reset, and a change made by
+one process (the console) seen by another (the bot, the worker) without a restart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from shop.models import PaymentMethod, ShopSetting
+from shop.payments.service import available_methods
+from shop.storefront.fields import OwnerSettings, Source
+from shop.storefront.store import SettingsInvalid, SettingView
+from tests.conftest import Database, make_context
+
+OWNER = "operator:1"
+WEB = "must be a web address starting with https:// (or empty)"
+LE_100 = "Input should be less than or equal to 100"
+GE = "Input should be greater than or equal to"
+
+
+def sources(views: list[SettingView]) -> dict[str, tuple[object, Source]]:
+    return {view.name: (view.value, view.source) for view in views}
+
+
+async def rows(db: Database) -> int:
+    async with db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(ShopSetting)) or 0
+
+
+async def test_values_come_from_the_database_then_the_environment_then_the_default(db: Database) -> None:
+    ctx = make_context(db, None, "q", shop_name="Env VPN", support_url="https://t.me/env_help", trial_days=0)
+    seen = sources(await ctx.storefront.describe())
+    assert seen["shop_name"] == ("Env VPN", Source.ENVIRONMENT)
+    assert seen["support_url"] == ("https://t.me/env_help", Source.ENVIRONMENT)
+    assert seen["terms_url"] == ("", Source.DEFAULT)
+    assert seen["trial_enabled"] == (False, Source.ENVIRONMENT)  # TRIAL_DAYS=0 meant "no trial"
+    assert seen["trial_days"] == (3, Source.DEFAULT)
+    assert seen["about.en"] == ("", Source.DEFAULT)
+
+    changes = await ctx.storefront.update(
+        {"shop_name": "Owner VPN", "support_url": "", "trial_enabled": True, "about.en": "<b>Fast</b> VPN"},
+        OWNER,
+    )
+    assert [(c.name, c.before, c.after) for c in changes] == [
+        ("shop_name", "Env VPN", "Owner VPN"),
+        ("support_url", "https://t.me/env_help", ""),
+        ("trial_enabled", False, True),
+        ("about.en", "", "<b>Fast</b> VPN"),
+    ]
+    seen = sources(await ctx.storefront.describe())
+    assert seen["shop_name"] == ("Owner VPN", Source.DATABASE)
+    assert seen["support_url"] == ("", Source.DATABASE)  # emptied by the owner: not the env's again
+    assert seen["about.en"] == ("<b>Fast</b> VPN", Source.DATABASE)
+    current = await ctx.storefront.current()
+    assert (current.shop_name, current.support_url) == ("Owner VPN", "")
+    assert (current.text("about", "en"), current.text("about", "ru")) == ("<b>Fast</b> VPN", None)
+    async with db.sessions() as session:
+        row = await session.get(ShopSetting, "shop_name")
+    assert row is not None and row.updated_by == OWNER
+
+    # Setting what is already there changes nothing and writes nothing.
+    assert await ctx.storefront.update({"shop_name": "Owner VPN"}, OWNER) == []
+
+    reset = await ctx.storefront.reset(["shop_name", "support_url", "about.en"], OWNER)
+    assert {c.name: c.after for c in reset} == {"shop_name": "Env VPN", "support_url": "https://t.me/env_help",
+                                               "about.en": ""}  # fmt: skip
+    seen = sources(await ctx.storefront.describe())
+    assert seen["shop_name"] == ("Env VPN", Source.ENVIRONMENT) and seen["about.en"] == ("", Source.DEFAULT)
+    assert await rows(db) == 1  # trial_enabled stays the owner's
+
+
+@pytest.mark.parametrize(
+    ("changes", "refused"),
+    [
+        ({"support_url": "t.me/help"}, {"support_url": WEB}),
+        ({"terms_url": "javascript:alert(1)"}, {"terms_url": WEB}),
+        ({"referral_percent": -1}, {"referral_percent": f"{GE} 0"}),
+        ({"referral_percent": 101, "shop_name": "Fine"}, {"referral_percent": LE_100}),
+        ({"referral_min_withdrawal": "0"}, {"referral_min_withdrawal": "Input should be greater than 0"}),
+        ({"trial_days": 0}, {"trial_days": f"{GE} 1"}),
+        ({"shop_name": ""}, {"shop_name": "String should have at least 1 character"}),
+        ({"reminder_marks": "-24h,tomorrow"},
+         {"reminder_marks": "bad reminder mark 'tomorrow': use offsets like -24h, 0h, +1d"}),
+        ({"channel_chat_id": "news"}, {"channel_chat_id": "must be @channelname or a numeric chat id "
+                                          "like -1001234567890"}),
+        ({"about.en": "<b>bold"}, {"about.en": "<b> is never closed"}),
+        ({"welcome.ru": "<script>x</script>"}, {"welcome.ru": "<script> is not allowed: use b, i, u, s, a, "
+                                    "code, pre or blockquote"}),
+        ({"welcome.de": "Hallo"}, {"welcome.de": "is not a setting"}),
+        ({"database_url": "sqlite://"}, {"database_url": "is not a setting"}),
+        ({"force_channel_subscription": True, "channel_url": "https://t.me/+invite"},
+         {"force_channel_subscription": "needs a public channel link (https://t.me/name or @name) or a "
+                                        "channel chat id; the bot cannot check an invite link"}),
+    ],
+)  # fmt: skip
+async def test_a_bad_value_is_refused_by_name_and_changes_nothing(
+    db: Database, changes: dict[str, object], refused: dict[str, str]
+) -> None:
+    ctx = make_context(db, None, "q", shop_name="Env VPN")
+    await ctx.storefront.update({"p2p_requisites": "Card 2200 0000 0000 0000"}, OWNER)
+    before = await ctx.storefront.current()
+    with pytest.raises(SettingsInvalid) as error:
+        await ctx.storefront.update(changes, OWNER)
+    assert error.value.errors == refused
+    assert await ctx.storefront.current() == before
+    assert await rows(db) == 1
+
+
+async def test_a_change_reaches_another_process_without_a_restart(db: Database) -> None:
+    # The bot's (or worker's) context and the console's: two Storefronts, as in two processes.
+    bot = make_context(db, None, "q", settings_cache_seconds=0, yookassa_shop_id="1", yookassa_secret_key="k")
+    console = make_context(db, None, "q")
+    owner = await bot.storefront.current()
+    assert owner.referral_percent == 10
+    assert available_methods(bot.settings, owner) == [PaymentMethod.YOOKASSA]
+
+    await console.storefront.update(
+        {
+            "referral_percent": 25,
+            "p2p_requisites": "Card 2200",
+            "yookassa_enabled": False,
+            "p2p_name": "Card",
+        },
+        OWNER,
+    )
+    owner = await bot.storefront.current()
+    assert owner.referral_percent == 25
+    assert available_methods(bot.settings, owner) == [PaymentMethod.P2P]
+    assert owner.method_name(PaymentMethod.P2P) == "Card" and owner.method_name(PaymentMethod.STARS) == ""
+
+
+async def test_a_process_rereads_only_when_its_cache_runs_out(db: Database) -> None:
+    cached = make_context(db, None, "q", settings_cache_seconds=300)
+    console = make_context(db, None, "q")
+    assert (await cached.storefront.current()).shop_name == "vpnshop"
+    await console.storefront.update({"shop_name": "New name"}, OWNER)
+    assert (await cached.storefront.current()).shop_name == "vpnshop"  # within its 300 s
+    cached.storefront.forget()  # what running out of time does
+    assert (await cached.storefront.current()).shop_name == "New name"
+
+
+async def test_a_value_stored_under_looser_rules_is_skipped_not_fatal(db: Database) -> None:
+    ctx = make_context(db, None, "q", support_url="https://t.me/env_help")
+    async with db.sessions() as session, session.begin():
+        session.add(ShopSetting(key="support_url", value='"not a url"', updated_by="old version"))
+        session.add(ShopSetting(key="shop_name", value='"Kept"', updated_by="old version"))
+    current = await ctx.storefront.current()
+    assert (current.support_url, current.shop_name) == ("https://t.me/env_help", "Kept")
+
+
+def test_stars_price_and_reminder_policy() -> None:
+    owner = OwnerSettings(stars_rate=Decimal("0.55"), trial_reminder_marks="-2d, 0h")
+    assert owner.stars_price(150, Decimal(299)) == 150  # the plan's own Stars price wins
+    assert owner.stars_price(None, Decimal(299)) == 165  # 164.45 rounded up
+    assert OwnerSettings().stars_price(None, Decimal(299)) is None  # no rate: not sold for Stars
+    assert [m.name for m in owner.reminder_policy(timedelta(hours=1)).trial] == ["-48h", "0h"]

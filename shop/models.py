@@ -126,6 +126,7 @@ class User(Base):
 
     __table_args__ = (
         Index("ix_users_referrer_id", "referrer_id"),
+        Index("ix_users_created_at", "created_at"),  # the dashboard's new customers
         # The few users no message may reach: the expiry scan anti-joins against this small index
         # instead of reading every user.
         Index(
@@ -254,6 +255,8 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("method", "provider_payment_id"),
         Index("ix_payments_status_created_at", "status", "created_at"),
+        # The dashboard's revenue windows and daily series.
+        Index("ix_payments_paid_at", "paid_at"),
     )
 
 

@@ -1,4 +1,4 @@
-"""owner settings stored in the database (shop.storefront)
+"""owner settings stored in the database (shop.storefront); indexes for the dashboard
 
 Revision ID: 0005_owner_settings
 Revises: 0004_referrals
@@ -27,7 +27,11 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_shop_settings")),
     )
+    op.create_index("ix_payments_paid_at", "payments", ["paid_at"], unique=False)
+    op.create_index("ix_users_created_at", "users", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_users_created_at", table_name="users")
+    op.drop_index("ix_payments_paid_at", table_name="payments")
     op.drop_table("shop_settings")

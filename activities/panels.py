@@ -8,7 +8,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from shop.access.provisioning import ClientSync, Provisioner, SyncStatus
-from shop.access.reconcile import HostReconcileReport, reconcile_host
+from shop.access.reconcile import HostReconcileReport, reconcile_host, save_report
 from shop.crypto import Sealer
 from shop.db import SessionFactory
 from shop.models import Host
@@ -90,8 +90,14 @@ class PanelActivities:
         if host is None:
             return HostReconcileReport(host_id=inp.host_id, host_name="", errors=["host gone or disabled"])
         try:
-            return await reconcile_host(
+            report = await reconcile_host(
                 self.provisioner, host, progress=lambda done: activity.heartbeat(done)
             )
         except (PanelError, UnsupportedInbound) as error:
+            failed = HostReconcileReport(
+                host_id=host.id, host_name=host.name, errors=[f"{type(error).__name__}: {error}"[:500]]
+            )
+            await save_report(self.provisioner.sessions, failed)
             raise _failure(error) from error
+        await save_report(self.provisioner.sessions, report)
+        return report

@@ -1,4 +1,4 @@
-"""The FastAPI application: health, payment webhooks, /sub/<token>, admin."""
+"""The FastAPI application: health, payment webhooks, /sub/<token>, the operator console."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import health, import_links, sub, webhooks
+from console.app import mount as mount_console
 from shop.context import AppContext
 from shop.subscription.store import reader_for
 
@@ -36,4 +37,5 @@ def create_app(ctx: AppContext) -> FastAPI:
         closers.append(bot.session.close)
         app.include_router(telegram_webhook(ctx, bot=bot))
     app.include_router(webhooks.router)
+    mount_console(app, ctx)
     return app

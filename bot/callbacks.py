@@ -50,6 +50,7 @@ class AdminAction(enum.StrEnum):
     BAN = "ban"
     UNBAN = "unban"
     WITHDRAWALS = "wds"
+    CONSOLE = "console"
 
 
 class WithdrawStep(enum.StrEnum):

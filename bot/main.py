@@ -18,6 +18,7 @@ from bot.routers import (
     admin,
     broadcast,
     buy,
+    console,
     fallback,
     help,
     language,
@@ -69,7 +70,7 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
     # The referral router first: it takes the messages of a customer typing payout details.
     features = (
         referral, start, menu, buy, trial, subscription, help, language,
-        admin, broadcast, withdrawals, payments,
+        console, admin, broadcast, withdrawals, payments,
     )  # fmt: skip
     for router in (*features, fallback):
         dispatcher.include_router(router.build())

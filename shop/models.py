@@ -169,11 +169,23 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PlanAudience(enum.StrEnum):
+    ANY = "any"
+    FIRST = "first"  # only for customers who never paid
+    RENEWAL = "renewal"  # only for customers who paid before
+
+
 class Plan(Base):
     __tablename__ = "plans"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))  # Russian, and every language without its own
+    name_en: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Comma-separated payment methods that may sell the plan; empty: every method the shop offers.
+    methods: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    audience: Mapped[PlanAudience] = mapped_column(
+        _enum(PlanAudience, "plan_audience"), default=PlanAudience.ANY, server_default="any"
+    )
     duration_days: Mapped[int] = mapped_column(Integer)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(8), default="RUB")
@@ -201,6 +213,9 @@ class Host(Base):
     flag: Mapped[str] = mapped_column(String(16), default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last reconciliation of this host (shop.access.reconcile.HostReconcileReport as JSON).
+    last_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_reconcile_report: Mapped[str | None] = mapped_column(Text)
 
 
 class PanelClient(Base):
@@ -397,3 +412,32 @@ class ShopSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """One operator action, in the console or the bot: who did what to what, and what changed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the operator's Telegram id
+    channel: Mapped[str] = mapped_column(String(16))  # console, bot or cli
+    action: Mapped[str] = mapped_column(String(64))  # e.g. plan.create, customer.ban
+    target: Mapped[str] = mapped_column(String(128), default="")  # e.g. plan:3, user:42
+    before: Mapped[str | None] = mapped_column(Text)  # JSON of the fields that changed
+    after: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class ConsoleSignin(Base):
+    """A redeemed one-time sign-in link: its nonce (so a second use is refused) and the session it
+    opened, until the operator signs out or the session expires."""
+
+    __tablename__ = "console_signins"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    session_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

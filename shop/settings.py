@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     # Telegram. The bot runs only when a token is set.
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
-    admin_ids: Annotated[list[int], NoDecode] = []
+    admin_ids: Annotated[list[int], NoDecode] = []  # operators; in the console they are owners
+    # Console operators with the support role (customers and payments; no settings, hosts, plans
+    # or money actions). An id in both lists is an owner.
+    console_support_ids: Annotated[list[int], NoDecode] = []
     # Updates by long polling, or by a webhook to PUBLIC_BASE_URL/telegram/webhook served by the API.
     bot_mode: Literal["polling", "webhook"] = "polling"
     telegram_webhook_secret: SecretStr | None = None
@@ -129,7 +132,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "console_support_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -35,6 +35,7 @@ CAPABILITIES = {
     "customers",
     "messaging",
     "migrations",
+    "operators",
     "panel",
     "payments",
     "runtime",

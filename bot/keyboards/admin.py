@@ -31,6 +31,7 @@ def menu(lang: str) -> InlineKeyboardMarkup:
             [_admin(lang, "btn_reviews", AdminAction.REVIEWS)],
             [_admin(lang, "btn_withdrawals", AdminAction.WITHDRAWALS)],
             [broadcast.start_button(lang)],
+            [_admin(lang, "btn_console", AdminAction.CONSOLE)],
             [back(lang)],
         ]
     )

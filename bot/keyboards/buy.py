@@ -19,7 +19,7 @@ def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
                 text=t(
                     lang,
                     "plan_button",
-                    name=plan.name,
+                    name=plan.title(lang),
                     days=plan.days,
                     price=price(plan.price, plan.currency),
                 ),

@@ -21,6 +21,7 @@ from shop.customers import admin as operations
 from shop.customers.admin import AccessSync, PanelSync
 from shop.customers.stats import ReviewItem, shop_stats, waiting_review
 from shop.customers.users import Customer, access_of, get_customer
+from shop.operators.audit import Actor
 from shop.payments.checkout import Checkout, PaymentNotFound
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,17 @@ async def adjust(
 
 
 async def ban(
-    query: CallbackQuery, callback_data: Admin, ctx: AppContext, access_sync: AccessSync, lang: str
+    query: CallbackQuery,
+    callback_data: Admin,
+    ctx: AppContext,
+    access_sync: AccessSync,
+    customer: Customer,
+    lang: str,
 ) -> None:
     banned = callback_data.action is AdminAction.BAN
-    changed = await operations.set_banned(ctx.sessions, callback_data.user_id, banned)
+    changed = await operations.set_banned(
+        ctx.sessions, callback_data.user_id, banned, Actor(customer.id, "bot")
+    )
     target = await get_customer(ctx.sessions, callback_data.user_id)
     if target is None:
         await alert(query, t(lang, "stale_button"))

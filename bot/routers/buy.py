@@ -28,7 +28,7 @@ from shop.payments.checkout import (
     PaymentNotReady,
     PaymentOffer,
 )
-from shop.payments.plans import active_plan, active_plans
+from shop.payments.plans import PlanView, active_plan, active_plans, has_paid
 from shop.payments.stars import CURRENCY as STARS
 
 T = TypeVar("T")
@@ -41,7 +41,7 @@ REFUSALS: dict[type[Exception], str] = {
 
 
 async def plans_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    items = await active_plans(ctx.sessions)
+    items = await active_plans(ctx.sessions, paid_before=await has_paid(ctx.sessions, customer.id))
     if not items:
         return t(lang, "no_plans"), keyboards.plans(lang, [])
     access = await access_of(ctx.sessions, customer.id)
@@ -75,6 +75,14 @@ def amount_text(lang: str, full: Decimal, amount: Decimal, currency: str, discou
     )
 
 
+async def _offered(ctx: AppContext, customer: Customer, plan_id: int) -> PlanView | None:
+    """The plan behind a button, if it is still shown and still offered to this customer."""
+    plan = await active_plan(ctx.sessions, plan_id)
+    if plan is None or not plan.offered_to(await has_paid(ctx.sessions, customer.id)):
+        return None
+    return plan
+
+
 async def pick_plan(
     query: CallbackQuery,
     callback_data: PickPlan,
@@ -83,7 +91,7 @@ async def pick_plan(
     customer: Customer,
     lang: str,
 ) -> None:
-    plan = await active_plan(ctx.sessions, callback_data.plan_id)
+    plan = await _offered(ctx, customer, callback_data.plan_id)
     if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
@@ -95,7 +103,7 @@ async def pick_plan(
         return
     discount = await checkout.discount(customer.id)
     shown = amount_text(lang, plan.price, discounted(plan.price, discount), plan.currency, discount)
-    text = t(lang, "choose_method", plan=escape(plan.name), days=plan.days, price=shown)
+    text = t(lang, "choose_method", plan=escape(plan.title(lang)), days=plan.days, price=shown)
     await show(query, text, keyboards.methods(lang, plan.id, available, owner))
     await query.answer()
 
@@ -108,7 +116,7 @@ async def pick_method(
     customer: Customer,
     lang: str,
 ) -> None:
-    plan = await active_plan(ctx.sessions, callback_data.plan_id)
+    plan = await _offered(ctx, customer, callback_data.plan_id)
     if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
@@ -123,7 +131,7 @@ async def pick_method(
     text = t(
         lang,
         "order",
-        plan=escape(plan.name),
+        plan=escape(plan.title(lang)),
         days=plan.days,
         price=amount_text(lang, full, opened.amount, opened.currency, opened.discount_percent),
         method=escape(keyboards.method_label(lang, callback_data.method, owner)),

@@ -183,6 +183,8 @@ TEXTS: dict[str, str] = {
     "admin_review_done": "Decision saved.",
     "admin_review_repeat": "This payment was already decided.",
     "btn_withdrawals": "💸 Withdrawal requests",
+    "btn_console": "🖥 Web console",
+    "console_link": "Your sign-in link to the web console (one use, valid {minutes} minutes, do not share it):\n{link}",
     "op_withdrawal": "💸 Withdrawal request #{id}: <b>{amount}</b>\nFrom: {name} (<code>{user}</code>)\n"
     "Details: <code>{details}</code>",
     "admin_withdrawals_empty": "No withdrawal requests are waiting.",

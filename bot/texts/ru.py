@@ -187,6 +187,8 @@ TEXTS: dict[str, str] = {
     "admin_review_done": "Решение сохранено.",
     "admin_review_repeat": "Этот платёж уже рассмотрен.",
     "btn_withdrawals": "💸 Заявки на вывод",
+    "btn_console": "🖥 Веб-консоль",
+    "console_link": "Ваша ссылка для входа в веб-консоль (одноразовая, действует {minutes} минут, никому не пересылайте):\n{link}",
     "op_withdrawal": "💸 Заявка на вывод №{id}: <b>{amount}</b>\nОт: {name} (<code>{user}</code>)\n"
     "Реквизиты: <code>{details}</code>",
     "admin_withdrawals_empty": "Нет заявок на вывод.",

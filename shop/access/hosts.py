@@ -2,11 +2,14 @@
 
 Adding or re-pointing a host first proves that the panel login works and that the inbound exists
 and is VLESS. Deleting a host first removes its clients from the panel; if that fails it stays.
+A refusal names the field at fault and a reason code (for a form); with an `actor`, every change
+is written to the audit log.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -17,11 +20,13 @@ from shop.access.provisioning import Provisioner
 from shop.crypto import Sealer
 from shop.db import SessionFactory
 from shop.models import Host, PanelClient
+from shop.operators import audit
+from shop.operators.audit import Actor
 from shop.panel.client import PanelClient as Panel
 from shop.panel.errors import PanelAuthError, PanelError, PanelNotFound, PanelUnavailable
 from shop.panel.links import UnsupportedInbound, check_supported
 from shop.panel.models import Inbound
-from shop.panel.pool import credentials_for
+from shop.panel.pool import PanelPool, credentials_for
 from shop.panel.session import PanelCredentials, panel_timeout
 from shop.panel.totp import valid_secret
 
@@ -42,7 +47,18 @@ SECRET_FIELDS = {
 
 
 class HostError(Exception):
-    """A one-line reason the host operation was refused; nothing was changed."""
+    """A one-line reason the host operation was refused; nothing was changed. `field` names the
+    input at fault ("" when none) and `code` the reason, for a form to show beside the field."""
+
+    def __init__(self, message: str, field: str = "", code: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+def _public(values: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log may show: secrets only as "set" or not."""
+    return {key: (bool(value) if key in SECRET_FIELDS else value) for key, value in values.items()}
 
 
 class HostInput(BaseModel):
@@ -86,7 +102,8 @@ class HostInput(BaseModel):
 def _invalid(error: ValidationError) -> HostError:
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "input"
-    return HostError(f"invalid {field}: {first['msg']}")
+    code = "required" if first["type"] in ("missing", "string_too_short") else "invalid"
+    return HostError(f"invalid {field}: {first['msg']}", field, code)
 
 
 def parse_input(values: dict[str, object]) -> HostInput:
@@ -104,20 +121,23 @@ async def check_panel(
         try:
             await panel.version()
         except PanelAuthError as error:
-            raise HostError(f"cannot log in to the panel: {error}") from None
+            raise HostError(f"cannot log in to the panel: {error}", "username", "login") from None
         except PanelUnavailable as error:
-            raise HostError(f"panel unreachable at {credentials.base_url}: {error}") from None
+            message = f"panel unreachable at {credentials.base_url}: {error}"
+            raise HostError(message, "panel_url", "unreachable") from None
         except PanelError as error:
-            raise HostError(f"panel at {credentials.base_url}: {error}") from None
+            raise HostError(f"panel at {credentials.base_url}: {error}", "panel_url", "panel") from None
         try:
             inbound = await panel.get_inbound(inbound_id)
             check_supported(inbound)
         except PanelNotFound:
-            raise HostError(f"inbound {inbound_id} does not exist on the panel") from None
+            message = f"inbound {inbound_id} does not exist on the panel"
+            raise HostError(message, "inbound_id", "no_inbound") from None
         except UnsupportedInbound as error:
-            raise HostError(str(error)) from None
+            raise HostError(str(error), "inbound_id", "unsupported") from None
         except PanelError as error:
-            raise HostError(f"cannot read inbound {inbound_id}: {error}") from None
+            message = f"cannot read inbound {inbound_id}: {error}"
+            raise HostError(message, "inbound_id", "panel") from None
         return inbound
 
 
@@ -126,12 +146,19 @@ class HostService:
     sessions: SessionFactory
     sealer: Sealer
     timeout: float = 15.0
+    actor: Actor | None = None  # who acts, for the audit log
+
+    async def _audit(
+        self, action: str, host: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        if self.actor is not None:
+            await audit.write(self.sessions, self.actor, action, f"host:{host}", before, after)
 
     async def get(self, name: str) -> Host:
         async with self.sessions() as session:
             host = await session.scalar(select(Host).where(Host.name == name))
         if host is None:
-            raise HostError(f"no host named {name!r}")
+            raise HostError(f"no host named {name!r}", "name", "unknown")
         return host
 
     async def list(self) -> list[Host]:
@@ -152,10 +179,10 @@ class HostService:
 
     async def add(self, data: HostInput) -> Host:
         if not data.api_token and not (data.username and data.password):
-            raise HostError("give --username and --password, or --api-token")
+            raise HostError("give --username and --password, or --api-token", "username", "credentials")
         async with self.sessions() as session:
             if await session.scalar(select(Host.id).where(Host.name == data.name)) is not None:
-                raise HostError(f"a host named {data.name!r} already exists")
+                raise HostError(f"a host named {data.name!r} already exists", "name", "duplicate")
         await check_panel(self._credentials(data), data.inbound_id, self.timeout)
         host = Host(name=data.name)
         self._apply(host, data)
@@ -164,7 +191,8 @@ class HostService:
             try:
                 await session.commit()
             except IntegrityError:
-                raise HostError(f"a host named {data.name!r} already exists") from None
+                raise HostError(f"a host named {data.name!r} already exists", "name", "duplicate") from None
+        await self._audit("host.add", data.name, None, _public(data.model_dump()))
         return host
 
     def _apply(self, host: Host, data: HostInput) -> None:
@@ -188,10 +216,13 @@ class HostService:
         if moved and count:
             raise HostError(
                 f"host {name!r} has {count} clients on inbound {host.inbound_id}: "
-                "delete it and add it again to move it to another panel or inbound"
+                "delete it and add it again to move it to another panel or inbound",
+                "inbound_id" if data.panel_url == host.panel_url else "panel_url",
+                "has_clients",
             )
         if any(key in changes for key in CONNECTION_FIELDS):
             await check_panel(self._credentials(data), data.inbound_id, self.timeout)
+        before = _public(self._current_input(host))
         async with self.sessions() as session:
             stored = await session.get(Host, host.id)
             assert stored is not None
@@ -199,17 +230,39 @@ class HostService:
             try:
                 await session.commit()
             except IntegrityError:
-                raise HostError(f"a host named {data.name!r} already exists") from None
-            return stored
+                raise HostError(f"a host named {data.name!r} already exists", "name", "duplicate") from None
+        old, new = audit.changed(before, _public(data.model_dump()))
+        if new:
+            await self._audit("host.edit", name, old, new)
+        return stored
 
     async def set_enabled(self, name: str, enabled: bool) -> Host:
         host = await self.get(name)
         async with self.sessions() as session:
             stored = await session.get(Host, host.id)
             assert stored is not None
+            changed = stored.enabled != enabled
             stored.enabled = enabled
             await session.commit()
-            return stored
+        if changed:
+            action = "host.enable" if enabled else "host.disable"
+            await self._audit(action, name, {"enabled": not enabled}, {"enabled": enabled})
+        return stored
+
+    async def by_id(self, host_id: int) -> Host:
+        async with self.sessions() as session:
+            host = await session.get(Host, host_id)
+        if host is None:
+            raise HostError(f"no host with id {host_id}", "name", "unknown")
+        return host
+
+    async def delete_with_cleanup(self, name: str, email_prefix: str) -> dict[str, int]:
+        """`delete` with a panel pool of its own, closed afterwards (the CLI and the console)."""
+        pool = PanelPool(lambda: self.sealer, self.timeout)
+        try:
+            return await self.delete(name, Provisioner(self.sessions, pool, email_prefix))
+        finally:
+            await pool.aclose()
 
     async def delete(self, name: str, provisioner: Provisioner) -> dict[str, int]:
         """Remove the host's clients from its panel, then the host. Panel trouble keeps the host."""
@@ -223,11 +276,13 @@ class HostService:
         except PanelError as error:
             raise HostError(
                 f"host {name!r} kept: could not remove its clients from the panel "
-                f"({type(error).__name__}: {error})"
+                f"({type(error).__name__}: {error})",
+                code="cleanup",
             ) from None
         async with self.sessions() as session:
             stored = await session.get(Host, host.id)
             if stored is not None:
                 await session.delete(stored)
                 await session.commit()
+        await self._audit("host.delete", name, {"panel_url": host.panel_url}, dict(outcome))
         return outcome

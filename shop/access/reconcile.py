@@ -10,10 +10,11 @@ import logging
 from collections.abc import Callable
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shop.access.provisioning import Provisioner, SyncStatus, all_desired
-from shop.models import Host, PanelClient
+from shop.db import SessionFactory
+from shop.models import Host, PanelClient, utcnow
 from shop.panel.errors import PanelError
 from shop.panel.identity import client_email
 from shop.panel.models import RemoteClient
@@ -88,6 +89,22 @@ async def reconcile_host(
     report.unknown_clients = sorted(remote)[:MAX_LISTED]
     log.info("reconcile %s", report.summary())
     return report
+
+
+async def save_report(sessions: SessionFactory, report: HostReconcileReport) -> None:
+    """Keeps the host's latest report (the console shows it); a deleted host keeps nothing."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Host)
+            .where(Host.id == report.host_id)
+            .values(last_reconcile_at=utcnow(), last_reconcile_report=report.model_dump_json())
+        )
+
+
+def last_report(host: Host) -> HostReconcileReport | None:
+    if not host.last_reconcile_report:
+        return None
+    return HostReconcileReport.model_validate_json(host.last_reconcile_report)
 
 
 def _count_drift(report: HostReconcileReport, drift: list[str]) -> None:

@@ -16,6 +16,8 @@ from shop.context import AppContext
 from shop.customers.users import Customer, get_customer
 from shop.db import SessionFactory
 from shop.models import GrantKind, Subscription, User
+from shop.operators import audit
+from shop.operators.audit import Actor
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 log = logging.getLogger(__name__)
@@ -40,16 +42,18 @@ def adjustment_key(user_id: int, days: int, nonce: str) -> str:
     return f"admin:{user_id}:{days:+d}:{nonce}"
 
 
-async def adjust_days(ctx: AppContext, operator_id: int, user_id: int, days: int, nonce: str) -> GrantOutcome:
+async def adjust_days(
+    ctx: AppContext, operator_id: int, user_id: int, days: int, nonce: str, via: str = "bot"
+) -> GrantOutcome:
     """Adds (or with negative `days` removes) days as a ledger grant by the operator. `nonce` is minted
-    when the button is shown, so a double tap of the same button applies once."""
+    when the button is shown, so a double tap of the same button applies once (and is audited once)."""
     if days == 0 or abs(days) > MAX_ADJUSTMENT_DAYS:
         raise ValueError(f"days must be between -{MAX_ADJUSTMENT_DAYS} and {MAX_ADJUSTMENT_DAYS}, not 0")
     if not NONCE.match(nonce):
         raise ValueError("malformed nonce")
     if await get_customer(ctx.sessions, user_id) is None:
         raise LookupError(user_id)
-    return await run_grant(
+    outcome = await run_grant(
         ctx,
         user_id,
         adjustment_key(user_id, days, nonce),
@@ -57,15 +61,30 @@ async def adjust_days(ctx: AppContext, operator_id: int, user_id: int, days: int
         GrantKind.ADJUSTMENT,
         actor=f"admin:{operator_id}",
     )
+    if outcome.first:
+        after = {"days": days, "expires_at": outcome.expires_at}
+        await audit.write(
+            ctx.sessions, Actor(operator_id, via), "customer.days", f"user:{user_id}", after=after
+        )
+    return outcome
 
 
-async def set_banned(sessions: SessionFactory, user_id: int, banned: bool) -> bool:
-    """Returns True when the flag changed (False: unknown user or already so)."""
+async def set_banned(
+    sessions: SessionFactory, user_id: int, banned: bool, actor: Actor | None = None
+) -> bool:
+    """Returns True when the flag changed (False: unknown user or already so); an operator's change
+    is audited in the same transaction."""
     async with sessions() as session, session.begin():
         result = await session.execute(
             update(User).where(User.id == user_id, User.banned.is_not(banned)).values(banned=banned)
         )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        changed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if changed and actor is not None:
+            action = "customer.ban" if banned else "customer.unban"
+            audit.record(
+                session, actor, action, f"user:{user_id}", {"banned": not banned}, {"banned": banned}
+            )
+    return changed
 
 
 class PanelSync(enum.StrEnum):

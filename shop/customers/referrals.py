@@ -26,6 +26,8 @@ from shop.models import (
     WithdrawalStatus,
     utcnow,
 )
+from shop.operators import audit
+from shop.operators.audit import Actor
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
 
@@ -301,7 +303,12 @@ async def request_withdrawal(
 
 
 async def decide_withdrawal(
-    sessions: SessionFactory, settings: Settings, operator_id: int, withdrawal_id: int, approve: bool
+    sessions: SessionFactory,
+    settings: Settings,
+    operator_id: int,
+    withdrawal_id: int,
+    approve: bool,
+    via: str = "bot",
 ) -> Decision:
     """An operator's decision: the first one counts. PermissionError for non-operators, LookupError
     for an unknown request."""
@@ -315,6 +322,15 @@ async def decide_withdrawal(
             .values(status=target, decided_by=operator_id, decided_at=utcnow())
         )
         row = await session.get(Withdrawal, withdrawal_id, populate_existing=True)
+        if row is not None and changed.rowcount == 1:  # type: ignore[attr-defined]
+            audit.record(
+                session,
+                Actor(operator_id, via),
+                f"withdrawal.{'approve' if approve else 'decline'}",
+                f"withdrawal:{withdrawal_id}",
+                {"status": DECISIONS[target].value},
+                {"status": target.value, "amount": row.amount, "user": row.user_id},
+            )
     if row is None:
         raise LookupError(withdrawal_id)
     return Decision(changed.rowcount == 1, _view(row))  # type: ignore[attr-defined]

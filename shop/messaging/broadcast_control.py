@@ -18,6 +18,8 @@ from shop.context import AppContext
 from shop.messaging import broadcasts
 from shop.messaging.broadcasts import BroadcastProgress, Draft
 from shop.models import BroadcastStatus
+from shop.operators import audit
+from shop.operators.audit import Actor
 from shop.transitions import TransitionRefused
 from workflows.broadcast import BroadcastInput, BroadcastWorkflow, broadcast_workflow_id
 
@@ -110,7 +112,7 @@ class BroadcastControl:
             BroadcastWorkflow.run, broadcast_workflow_id(broadcast_id)
         )
 
-    async def start(self, operator_id: int, broadcast_id: str) -> StartOutcome:
+    async def start(self, operator_id: int, broadcast_id: str, via: str = "bot") -> StartOutcome:
         draft = await self._own(operator_id, broadcast_id)
         if draft is None:
             return StartOutcome.UNKNOWN
@@ -128,9 +130,12 @@ class BroadcastControl:
             )
         except WorkflowAlreadyStartedError:  # the other tap of a double tap got there first
             return StartOutcome.ALREADY
+        await audit.write(
+            self.ctx.sessions, Actor(operator_id, via), "broadcast.start", f"broadcast:{broadcast_id}"
+        )
         return StartOutcome.STARTED
 
-    async def stop(self, operator_id: int, broadcast_id: str) -> StopOutcome:
+    async def stop(self, operator_id: int, broadcast_id: str, via: str = "bot") -> StopOutcome:
         """Cancels a draft, or stops a running broadcast: the status in the database stops the batch
         under way within a second; the signal keeps the workflow from starting another."""
         if await self._own(operator_id, broadcast_id) is None:
@@ -139,6 +144,15 @@ class BroadcastControl:
             previous = await broadcasts.transition(self.ctx.sessions, broadcast_id, BroadcastStatus.CANCELED)
         except TransitionRefused:  # finished already
             return StopOutcome.OVER
+        if previous is not BroadcastStatus.CANCELED:
+            await audit.write(
+                self.ctx.sessions,
+                Actor(operator_id, via),
+                "broadcast.stop",
+                f"broadcast:{broadcast_id}",
+                {"status": previous.value},
+                {"status": BroadcastStatus.CANCELED.value},
+            )
         if previous is BroadcastStatus.DRAFT:  # a run started meanwhile finds it cancelled, sends nothing
             return StopOutcome.CANCELED
         if previous is BroadcastStatus.CANCELED:

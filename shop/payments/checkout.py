@@ -15,6 +15,8 @@ from decimal import Decimal
 from shop.context import AppContext
 from shop.customers import referrals
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
+from shop.operators import audit
+from shop.operators.audit import Actor
 from shop.payments import hints
 from shop.payments.plans import PlanView
 from shop.payments.service import (
@@ -78,11 +80,8 @@ class Checkout:
     async def methods(self, plan: PlanView) -> list[PaymentMethod]:
         """The methods that are enabled and configured and can pay this plan, in display order."""
         owner = await self.ctx.storefront.current()
-        return [
-            method
-            for method in available_methods(self.ctx.settings, owner)
-            if method is not PaymentMethod.STARS or owner.stars_price(plan.price_stars, plan.price)
-        ]
+        stars = owner.stars_price(plan.price_stars, plan.price)
+        return [method for method in available_methods(self.ctx.settings, owner) if plan.sells(method, stars)]
 
     async def discount(self, user_id: int) -> int:
         """The percent off the customer's next order (an invitee's first purchase), 0 when none."""
@@ -151,13 +150,20 @@ class Checkout:
         await record_transfer_claim(self.ctx.sessions, payment.id)
         return True
 
-    async def review(self, operator_id: int, payment_id: str, approve: bool) -> bool:
+    async def review(self, operator_id: int, payment_id: str, approve: bool, via: str = "bot") -> bool:
         """An operator's P2P decision; False when it was already decided (a double tap, another
-        operator) or the transfer is no longer waiting for one."""
+        operator) or the transfer is no longer waiting for one. The decision that counts is audited."""
         if not self.ctx.settings.is_admin(operator_id):
             raise PermissionError(operator_id)
         async with self.ctx.sessions() as session:
             payment = await session.get(Payment, payment_id[:40])
         if payment is None:
             raise PaymentNotFound(payment_id)
-        return await hints.decide_transfer(self.ctx.require_temporal(), payment, approve, operator_id)
+        decided = await hints.decide_transfer(self.ctx.require_temporal(), payment, approve, operator_id)
+        if decided:
+            action = "payment.approve" if approve else "payment.decline"
+            values = {"amount": payment.amount, "currency": payment.currency, "user": payment.user_id}
+            await audit.write(
+                self.ctx.sessions, Actor(operator_id, via), action, f"payment:{payment.id}", after=values
+            )
+        return decided

@@ -1,4 +1,5 @@
-"""The plan catalogue the customer chooses from."""
+"""The plan catalogue the customer chooses from, read from the database on every screen, so an
+operator's change shows at once; who a plan is offered to and which methods may sell it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from shop.db import SessionFactory
-from shop.models import Plan
+from shop.models import PaymentMethod, Plan, PlanAudience, Subscription
 
 
 @dataclass(frozen=True)
@@ -19,22 +20,64 @@ class PlanView:
     price: Decimal
     currency: str
     price_stars: int | None
+    name_en: str = ""
+    methods: tuple[PaymentMethod, ...] = ()  # empty: every method the shop offers
+    audience: PlanAudience = PlanAudience.ANY
+
+    def title(self, lang: str) -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name
+
+    def sells(self, method: PaymentMethod, stars: int | None) -> bool:
+        """`stars`: the plan's price in Stars, its own or at the owner's rate (None: it has none)."""
+        if method is PaymentMethod.STARS and not stars:
+            return False
+        return not self.methods or method in self.methods
+
+    def offered_to(self, has_paid: bool) -> bool:
+        if self.audience is PlanAudience.FIRST:
+            return not has_paid
+        if self.audience is PlanAudience.RENEWAL:
+            return has_paid
+        return True
 
 
-def _view(plan: Plan) -> PlanView:
-    return PlanView(plan.id, plan.name, plan.duration_days, plan.price, plan.currency, plan.price_stars)
+def parse_methods(stored: str) -> tuple[PaymentMethod, ...]:
+    return tuple(PaymentMethod(part) for part in stored.split(",") if part)
 
 
-async def active_plans(sessions: SessionFactory) -> list[PlanView]:
+def view(plan: Plan) -> PlanView:
+    return PlanView(
+        plan.id,
+        plan.name,
+        plan.duration_days,
+        plan.price,
+        plan.currency,
+        plan.price_stars,
+        plan.name_en,
+        parse_methods(plan.methods),
+        plan.audience,
+    )
+
+
+async def has_paid(sessions: SessionFactory, user_id: int) -> bool:
+    async with sessions() as session:
+        paid = await session.scalar(select(Subscription.has_paid).where(Subscription.user_id == user_id))
+    return bool(paid)
+
+
+async def active_plans(sessions: SessionFactory, paid_before: bool | None = None) -> list[PlanView]:
+    """The visible plans in the operator's order; with `paid_before`, only those offered to such
+    a customer (first-purchase-only and renewal-only plans)."""
     async with sessions() as session:
         plans = await session.scalars(select(Plan).where(Plan.active).order_by(Plan.sort_order, Plan.id))
-        return [_view(plan) for plan in plans]
+        views = [view(plan) for plan in plans]
+    return [plan for plan in views if paid_before is None or plan.offered_to(paid_before)]
 
 
 async def active_plan(sessions: SessionFactory, plan_id: int) -> PlanView | None:
     async with sessions() as session:
         plan = await session.get(Plan, plan_id)
-        return _view(plan) if plan is not None and plan.active else None
+        return view(plan) if plan is not None and plan.active else None
 
 
 async def ensure_plan(
@@ -47,4 +90,4 @@ async def ensure_plan(
             plan = Plan(name=name, duration_days=days, price=price, currency=currency)
             session.add(plan)
             await session.flush()
-        return _view(plan)
+        return view(plan)

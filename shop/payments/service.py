@@ -26,6 +26,7 @@ from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
 from shop.payments import hints
+from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
 from shop.settings import Settings
@@ -91,14 +92,20 @@ async def record_payment(
         existing = await session.get(Payment, payment_id)
     if existing is None:
         discount = await referrals.first_purchase_discount(sessions, owner, user_id)
+        paid_before = await has_paid(sessions, user_id)
         async with sessions() as session:
             plan = await session.get(Plan, plan_id)
             if plan is None or not plan.active:
                 raise CheckoutError("pay_plan_unavailable")
+            offer = view(plan)
+            stars = owner.stars_price(plan.price_stars, plan.price)
+            # The bot shows only what fits; this holds when a button outlived an operator's change.
+            if not offer.sells(method, stars):
+                raise CheckoutError("pay_method_unavailable")
+            if not offer.offered_to(paid_before):
+                raise CheckoutError("pay_plan_unavailable")
             if method is PaymentMethod.STARS:
-                stars = owner.stars_price(plan.price_stars, plan.price)
-                if not stars:
-                    raise CheckoutError("pay_method_unavailable")
+                assert stars is not None  # sells() refuses Stars without a Stars price
                 amount = Decimal(referrals.discounted_stars(stars, discount))
                 currency = STARS_CURRENCY
             else:

@@ -7,6 +7,8 @@ import asyncio
 import logging
 import sys
 
+from shop.operators.roles import role_of
+from shop.operators.signin import signin_link
 from shop.runtime import hosts_cli
 from shop.runtime.temporal import TemporalStartError
 from shop.settings import Settings, SettingsError, load_settings
@@ -42,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         help="run the shop against sandboxes and buy one subscription end to end (DATA_DIR: data/demo)",
     )
     hosts_cli.add_parser(commands)
+    link = commands.add_parser(
+        "console-link", help="print a one-time sign-in link to the web console (first setup)"
+    )
+    link.add_argument("telegram_id", type=int, help="an operator's Telegram id (in ADMIN_IDS)")
     return parser
 
 
@@ -51,6 +57,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     command = args.command
     if command == "hosts":
         print(await hosts_cli.run(args, settings))
+    elif command == "console-link":
+        print(console_link(settings, args.telegram_id))
     elif command == "demo":
         from shop.runtime.demo import DemoError, run_demo
 
@@ -72,6 +80,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         if settings.embedded_temporal:
             raise SettingsError(f"invalid setting TEMPORAL_ADDRESS: required by `vpnshop {command}`")
         await processes.run_roles(settings, [role], migrate=False)
+
+
+def console_link(settings: Settings, telegram_id: int) -> str:
+    if role_of(settings, telegram_id) is None:
+        raise SettingsError(f"{telegram_id} is not an operator: add it to ADMIN_IDS (or CONSOLE_SUPPORT_IDS)")
+    return signin_link(settings, telegram_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,15 +11,15 @@ import sys
 from typing import Any
 
 from shop.access.hosts import HostError, HostService, parse_input
-from shop.access.provisioning import Provisioner
 from shop.context import AppContext
 from shop.crypto import Sealer
 from shop.models import Host
-from shop.panel.pool import PanelPool
+from shop.operators.audit import Actor
 from shop.runtime.migrate import upgrade
 from shop.settings import Settings
 
 SECRETS = ("password", "api_token", "totp_secret")
+SHELL = Actor(0, "cli")  # the audit log's actor for the shell: whoever runs `vpnshop` on the server
 
 
 def add_parser(commands: Any) -> None:
@@ -97,7 +97,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
     await upgrade(settings.db_url)
     ctx = AppContext.open(settings)
     try:
-        service = HostService(ctx.sessions, Sealer.from_settings(settings), settings.panel_timeout_seconds)
+        sealer = Sealer.from_settings(settings)
+        service = HostService(ctx.sessions, sealer, settings.panel_timeout_seconds, actor=SHELL)
         if args.action == "list":
             counts = await service.client_counts()
             hosts = await service.list()
@@ -111,13 +112,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
         if args.action in ("enable", "disable"):
             host = await service.set_enabled(args.name, args.action == "enable")
             return f"host {host.name!r} {args.action}d"
-        pool = PanelPool(lambda: service.sealer, settings.panel_timeout_seconds)
-        try:
-            outcome = await service.delete(
-                args.name, Provisioner(ctx.sessions, pool, settings.panel_email_prefix)
-            )
-        finally:
-            await pool.aclose()
+        outcome = await service.delete_with_cleanup(args.name, settings.panel_email_prefix)
         note = (
             f", {outcome['disabled']} left disabled (3x-ui keeps one client per inbound)"
             if outcome["disabled"]

@@ -12,6 +12,7 @@ from shop.access.ledger import history
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import access_of
 from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
+from shop.operators import audit
 from shop.runtime.temporal import free_port
 from tests.bot.conftest import ADMIN_ID
 from tests.bot.kit import Shop
@@ -53,7 +54,7 @@ async def test_stats(shop: Shop) -> None:
     await boss.says("/admin")
     assert boss.last.button_texts == [
         "📊 Statistics", "🔎 Find a user", "💳 Payments to review", "💸 Withdrawal requests",
-        "📣 Broadcast", "← Back",
+        "📣 Broadcast", "🖥 Web console", "← Back",
     ]  # fmt: skip
     await boss.taps("Statistics")
     assert boss.last.text == (
@@ -91,6 +92,11 @@ async def test_find_and_adjust_days_double_tap_applies_once(shop: Shop) -> None:
     )
     await boss.says("/find 33")
     assert "active" in (boss.last.text or "") or "trial" in (boss.last.text or "")
+    logged = (await audit.entries(shop.ctx.sessions))[0]  # the double tap is logged once
+    assert [(e.action, e.actor_id, e.channel, e.target, (e.after or {})["days"]) for e in logged] == [
+        ("customer.days", ADMIN_ID, "bot", "user:33", -1),
+        ("customer.days", ADMIN_ID, "bot", "user:33", 7),
+    ]
 
 
 async def test_ban_blocks_every_action_and_disables_the_panels_until_unban(
@@ -131,6 +137,11 @@ async def test_ban_blocks_every_action_and_disables_the_panels_until_unban(
     # Unbanning again changes nothing: the answer is the same, the clients stay on.
     again = await boss.sends_callback("adm:unban:34:0:", on=boss.last)
     assert again is not None and again.text == "User unbanned." and enabled() == [[True], [True]]
+    logged = (await audit.entries(shop.ctx.sessions))[0]  # the repeated unban changed nothing
+    assert [(e.action, e.actor_id, e.before, e.after) for e in logged] == [
+        ("customer.unban", ADMIN_ID, {"banned": True}, {"banned": False}),
+        ("customer.ban", ADMIN_ID, {"banned": False}, {"banned": True}),
+    ]
 
 
 async def unreachable_temporal() -> Client:

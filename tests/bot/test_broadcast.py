@@ -12,6 +12,7 @@ from shop.customers.accounts import register_user
 from shop.customers.admin import set_banned
 from shop.customers.users import mark_bot_blocked
 from shop.models import BroadcastDelivery, DeliveryStatus, User, utcnow
+from shop.operators import audit
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 
@@ -82,6 +83,8 @@ async def test_photo_with_a_button_bad_input_double_tap_banned_and_blocked_left_
     assert question.text == "📣 Рассылка запущена. Отчёт придёт сюда, когда она закончится."
     again = await boss.sends_callback(send, on=question)  # a double tap
     assert again is not None and again.text == "Эта рассылка уже запущена."
+    [logged] = (await audit.entries(shop.ctx.sessions))[0]
+    assert (logged.action, logged.actor_id, logged.channel) == ("broadcast.start", ADMIN_ID, "bot")
     assert await report(shop, boss) == REPORT_RU.format(sent=4, failed=0, blocked=1, skipped=1)
     for user in (101, 102, 103):
         [copy] = copies(shop, user)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from shop.models import Grant, Payment, PaymentStatus
+from shop.operators import audit
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 from tests.factories import plan
@@ -80,6 +81,12 @@ async def test_transfer_claimed_twice_approved_once_by_the_operator(shop_with: O
         assert len([m for m in boss.messages if "says they transferred" in (m.text or "")]) == 1
         sale = await shop.tg.wait_for(lambda: [m for m in boss.messages if "💰 Sale" in (m.text or "")])
         assert sale[-1].text == f"💰 Sale {payment_id}: 199.00 RUB via p2p, user 23."
+        [logged] = (await audit.entries(shop.ctx.sessions))[0]  # the one decision that counted
+        assert (logged.action, logged.actor_id, logged.target) == (
+            "payment.approve",
+            ADMIN_ID,
+            f"payment:{payment_id}",
+        )
 
 
 async def test_declined_transfer_and_one_never_claimed(shop_with: OpenShop) -> None:

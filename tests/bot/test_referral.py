@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from shop.customers import referrals
 from shop.models import PaymentMethod, Withdrawal, WithdrawalStatus
+from shop.operators import audit
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 from tests.factories import delivered_payment, plan
@@ -138,6 +139,12 @@ async def test_withdrawal_details_confirmation_and_one_approval(shop: Shop) -> N
     await ivan.taps("Реферальная программа")
     assert "Баланс: 0 ₽\nЗаработано всего: 147.50 ₽" in (ivan.last.text or "")
     assert "Вывести средства" not in " ".join(ivan.last.button_texts)
+    [logged] = (await audit.entries(shop.ctx.sessions))[0]
+    assert (logged.action, logged.actor_id, logged.before) == (
+        "withdrawal.approve",
+        ADMIN_ID,
+        {"status": "requested"},
+    )
 
 
 async def request(person: Person, details: str, withdraw: str, send: str, title: str) -> None:

@@ -1,7 +1,7 @@
 """owner settings stored in the database (shop.storefront); indexes for the dashboard
 
-Revision ID: 0005_owner_settings
-Revises: 0004_referrals
+Revision ID: 0006_owner_settings
+Revises: 0005_console
 Create Date: 2026-12-07 06:10:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import shop.models
 
-revision: str = "0005_owner_settings"
-down_revision: str | None = "0004_referrals"
+revision: str = "0006_owner_settings"
+down_revision: str | None = "0005_console"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.models import PaymentMethod, ShopSetting
+from shop.operators import audit
+from shop.operators.audit import Actor
 from shop.payments.service import available_methods
 from shop.storefront.fields import OwnerSettings, Source
 from shop.storefront.store import SettingsInvalid, SettingView
 from tests.conftest import Database, make_context
 
-OWNER = "operator:1"
+OWNER = Actor(1, "console")
 WEB = "must be a web address starting with https:// (or empty)"
 LE_100 = "Input should be less than or equal to 100"
 GE = "Input should be greater than or equal to"
@@ -60,7 +62,17 @@ async def test_values_come_from_the_database_then_the_environment_then_the_defau
     assert (current.text("about", "en"), current.text("about", "ru")) == ("<b>Fast</b> VPN", None)
     async with db.sessions() as session:
         row = await session.get(ShopSetting, "shop_name")
-    assert row is not None and row.updated_by == OWNER
+    assert row is not None and row.updated_by == "console:1"
+    entries, total = await audit.entries(db.sessions)
+    assert total == 1 and (entries[0].actor_id, entries[0].action, entries[0].target) == (
+        1,
+        "settings.update",
+        "settings",
+    )
+    assert entries[0].before == {"shop_name": "Env VPN", "support_url": "https://t.me/env_help",
+                                 "trial_enabled": False, "about.en": ""}  # fmt: skip
+    assert entries[0].after == {"shop_name": "Owner VPN", "support_url": "", "trial_enabled": True,
+                                "about.en": "<b>Fast</b> VPN"}  # fmt: skip
 
     # Setting what is already there changes nothing and writes nothing.
     assert await ctx.storefront.update({"shop_name": "Owner VPN"}, OWNER) == []
@@ -71,6 +83,13 @@ async def test_values_come_from_the_database_then_the_environment_then_the_defau
     seen = sources(await ctx.storefront.describe())
     assert seen["shop_name"] == ("Env VPN", Source.ENVIRONMENT) and seen["about.en"] == ("", Source.DEFAULT)
     assert await rows(db) == 1  # trial_enabled stays the owner's
+    entries, total = await audit.entries(db.sessions)
+    assert total == 2 and entries[0].action == "settings.reset"  # the no-op update wrote nothing
+    assert entries[0].after == {
+        "shop_name": "Env VPN",
+        "support_url": "https://t.me/env_help",
+        "about.en": "",
+    }
 
 
 @pytest.mark.parametrize(
@@ -106,8 +125,10 @@ async def test_a_bad_value_is_refused_by_name_and_changes_nothing(
     with pytest.raises(SettingsInvalid) as error:
         await ctx.storefront.update(changes, OWNER)
     assert error.value.errors == refused
+    assert set(error.value.fields) == set(refused)  # the console's reason codes, per field
     assert await ctx.storefront.current() == before
     assert await rows(db) == 1
+    assert (await audit.entries(db.sessions))[1] == 1  # only the requisites' entry
 
 
 async def test_a_change_reaches_another_process_without_a_restart(db: Database) -> None:
@@ -150,6 +171,30 @@ async def test_a_value_stored_under_looser_rules_is_skipped_not_fatal(db: Databa
         session.add(ShopSetting(key="shop_name", value='"Kept"', updated_by="old version"))
     current = await ctx.storefront.current()
     assert (current.support_url, current.shop_name) == ("https://t.me/env_help", "Kept")
+
+
+async def test_reason_codes_for_the_console(db: Database) -> None:
+    ctx = make_context(db, None, "q")
+    with pytest.raises(SettingsInvalid) as error:
+        await ctx.storefront.update(
+            {
+                "support_url": "nope",
+                "referral_percent": 200,
+                "trial_days": "x",
+                "about.ru": "<i>",
+                "logo": "1",
+            },
+            OWNER,
+        )
+    assert error.value.fields == {"logo": "unknown"}  # an unknown name is refused before the values
+    with pytest.raises(SettingsInvalid) as error:
+        await ctx.storefront.update(
+            {"support_url": "nope", "referral_percent": 200, "trial_days": "x", "about.ru": "<i>"}, OWNER
+        )
+    assert error.value.fields == {
+        "support_url": "url", "referral_percent": "out_of_range", "trial_days": "not_number",
+        "about.ru": "html",
+    }  # fmt: skip
 
 
 def test_stars_price_and_reminder_policy() -> None:

@@ -6,7 +6,8 @@ rate, P2P requisites): typed and validated, the environment's value as the defau
 where its value comes from, and seen by every process within seconds of a change. Also the
 dashboard's figures, which read every capability's tables.
 
-May use the shared modules and, for the dashboard, read `shop.access` and `shop.customers`. Never
+May use the shared modules, `shop.operators` (every change lands in the audit log) and, for the
+dashboard, read `shop.customers`' figures. Never
 `api`, `bot`, `console`, `worker`, `sandbox` or the runtime; the payments, access and customers
 capabilities read their settings from here.
 """

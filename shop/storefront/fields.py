@@ -16,6 +16,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from shop.messaging.reminders import ReminderPolicy, parse_marks
 from shop.models import PaymentMethod
@@ -43,7 +44,7 @@ def _url(value: str) -> str:
         return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
-        raise ValueError("must be a web address starting with https:// (or empty)")
+        raise PydanticCustomError("url", "must be a web address starting with https:// (or empty)")
     return value
 
 
@@ -51,7 +52,7 @@ def _channel(value: str) -> str:
     value = value.strip()
     if value.startswith("@"):
         if not value[1:].replace("_", "").isalnum() or not 5 <= len(value) <= 33:
-            raise ValueError("must be @name (5-32 letters, digits, _) or a t.me link")
+            raise PydanticCustomError("channel", "must be @name (5-32 letters, digits, _) or a t.me link")
         return value
     return _url(value)
 
@@ -59,12 +60,15 @@ def _channel(value: str) -> str:
 def _chat_id(value: str) -> str:
     value = value.strip()
     if value and not (value.startswith("@") or value.lstrip("-").isdigit()):
-        raise ValueError("must be @channelname or a numeric chat id like -1001234567890")
+        raise PydanticCustomError("chat_id", "must be @channelname or a numeric chat id like -1001234567890")
     return value
 
 
 def _marks(value: str) -> str:
-    parse_marks(value)  # ValueError names the bad mark
+    try:
+        parse_marks(value)
+    except ValueError as bad:  # names the bad mark
+        raise PydanticCustomError("marks", str(bad)) from None
     return value.replace(" ", "")
 
 
@@ -75,23 +79,25 @@ class _TelegramHtml(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in TELEGRAM_TAGS:
-            raise ValueError(f"<{tag}> is not allowed: use b, i, u, s, a, code, pre or blockquote")
+            raise PydanticCustomError(
+                "html", f"<{tag}> is not allowed: use b, i, u, s, a, code, pre or blockquote"
+            )
         self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open.pop() != tag:
-            raise ValueError(f"</{tag}> closes a tag that is not open")
+            raise PydanticCustomError("html", f"</{tag}> closes a tag that is not open")
 
 
 def _text(value: str) -> str:
     value = value.strip()
     if len(value) > TEXT_MAX:
-        raise ValueError(f"is {len(value)} characters long; at most {TEXT_MAX}")
+        raise PydanticCustomError("too_long", f"is {len(value)} characters long; at most {TEXT_MAX}")
     parser = _TelegramHtml()
     parser.feed(value)
     parser.close()
     if parser.open:
-        raise ValueError(f"<{parser.open[-1]}> is never closed")
+        raise PydanticCustomError("html", f"<{parser.open[-1]}> is never closed")
     return value
 
 
@@ -99,7 +105,7 @@ def _text_keys(value: dict[str, str]) -> dict[str, str]:
     known = {f"{name}.{lang}" for name in TEXT_NAMES for lang in LANGUAGES}
     for key in value:
         if key not in known:
-            raise ValueError(f"unknown text {key!r}")
+            raise PydanticCustomError("unknown", f"unknown text {key!r}")
     return {key: text for key, text in value.items() if text}
 
 
@@ -151,9 +157,10 @@ class OwnerSettings(BaseModel):
     @model_validator(mode="after")
     def _forced_channel_is_checkable(self) -> OwnerSettings:
         if self.force_channel_subscription and not self.channel_check_id:
-            raise ValueError(
+            raise PydanticCustomError(
+                "forced_channel",
                 "force_channel_subscription: needs a public channel link (https://t.me/name or "
-                "@name) or a channel chat id; the bot cannot check an invite link"
+                "@name) or a channel chat id; the bot cannot check an invite link",
             )
         return self
 

@@ -21,6 +21,9 @@ from sqlalchemy import delete, select
 
 from shop.db import SessionFactory
 from shop.models import ShopSetting, utcnow
+from shop.operators import audit
+from shop.operators.audit import Actor
+from shop.operators.forms import Invalid
 from shop.settings import Settings
 from shop.storefront.fields import ENV, GROUPS, TEXT_KEYS, OwnerSettings, Source, from_environment
 
@@ -28,12 +31,23 @@ log = logging.getLogger(__name__)
 TEXTS = "texts"
 
 
-class SettingsInvalid(Exception):
-    """Some values were refused; `errors` maps each field (or text key) to a sentence."""
+# Pydantic's own error types, as the console's reason codes (its texts say `error_<code>`).
+CODES = {
+    "greater_than": "out_of_range", "greater_than_equal": "out_of_range", "less_than": "out_of_range",
+    "less_than_equal": "out_of_range", "string_too_short": "required", "string_too_long": "too_long",
+    "decimal_max_places": "decimal_places", "decimal_max_digits": "too_large", "int_parsing": "not_number",
+    "int_from_float": "not_number", "decimal_parsing": "not_number", "bool_parsing": "not_boolean",
+    "extra_forbidden": "unknown",
+}  # fmt: skip
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
+
+class SettingsInvalid(Invalid):
+    """Some values were refused: `fields` maps each field (or text key) to a reason code for the
+    console, `errors` to a sentence (with the detail, e.g. which tag is not closed)."""
+
+    def __init__(self, errors: dict[str, tuple[str, str]]) -> None:
+        super().__init__({name: code for name, (code, _) in errors.items()})
+        self.errors = {name: message for name, (_, message) in errors.items()}
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,8 @@ class Change:
     after: Any
 
 
-def _errors(error: ValidationError) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _errors(error: ValidationError) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
     for item in error.errors():
         loc = [str(part) for part in item["loc"]]
         if loc[:1] == [TEXTS] and len(loc) > 1:
@@ -63,7 +77,7 @@ def _errors(error: ValidationError) -> dict[str, str]:
         else:  # a rule across fields names its field at the start of its message
             name, _, _ = item["msg"].removeprefix("Value error, ").partition(":")
         message = item["msg"].removeprefix("Value error, ").removeprefix(f"{name}: ")
-        found.setdefault(name, message)
+        found.setdefault(name, (CODES.get(item["type"], item["type"]), message))
     return found
 
 
@@ -143,71 +157,77 @@ class Storefront:
             )
         return views
 
-    async def update(self, changes: Mapping[str, Any], actor: str) -> list[Change]:
-        """Sets the given fields and texts (None or "" for a text: back to the default), validating
-        the result as a whole; SettingsInvalid names each refused field and nothing is written."""
+    async def update(self, changes: Mapping[str, Any], actor: Actor) -> list[Change]:
+        """Sets the given fields and texts ("" for a text: the catalogue's again), validating the
+        result as a whole; SettingsInvalid names each refused field and nothing is written. The
+        change and its audit entry are written together."""
+        _known(list(changes))
         self.forget()
         before = await self.current()
-        unknown = [
-            name for name in changes if name not in OwnerSettings.model_fields and name not in TEXT_KEYS
-        ]
-        if TEXTS in changes:
-            unknown.append(TEXTS)
-        if unknown:
-            raise SettingsInvalid({name: "is not a setting" for name in unknown})
         fields = {k: v for k, v in changes.items() if k not in TEXT_KEYS}
         texts = dict(before.texts) | {k: v or "" for k, v in changes.items() if k in TEXT_KEYS}
         try:
             after = OwnerSettings.model_validate(before.model_dump() | fields | {TEXTS: texts})
         except ValidationError as error:
             raise SettingsInvalid(_errors(error)) from None
-        done = [Change(name, getattr(before, name), getattr(after, name)) for name in fields]
-        done += [
-            Change(key, before.texts.get(key, ""), after.texts.get(key, ""))
-            for key in changes
-            if key in TEXT_KEYS
-        ]
-        done = [change for change in done if change.before != change.after]
-        if done:
-            await self._write(after, done, actor)
-        self.forget()
+        done = _changes(before, after, list(changes))
+        dumped = after.model_dump(mode="json")
+        rows = {}
+        for change in done:
+            if change.name in TEXT_KEYS:  # an emptied text has no row: the catalogue's again
+                rows[f"{TEXTS}.{change.name}"] = dumped[TEXTS].get(change.name) or None
+            else:
+                rows[change.name] = dumped[change.name]
+        await self._write(rows, done, actor, "settings.update")
         return done
 
-    async def reset(self, names: list[str], actor: str) -> list[Change]:
+    async def reset(self, names: list[str], actor: Actor) -> list[Change]:
         """Drops the owner's value of these settings: each goes back to the environment's or the
-        default (validated like an update)."""
-        unknown = [name for name in names if name not in OwnerSettings.model_fields and name not in TEXT_KEYS]
-        if unknown or TEXTS in names:
-            raise SettingsInvalid({name: "is not a setting" for name in unknown or [TEXTS]})
+        default (validated like an update), audited."""
+        _known(names)
         self.forget()
         before = await self.current()
-        kept = {
-            k: v
-            for k, v in self._stored.items()
-            if k not in names and k.removeprefix(f"{TEXTS}.") not in names
-        }
+        keys = [f"{TEXTS}.{name}" if name in TEXT_KEYS else name for name in names]
         try:
-            after = self._build(kept)
+            after = self._build({k: v for k, v in self._stored.items() if k not in keys})
         except ValidationError as error:
             raise SettingsInvalid(_errors(error)) from None
-        done = [Change(n, getattr(before, n), getattr(after, n)) for n in names if n not in TEXT_KEYS]
-        done += [Change(k, before.texts.get(k, ""), after.texts.get(k, "")) for k in names if k in TEXT_KEYS]
-        async with self.sessions() as session, session.begin():
-            keys = [name if name not in TEXT_KEYS else f"{TEXTS}.{name}" for name in names]
-            await session.execute(delete(ShopSetting).where(ShopSetting.key.in_(keys)))
-        self.forget()
-        return [change for change in done if change.before != change.after]
+        done = _changes(before, after, names)
+        await self._write(dict.fromkeys(keys), done, actor, "settings.reset")
+        return done
 
-    async def _write(self, after: OwnerSettings, done: list[Change], actor: str) -> None:
-        dumped = after.model_dump(mode="json")
-        now = utcnow()
+    async def _write(self, rows: dict[str, Any], done: list[Change], actor: Actor, action: str) -> None:
+        """Writes each row (None: deletes it) and the audit entry in one transaction."""
+        if not done:
+            return
+        now, by = utcnow(), f"{actor.channel}:{actor.id}"
         async with self.sessions() as session, session.begin():
-            for change in done:
-                text = change.name in TEXT_KEYS
-                key = f"{TEXTS}.{change.name}" if text else change.name
-                value = dumped[TEXTS].get(change.name, "") if text else dumped[change.name]
-                await session.execute(delete(ShopSetting).where(ShopSetting.key == key))
-                if not (text and value == ""):  # an emptied text: the catalogue's again
-                    session.add(
-                        ShopSetting(key=key, value=json.dumps(value), updated_at=now, updated_by=actor)
-                    )
+            await session.execute(delete(ShopSetting).where(ShopSetting.key.in_(list(rows))))
+            for key, value in rows.items():
+                if value is not None:
+                    session.add(ShopSetting(key=key, value=json.dumps(value), updated_at=now, updated_by=by))
+            audit.record(
+                session,
+                actor,
+                action,
+                "settings",
+                {change.name: change.before for change in done},
+                {change.name: change.after for change in done},
+            )
+        self.forget()
+
+
+def _known(names: list[str]) -> None:
+    unknown = [n for n in names if n == TEXTS or (n not in OwnerSettings.model_fields and n not in TEXT_KEYS)]
+    if unknown:
+        raise SettingsInvalid({name: ("unknown", "is not a setting") for name in unknown})
+
+
+def _changes(before: OwnerSettings, after: OwnerSettings, names: list[str]) -> list[Change]:
+    done = [
+        Change(name, before.texts.get(name, ""), after.texts.get(name, ""))
+        if name in TEXT_KEYS
+        else Change(name, getattr(before, name), getattr(after, name))
+        for name in names
+    ]
+    return [change for change in done if change.before != change.after]

@@ -4,11 +4,12 @@ the next screen, without a restart: texts, links, the trial, payment methods and
 from __future__ import annotations
 
 from shop.context import AppContext
+from shop.operators.audit import Actor
 from tests.bot.conftest import OpenShop
 from tests.conftest import Database, make_context
 from tests.factories import plan
 
-OWNER = "operator:900"
+OWNER = Actor(900, "console")
 
 
 def console(db: Database) -> AppContext:

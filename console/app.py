@@ -11,11 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, plans, signin
+from console.routes import audit, home, hosts, plans, settings, signin
 from shop.context import AppContext
 from shop.operators.signin import Signins
 
-ROUTERS = (signin.router, home.router, audit.router, plans.router, hosts.router)
+ROUTERS = (signin.router, home.router, audit.router, plans.router, hosts.router, settings.router)
 STATIC = Path(__file__).parent / "static"
 
 

@@ -5,6 +5,7 @@ what the dashboard must show without asking the database."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,6 +71,11 @@ def generate(now: datetime, customers: int, payments: int, hosts: int = 3, seed:
             "id": n + 1, "name": f"host-{n}", "panel_url": f"https://panel{n}.example/", "inbound_id": 1,
             "enabled": n != hosts - 1, "country": "", "flag": "", "sort_order": n, "verify_tls": True,
             "username": "", "password_encrypted": "", "api_token_encrypted": "", "totp_secret_encrypted": "",
+            # The first host reconciled fine, the second could not reach its panel, the rest never ran.
+            "last_reconcile_at": now if n < 2 else None,
+            "last_reconcile_report": None if n >= 2 else json.dumps(
+                {"host_id": n + 1, "host_name": f"host-{n}", "errors": [] if n == 0 else ["timeout"]}
+            ),
         })  # fmt: skip
     for subscription in shop.subscriptions[: len(shop.subscriptions) // 2]:
         host_id = rng.randint(1, hosts)

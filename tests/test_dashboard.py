@@ -69,6 +69,7 @@ async def test_figures_equal_the_seeded_shop(db: Database) -> None:
     assert [(h.name, h.enabled, h.behind) for h in got.hosts] == [
         (h["name"], h["enabled"], behind[h["id"]]) for h in shop.hosts
     ]
+    assert [(h.up, h.checked_at) for h in got.hosts] == [(True, NOW), (False, NOW), (None, None)]
     assert sum(behind.values()) > 0
 
     # The 30-day series: one value per UTC day, ending today, adding up to the 30-day window.

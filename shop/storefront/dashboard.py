@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, WorkflowExecutionStatus
 
+from shop.access.reconcile import HostReconcileReport
 from shop.customers.stats import AWAITING_DECISION, PAID
 from shop.db import SessionFactory
 from shop.models import Host, PanelClient, Payment, PaymentMethod, PaymentStatus, Subscription, User, utcnow
@@ -31,6 +32,8 @@ class HostFigure:
     name: str
     enabled: bool
     behind: int  # its clients marked for reconciliation (the panel is behind the database)
+    up: bool | None  # its last reconciliation reached the panel; None: not reconciled yet
+    checked_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,22 @@ async def _hosts(session: AsyncSession) -> list[HostFigure]:
         .group_by(PanelClient.host_id)
     )
     behind = {host_id: count for host_id, count in marked.all()}
-    hosts = await session.execute(select(Host.id, Host.name, Host.enabled).order_by(Host.sort_order, Host.id))
-    return [HostFigure(i, name, enabled, int(behind.get(i, 0))) for i, name, enabled in hosts.all()]
+    hosts = await session.execute(
+        select(Host.id, Host.name, Host.enabled, Host.last_reconcile_at, Host.last_reconcile_report).order_by(
+            Host.sort_order, Host.id
+        )
+    )
+    return [
+        HostFigure(
+            host_id,
+            name,
+            enabled,
+            int(behind.get(host_id, 0)),
+            None if report is None else not HostReconcileReport.model_validate_json(report).errors,
+            checked_at,
+        )
+        for host_id, name, enabled, checked_at, report in hosts.all()
+    ]
 
 
 async def _series(session: AsyncSession, now: datetime) -> tuple[list[date], dict[str, list[Decimal]]]:

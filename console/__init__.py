@@ -23,6 +23,10 @@ How to add a page
    in the transaction of the change. Routes never touch the ORM.
 7. **Nav**: add `(path, text key, role)` to `NAV` in `console/render.py`.
 
-After a successful POST, redirect (303) to a GET page, optionally with `?done=<text key>` for the
-flash line.
+After a successful POST, redirect (303) to a GET page, optionally with `?done=done_<...>` (a text
+key starting with `done_`) for the flash line. Raise `console.auth.NotFound` for an unknown id: the
+404 page is rendered for you. Routes get the process's `AppContext` as `request.app.state.ctx`.
+
+Languages: the `vpnshop_console_lang` cookie (set from the operator's Telegram language at sign-in,
+changed by the RU/EN switch), else the browser's Accept-Language, else Russian.
 """

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from console.auth import Forbidden, NotSignedIn
+from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
 from console.routes import audit, home, hosts, plans, settings, signin
 from shop.context import AppContext
@@ -30,6 +30,10 @@ async def _forbidden(request: Request, error: Exception) -> Response:
     return render(request, error.operator, "forbidden.html", status=403, reason=error.reason)
 
 
+async def _not_found(request: Request, _error: Exception) -> Response:
+    return render(request, None, "not_found.html", status=404)
+
+
 def mount(app: FastAPI, ctx: AppContext) -> None:
     app.state.console_signins = Signins(ctx.settings, ctx.sessions)
     for router in ROUTERS:
@@ -37,3 +41,4 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(NotSignedIn, _not_signed_in)
     app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(NotFound, _not_found)

@@ -22,6 +22,10 @@ class NotSignedIn(Exception):
     """No valid session: pages send the operator to the sign-in page."""
 
 
+class NotFound(Exception):
+    """What the page names does not exist (any more): the console's 404 page."""
+
+
 class Forbidden(Exception):
     """Signed in, but the role may not do this, or the CSRF token is missing or wrong."""
 

@@ -41,7 +41,13 @@ environment = Environment(
 
 
 def request_language(request: Request) -> str:
-    return language(request.cookies.get(LANG_COOKIE))
+    """The switch's choice (or the operator's Telegram language, set at sign-in); before that the
+    browser's first language when it is one we speak."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen:
+        return language(chosen)
+    first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return language(first[:2])
 
 
 def render(

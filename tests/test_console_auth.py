@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import timedelta
+from pathlib import Path
 
+from fastapi.routing import APIRoute
+
+from api.app import create_app
+from console.app import ROUTERS
 from shop.models import utcnow
 from shop.operators import audit
 from shop.operators.signin import Refusal, SigninRefused, Signins
 from tests.conftest import Database
 from tests.console_client import OWNER, STRANGER, SUPPORT, console_context, link_token, sign_in
-from tests.sub_client import api_client
+from tests.panel_fixtures import TEST_KEY
+from tests.sub_client import api_client, app_client
+from tests.test_cli import _env, _run
+
+PUBLIC = {"/console/signin", "/console/signin/{token}", "/console/lang/{lang}", "/console/static"}
 
 
-async def test_pages_need_a_session(sqlite_db: Database) -> None:
+async def test_no_page_or_action_without_a_session(sqlite_db: Database) -> None:
+    """Every console route, including those added later, whatever its method."""
     ctx = console_context(sqlite_db)
-    async with api_client(ctx) as client:
-        for path in ("/console/", "/console/audit"):
-            page = await client.get(path)
-            assert page.status_code == 303 and page.headers["location"] == "/console/signin"
-        signout = await client.post("/console/signout")
-        assert signout.status_code == 401
+    app = create_app(ctx)
+    routes = [
+        (method, re.sub(r"\{[^}]+\}", "1", f"/console{route.path}"))
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and f"/console{route.path}" not in PUBLIC
+        for method in route.methods or ()
+    ]
+    assert ("GET", "/console/plans") in routes and ("POST", "/console/hosts/1/reconcile") in routes
+    async with app_client(app) as client:
+        for method, path in routes:
+            answer = await client.request(method, path, data={"name": "x", "csrf_token": "x"})
+            if method == "GET":
+                assert (answer.status_code, answer.headers["location"]) == (303, "/console/signin"), path
+            else:
+                assert answer.status_code == 401, path
+    assert (await audit.entries(ctx.sessions))[1] == 0
 
 
 async def test_link_signs_in_once_with_a_safe_cookie(db: Database) -> None:
@@ -129,3 +152,22 @@ async def test_language_switch_stays_inside_the_console(sqlite_db: Database) -> 
         assert "Audit log" in english.text
         await client.get("/console/lang/ru")
         assert "Журнал действий" in (await client.get("/console/")).text
+
+
+async def test_console_link_command_prints_a_working_link(sqlite_db: Database, tmp_path: Path) -> None:
+    env = _env(
+        tmp_path, ADMIN_IDS=str(OWNER), ENCRYPTION_KEY=TEST_KEY, PUBLIC_BASE_URL="https://shop.example.com"
+    )
+    printed = await asyncio.to_thread(_run, ["console-link", str(OWNER)], env, tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    link = printed.stdout.strip()
+    assert link.startswith(f"https://shop.example.com/console/signin/{OWNER}.")
+    refused = await asyncio.to_thread(_run, ["console-link", str(STRANGER)], env, tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert (
+        refused.stderr.strip()
+        == f"vpnshop: {STRANGER} is not an operator: add it to ADMIN_IDS (or CONSOLE_SUPPORT_IDS)"
+    )
+    ctx = console_context(sqlite_db)
+    cookie = await Signins(ctx.settings, ctx.sessions).redeem(link.rsplit("/", 1)[1])
+    assert cookie.startswith(f"{OWNER}.")

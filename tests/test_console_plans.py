@@ -183,3 +183,22 @@ async def test_audience_and_methods_hold_at_checkout(sqlite_db: Database) -> Non
         PaymentMethod.P2P,
     )
     assert paid.amount == Decimal("299.00")
+
+
+async def test_unknown_plans_and_hosts_are_404(sqlite_db: Database) -> None:
+    ctx = console_context(sqlite_db)
+    async with api_client(ctx) as client:
+        csrf = await sign_in(client, ctx, OWNER)
+        for path in ("/console/plans/999", "/console/hosts/999"):
+            page = await client.get(path)
+            assert page.status_code == 404 and "Здесь ничего нет" in page.text
+        for path in (
+            "/console/plans/999/delete",
+            "/console/plans/999/visibility",
+            "/console/hosts/999/delete",
+        ):
+            assert (await client.post(path, data={"csrf_token": csrf})).status_code == 404
+        assert (
+            await client.post("/console/plans/999", data={**MONTH, "csrf_token": csrf})
+        ).status_code == 404
+    assert await _count(sqlite_db, AuditEntry) == 0

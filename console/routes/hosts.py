@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from console.auth import actor, require_role
+from console.auth import NotFound, actor, require_role
 from console.render import render
 from shop.access.host_status import behind, check_host, reconcile_now
 from shop.access.hosts import SECRET_FIELDS, HostError, HostInput, HostService, parse_input
@@ -130,26 +130,22 @@ async def _page(
     )
 
 
-async def _host(request: Request, operator: Operator, host_id: int) -> Host | None:
+async def _host(request: Request, operator: Operator, host_id: int) -> Host:
     try:
         return await _service(request, operator).by_id(host_id)
     except HostError:
-        return None
+        raise NotFound from None
 
 
 @router.get("/hosts/{host_id}")
 async def host_page(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    if host is None:
-        return render(request, operator, "not_found.html", status=404)
     return await _page(request, operator, host)
 
 
 @router.post("/hosts/{host_id}")
 async def edit_host(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    if host is None:
-        return render(request, operator, "not_found.html", status=404)
     values = await _form(request)
     try:
         await _service(request, operator).edit(host.name, _changes(values))
@@ -164,8 +160,6 @@ async def edit_host(request: Request, host_id: int, operator: Operator = owner) 
 @router.post("/hosts/{host_id}/check")
 async def check(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    if host is None:
-        return render(request, operator, "not_found.html", status=404)
     result = await check_host(_service(request, operator), host)
     return await _page(request, operator, host, check=result)
 
@@ -173,18 +167,14 @@ async def check(request: Request, host_id: int, operator: Operator = owner) -> R
 @router.post("/hosts/{host_id}/reconcile")
 async def reconcile(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    if host is None:
-        return render(request, operator, "not_found.html", status=404)
     report = await reconcile_now(_ctx(request), actor(operator), host)
-    refreshed = await _host(request, operator, host_id) or host
+    refreshed = await _host(request, operator, host_id)  # with the report the activity stored
     return await _page(request, operator, refreshed, report=report, reconciled=True)
 
 
 @router.post("/hosts/{host_id}/enabled")
 async def set_enabled(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    if host is None:
-        return render(request, operator, "not_found.html", status=404)
     enabled = (await request.form()).get("enabled") == "1"
     await _service(request, operator).set_enabled(host.name, enabled)
     done = "done_host_enabled" if enabled else "done_host_disabled"
@@ -194,8 +184,6 @@ async def set_enabled(request: Request, host_id: int, operator: Operator = owner
 @router.post("/hosts/{host_id}/delete")
 async def delete(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    if host is None:
-        return render(request, operator, "not_found.html", status=404)
     service = _service(request, operator)
     try:
         await service.delete_with_cleanup(host.name, _ctx(request).settings.panel_email_prefix)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from console.auth import actor, require_role
+from console.auth import NotFound, actor, require_role
 from console.render import render
 from shop.models import PaymentMethod, PlanAudience
 from shop.operators.forms import Invalid
@@ -83,7 +83,7 @@ async def create_plan(request: Request, operator: Operator = owner) -> Response:
 async def edit_plan(request: Request, plan_id: int, operator: Operator = owner) -> Response:
     row = await _catalogue(request).get(plan_id)
     if row is None:
-        return render(request, operator, "not_found.html", status=404)
+        raise NotFound
     draft = row.draft
     values = {
         "name": draft.name,
@@ -108,7 +108,7 @@ async def update_plan(request: Request, plan_id: int, operator: Operator = owner
     except Invalid as invalid:
         return await _form_page(request, operator, values, status=422, errors=invalid.fields, plan_id=plan_id)
     except LookupError:
-        return render(request, operator, "not_found.html", status=404)
+        raise NotFound from None
     return _done("done_plan_saved" if changed else "done_nothing_changed")
 
 
@@ -118,7 +118,7 @@ async def move_plan(request: Request, plan_id: int, operator: Operator = owner) 
     try:
         await _catalogue(request).move(actor(operator), plan_id, step)
     except LookupError:
-        return render(request, operator, "not_found.html", status=404)
+        raise NotFound from None
     return _done("done_plan_moved")
 
 
@@ -128,7 +128,7 @@ async def plan_visibility(request: Request, plan_id: int, operator: Operator = o
     try:
         await _catalogue(request).set_active(actor(operator), plan_id, active)
     except LookupError:
-        return render(request, operator, "not_found.html", status=404)
+        raise NotFound from None
     return _done("done_plan_shown" if active else "done_plan_hidden")
 
 
@@ -137,7 +137,7 @@ async def delete_plan(request: Request, plan_id: int, operator: Operator = owner
     try:
         await _catalogue(request).delete(actor(operator), plan_id)
     except LookupError:
-        return render(request, operator, "not_found.html", status=404)
+        raise NotFound from None
     except PlanInUse:
         rows = await _catalogue(request).rows()
         return render(request, operator, "plans.html", status=409, rows=rows, refused=plan_id)

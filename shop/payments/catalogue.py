@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.db import SessionFactory
@@ -23,6 +24,7 @@ from shop.operators.forms import Invalid
 MAX_DAYS = 3650
 MAX_PRICE = Decimal("10000000")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+CENTS = Decimal("0.01")
 
 
 class PlanInUse(Exception):
@@ -89,8 +91,10 @@ def parse_plan(form: Mapping[str, Any], methods: Sequence[str], default_currency
             errors["price"] = "negative"
         elif price == 0:
             errors["price"] = "too_small"
-        elif price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
+        elif price > MAX_PRICE or price != price.quantize(CENTS):
             errors["price"] = "bad_price"
+        else:
+            price = price.quantize(CENTS)  # "299" and "299.00" are one price, in the log too
     except InvalidOperation:
         errors["price"] = "required" if not _text(form, "price") else "not_number"
     currency = (_text(form, "currency") or default_currency).upper()
@@ -224,9 +228,12 @@ class PlanCatalogue:
 
     async def delete(self, actor: Actor, plan_id: int) -> None:
         """Deletes a plan no payment refers to; PlanInUse otherwise (hide it instead)."""
-        async with self.sessions() as session, session.begin():
-            plan = await self._locked(session, plan_id)
-            if await session.scalar(select(Payment.id).where(Payment.plan_id == plan_id).limit(1)):
-                raise PlanInUse(plan_id)
-            audit.record(session, actor, "plan.delete", f"plan:{plan_id}", before=_audited(_draft(plan)))
-            await session.delete(plan)
+        try:
+            async with self.sessions() as session, session.begin():
+                plan = await self._locked(session, plan_id)
+                if await session.scalar(select(Payment.id).where(Payment.plan_id == plan_id).limit(1)):
+                    raise PlanInUse(plan_id)
+                audit.record(session, actor, "plan.delete", f"plan:{plan_id}", before=_audited(_draft(plan)))
+                await session.delete(plan)
+        except IntegrityError:  # a payment for it was minted meanwhile: its foreign key keeps the plan
+            raise PlanInUse(plan_id) from None

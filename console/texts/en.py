@@ -2,7 +2,7 @@
 
 TEXTS: dict[str, str] = {
     "console": "console",
-    "nav_home": "Home",
+    "nav_home": "Dashboard",
     "nav_plans": "Plans",
     "nav_hosts": "Hosts",
     "nav_audit": "Audit log",
@@ -247,7 +247,6 @@ TEXTS: dict[str, str] = {
     "done_settings_saved": "Settings saved: the bot shows them within seconds.",
     "done_settings_reset": "Setting reset to the environment's value.",
     # Dashboard (shop/storefront/dashboard.py)
-    "dash_title": "Dashboard",
     "dash_money": "Money",
     "dash_revenue_today": "Today",
     "dash_revenue_7d": "7 days",

@@ -2,7 +2,7 @@
 
 TEXTS: dict[str, str] = {
     "console": "консоль",
-    "nav_home": "Главная",
+    "nav_home": "Сводка",
     "nav_plans": "Тарифы",
     "nav_hosts": "Серверы",
     "nav_audit": "Журнал действий",
@@ -247,7 +247,6 @@ TEXTS: dict[str, str] = {
     "done_settings_saved": "Настройки сохранены: бот покажет их через несколько секунд.",
     "done_settings_reset": "Настройка сброшена к значению из окружения.",
     # Dashboard (shop/storefront/dashboard.py)
-    "dash_title": "Сводка",
     "dash_money": "Деньги",
     "dash_revenue_today": "Сегодня",
     "dash_revenue_7d": "7 дней",

@@ -6,8 +6,9 @@
 Creates a scratch PostgreSQL database (dropped at the end), seeds customers, subscriptions,
 payments over 60 days in every status and method, and hosts (tests/shop_seed.py), starts the
 embedded Temporal dev server with the worker's Schedules (the page describes each one), signs an
-owner in through a one-time link, then requests, interleaved, the dashboard (`/console/`), the
-audit page (a signed-in page with one small query) and a bare FastAPI route added for the run,
+owner in through a one-time link, then requests, interleaved, the dashboard (`/console/`, figures
+kept up to DASHBOARD_CACHE_SECONDS as operators get them), the dashboard with every figure
+recomputed (`?fresh=1`), the audit page (a signed-in page with one small query) and a bare FastAPI route added for the run,
 all through
 the app in-process (ASGI), and prints p50/p95 per route and the dashboard's ratio to each.
 Target: dashboard p95 under 200 ms at 100,000 customers and 300,000 payments.
@@ -17,28 +18,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import enum
 import statistics
 import time
+from decimal import Decimal
 
+import asyncpg
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from api.app import create_app
 from shop.context import AppContext
-from shop.db import create_engine, recreate_database, session_factory
-from shop.models import utcnow
+from shop.db import create_engine, recreate_database
+from shop.models import Base, Host, PanelClient, Payment, Plan, Subscription, User, utcnow
 from shop.operators.signin import Signins
 from shop.runtime.migrate import upgrade
 from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from shop.settings import load_settings
 from tests.console_client import csrf_of
-from tests.shop_seed import generate, insert_seeded
+from tests.shop_seed import Seeded, generate
 from tests.sub_client import app_client
 from worker.schedules import ensure_schedules
 
 OWNER = 4242
-ROUTES = {"dashboard": "/console/", "audit page": "/console/audit", "bare": "/bare"}
+ROUTES = {
+    "dashboard": "/console/",  # as operators see it: figures at most DASHBOARD_CACHE_SECONDS old
+    "dash fresh": "/console/?fresh=1",  # every figure recomputed for the request
+    "audit page": "/console/audit",
+    "bare": "/bare",
+}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -55,16 +65,62 @@ async def drop_database(url: str) -> None:
     await admin.dispose()
 
 
+async def copy_seeded(url: str, shop: Seeded) -> None:
+    """Bulk-loads the generated shop with PostgreSQL's COPY (minutes faster than INSERTs here)."""
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password,
+        database=parsed.database,
+    )  # fmt: skip
+    try:
+        plan = {"id": 1, "name": "Month", "duration_days": 30, "price": Decimal(199), "currency": "RUB",
+                "active": True, "sort_order": 0, "created_at": shop.now}  # fmt: skip
+        for model, rows in (
+            (Plan, [plan]),
+            (User, shop.users),
+            (Subscription, shop.subscriptions),
+            (Payment, shop.payments),
+            (Host, shop.hosts),
+            (PanelClient, shop.clients),
+        ):
+            defaults = _defaults(model, rows[0])
+            columns = [*rows[0], *defaults]
+            records = [tuple(_plain(value) for value in (*row.values(), *defaults.values())) for row in rows]
+            await connection.copy_records_to_table(model.__tablename__, records=records, columns=columns)
+        # Tables created by the migration with explicit ids: move the sequences past them.
+        for table in ("plans", "subscriptions", "hosts", "panel_clients"):
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+def _defaults(model: type[Base], row: dict[str, object]) -> dict[str, object]:
+    """The model's Python-side defaults for the columns the rows leave out (COPY applies none)."""
+    found: dict[str, object] = {}
+    for column in model.__table__.columns:
+        default = column.default
+        if (
+            column.name in row
+            or default is None
+            or not isinstance(default, ScalarElementColumnDefault | CallableColumnDefault)
+        ):
+            continue
+        found[column.name] = default.arg(None) if isinstance(default, CallableColumnDefault) else default.arg  # type: ignore[arg-type]
+    return found
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 async def seed(url: str, customers: int, payments: int) -> float:
     started = time.perf_counter()
     await recreate_database(url)
     await upgrade(url)
-    engine = create_engine(url)
-    await insert_seeded(session_factory(engine), generate(utcnow(), customers, payments))
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text("ANALYZE"))
-    await engine.dispose()
+    await copy_seeded(url, generate(utcnow(), customers, payments))
     return time.perf_counter() - started
 
 
@@ -131,10 +187,11 @@ async def main(args: argparse.Namespace) -> None:
     for name, values in timings.items():
         p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
         print(f"{name:<12} {p50:8.2f} {p95:8.2f} {statistics.mean(values):8.2f}")
-    dashboard = percentile(timings["dashboard"], 0.95)
-    for name in ("audit page", "bare"):
-        print(f"dashboard p95 / {name} p95: {dashboard / percentile(timings[name], 0.95):.1f}x")
-    print(f"target dashboard p95 < 200 ms: {'met' if dashboard < 200 else 'NOT met'} ({dashboard:.1f} ms)")
+    for page in ("dashboard", "dash fresh"):
+        p95 = percentile(timings[page], 0.95)
+        for name in ("audit page", "bare"):
+            print(f"{page} p95 / {name} p95: {p95 / percentile(timings[name], 0.95):.1f}x")
+        print(f"target {page} p95 < 200 ms: {'met' if p95 < 200 else 'NOT met'} ({p95:.1f} ms)")
 
 
 def parse() -> argparse.Namespace:

@@ -240,6 +240,15 @@ class PanelClient(Base):
     __table_args__ = (UniqueConstraint("subscription_id", "host_id"),)
 
 
+# Payments an operator must look at: a provider's answer that did not match (review), money taken
+# but not delivered (succeeded), a P2P transfer the customer says they made. Few rows in a big shop:
+# the dashboard counts them through a partial index with this predicate.
+NEEDS_ATTENTION = text(
+    "status IN ('review', 'succeeded')"
+    " OR (method = 'p2p' AND status = 'pending' AND transfer_claimed_at IS NOT NULL)"
+)
+
+
 class Payment(Base):
     __tablename__ = "payments"
 
@@ -270,8 +279,11 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("method", "provider_payment_id"),
         Index("ix_payments_status_created_at", "status", "created_at"),
-        # The dashboard's revenue windows and daily series.
+        # The dashboard's revenue windows and daily series, and what needs attention.
         Index("ix_payments_paid_at", "paid_at"),
+        Index(
+            "ix_payments_attention", "status", postgresql_where=NEEDS_ATTENTION, sqlite_where=NEEDS_ATTENTION
+        ),
     )
 
 

@@ -129,6 +129,8 @@ class Settings(BaseSettings):
     # Owner settings (texts, links, trial, referral terms, payment toggles...) live in the database
     # (shop.storefront) with the values above as their defaults; each process rereads them this often.
     settings_cache_seconds: float = Field(3.0, ge=0, le=300)
+    # The console dashboard's figures are recomputed at most this often per API process.
+    dashboard_cache_seconds: float = Field(30.0, ge=0, le=3600)
 
     log_level: str = "INFO"
 

@@ -18,7 +18,12 @@ from shop.db import SessionFactory
 from shop.models import Host, PanelClient, Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User
 
 METHODS = list(PaymentMethod)
-STATUSES = list(PaymentStatus)
+# As in a running shop: most orders delivered or left unpaid, a few waiting for someone.
+STATUS_WEIGHTS = {
+    PaymentStatus.DELIVERED: 50, PaymentStatus.EXPIRED: 20, PaymentStatus.CANCELED: 10,
+    PaymentStatus.CREATED: 6, PaymentStatus.PENDING: 6, PaymentStatus.REFUNDED: 3,
+    PaymentStatus.REVIEW: 2, PaymentStatus.SUCCEEDED: 3,
+}  # fmt: skip
 BATCH = 5000
 
 
@@ -50,7 +55,7 @@ def generate(now: datetime, customers: int, payments: int, hosts: int = 3, seed:
                 "has_paid": rng.random() < 0.5, "created_at": now, "updated_at": now,
             })  # fmt: skip
     for n in range(payments):
-        status = rng.choice(STATUSES)
+        status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
         method = rng.choice(METHODS)
         created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
         paid = status in (PaymentStatus.SUCCEEDED, PaymentStatus.DELIVERED, PaymentStatus.REFUNDED)

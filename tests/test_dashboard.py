@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest.mock import ANY
 
 from temporalio.client import (
     Client,
@@ -19,8 +20,8 @@ from temporalio.client import (
 )
 
 from shop.context import AppContext
-from shop.models import PaymentMethod, PaymentStatus
-from shop.storefront.dashboard import counts_of, figures, schedule_runs
+from shop.models import PaymentMethod, PaymentStatus, utcnow
+from shop.storefront.dashboard import Dashboard, counts_of, figures, schedule_runs
 from tests.conftest import Database
 from tests.shop_seed import generate, insert_seeded
 from workflows.expiry import ReminderCleanupInput, ReminderCleanupWorkflow
@@ -35,7 +36,8 @@ async def test_figures_equal_the_seeded_shop(db: Database) -> None:
     got = await figures(db.sessions, NOW)
 
     midnight = NOW.replace(hour=0, minute=0)
-    starts = {"today": midnight, "7d": NOW - timedelta(days=7), "30d": NOW - timedelta(days=30)}
+    # UTC calendar days, today included: the same days as the charts.
+    starts = {"today": midnight, "7d": midnight - timedelta(days=6), "30d": midnight - timedelta(days=29)}
     for period, start in starts.items():
         expected: dict[tuple[PaymentMethod, str], Decimal] = {}
         for p in shop.payments:
@@ -84,6 +86,19 @@ async def test_figures_equal_the_seeded_shop(db: Database) -> None:
     assert sum(got.series["customers"]) == sum(u["created_at"] >= first for u in shop.users)
     paid_count = sum(p["status"] in PAID and p["paid_at"] >= first for p in shop.payments)
     assert sum(got.series["payments"]) == paid_count
+
+
+async def test_the_dashboard_keeps_its_figures_until_they_are_old_or_asked_fresh(db: Database) -> None:
+    dashboard = Dashboard(db.sessions, max_age=3600)
+    first = await dashboard.figures()
+    assert first.trial_takers == 0
+    await insert_seeded(db.sessions, generate(utcnow(), customers=20, payments=10))
+    assert await dashboard.figures() is first  # within max_age: the same computation
+    fresh = await dashboard.figures(fresh=True)
+    assert fresh is not first and fresh.trial_takers > 0
+    assert await Dashboard(db.sessions, max_age=0).figures() == fresh.__class__(
+        **{**fresh.__dict__, "now": ANY}
+    )
 
 
 async def test_an_empty_shop_has_zeroes_not_errors(db: Database) -> None:

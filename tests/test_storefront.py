@@ -164,6 +164,17 @@ async def test_a_process_rereads_only_when_its_cache_runs_out(db: Database) -> N
     assert (await cached.storefront.current()).shop_name == "New name"
 
 
+async def test_an_environment_value_the_rules_refuse_is_skipped_not_fatal(db: Database) -> None:
+    # SUPPORT_URL took any text before the console: a shop upgrading must still start.
+    ctx = make_context(db, None, "q", support_url="t.me/help", shop_name="Env VPN", channel_url="news")
+    current = await ctx.storefront.current()
+    assert (current.support_url, current.channel_url, current.shop_name) == ("", "", "Env VPN")
+    views = {view.name: view for view in await ctx.storefront.describe()}
+    assert views["support_url"].source is Source.DEFAULT and views["shop_name"].source is Source.ENVIRONMENT
+    await ctx.storefront.update({"support_url": "https://t.me/help"}, OWNER)  # the owner fixes it here
+    assert (await ctx.storefront.current()).support_url == "https://t.me/help"
+
+
 async def test_a_value_stored_under_looser_rules_is_skipped_not_fatal(db: Database) -> None:
     ctx = make_context(db, None, "q", support_url="https://t.me/env_help")
     async with db.sessions() as session, session.begin():

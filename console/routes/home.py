@@ -19,7 +19,7 @@ from console.render import render
 from shop.context import AppContext
 from shop.operators.roles import Role, allows
 from shop.operators.signin import Operator
-from shop.storefront.dashboard import ScheduleRun, figures, schedule_runs
+from shop.storefront.dashboard import Dashboard, ScheduleRun, schedule_runs
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ async def _schedules(ctx: AppContext) -> list[ScheduleRun] | None:
 @router.get("/")
 async def home(request: Request, operator: Operator = Depends(require_role(Role.SUPPORT))) -> Response:
     ctx: AppContext = request.app.state.ctx
-    shown, runs = await asyncio.gather(figures(ctx.sessions), _schedules(ctx))
+    dashboard: Dashboard = request.app.state.dashboard
+    fresh = request.query_params.get("fresh") == "1"
+    shown, runs = await asyncio.gather(dashboard.figures(fresh), _schedules(ctx))
     charts = [
         (name, bars(shown.series_days, shown.series[name], name)) for name in CHARTS if name in shown.series
     ]

@@ -283,5 +283,6 @@ TEXTS: dict[str, str] = {
     "dash_paused": "paused",
     "dash_no_temporal": "Temporal does not answer from this process: the jobs' runs cannot be shown now.",
     "dash_no_schedules": "No Schedules yet: the worker creates them when it starts.",
-    "dash_as_of": "As of {time}.",
+    "dash_refresh": "refresh",
+    "dash_as_of": "Figures as of {time}.",
 }

@@ -283,5 +283,6 @@ TEXTS: dict[str, str] = {
     "dash_paused": "на паузе",
     "dash_no_temporal": "Temporal не отвечает этому процессу: запуски задач сейчас не показать.",
     "dash_no_schedules": "Расписаний ещё нет: воркер создаёт их при запуске.",
-    "dash_as_of": "На {time}.",
+    "dash_refresh": "обновить",
+    "dash_as_of": "Данные на {time}.",
 }

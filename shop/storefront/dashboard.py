@@ -10,22 +10,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from time import monotonic
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, WorkflowExecutionStatus
 
 from shop.access.reconcile import HostReconcileReport
-from shop.customers.stats import AWAITING_DECISION, PAID
+from shop.customers.stats import PAID
 from shop.db import SessionFactory
-from shop.models import Host, PanelClient, Payment, PaymentMethod, PaymentStatus, Subscription, User, utcnow
+from shop.models import (
+    NEEDS_ATTENTION,
+    Host,
+    PanelClient,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Subscription,
+    User,
+    utcnow,
+)
 
 T = TypeVar("T")
-PERIODS = {"today": None, "7d": timedelta(days=7), "30d": timedelta(days=30)}
-SERIES_DAYS = 30
+DAYS = 30
 RENEWAL_WINDOW = timedelta(days=7)
 
 
@@ -42,7 +52,8 @@ class HostFigure:
 @dataclass(frozen=True)
 class Figures:
     now: datetime
-    # period -> (method, currency) -> paid amount, for paid and delivered payments by paid_at.
+    # period ("today", "7d", "30d": UTC calendar days, today included) -> (method, currency) -> the
+    # paid and delivered payments' amount, by the day they were paid.
     revenue: dict[str, dict[tuple[PaymentMethod, str], Decimal]]
     paid_active: int
     trial_active: int
@@ -73,15 +84,6 @@ class Figures:
         return totals
 
 
-def _midnight(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _since(now: datetime) -> dict[str, datetime]:
-    midnight = _midnight(now)
-    return {name: midnight if span is None else now - span for name, span in PERIODS.items()}
-
-
 def _count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -97,24 +99,39 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-async def _revenue(
-    session: AsyncSession, since: dict[str, datetime]
-) -> dict[str, dict[tuple[PaymentMethod, str], Decimal]]:
-    sums = [
-        func.coalesce(func.sum(case((Payment.paid_at >= start, Payment.amount), else_=0)), 0)
-        for start in since.values()
-    ]
+def window(now: datetime) -> list[date]:
+    """The dashboard's days: the last 30 UTC calendar days, today last."""
+    today = now.date()
+    return [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
+
+
+def _start(days: list[date]) -> datetime:
+    return datetime.combine(days[0], time.min, UTC)
+
+
+async def _paid_by_day(
+    session: AsyncSession, days: list[date]
+) -> list[tuple[date, PaymentMethod, str, Decimal, int]]:
+    """Paid and delivered payments per UTC day, method and currency: one pass over the window
+    gives the revenue figures and the charts alike."""
+    day = _utc_day(session, Payment.paid_at)
     rows = await session.execute(
-        select(Payment.method, Payment.currency, *sums)
-        .where(Payment.status.in_(PAID), Payment.paid_at >= min(since.values()))
-        .group_by(Payment.method, Payment.currency)
+        select(day, Payment.method, Payment.currency, func.sum(Payment.amount), func.count())
+        .where(Payment.status.in_(PAID), Payment.paid_at >= _start(days))
+        .group_by(day, Payment.method, Payment.currency)
     )
-    revenue: dict[str, dict[tuple[PaymentMethod, str], Decimal]] = {name: {} for name in since}
-    for method, currency, *amounts in rows.all():
-        for name, amount in zip(since, amounts, strict=True):
-            if amount:
-                revenue[name][(PaymentMethod(str(method)), str(currency))] = Decimal(str(amount))
-    return revenue
+    return [
+        (_as_date(d), PaymentMethod(str(method)), str(currency), Decimal(str(amount)), int(str(count)))
+        for d, method, currency, amount, count in rows.all()
+    ]
+
+
+async def _joined_by_day(session: AsyncSession, days: list[date]) -> dict[date, int]:
+    day = _utc_day(session, User.created_at)
+    rows = await session.execute(
+        select(day, func.count()).where(User.created_at >= _start(days)).group_by(day)
+    )
+    return {_as_date(d): int(str(count)) for d, count in rows.all()}
 
 
 async def _subscriptions(session: AsyncSession, now: datetime) -> tuple[int, int, int]:
@@ -130,35 +147,27 @@ async def _subscriptions(session: AsyncSession, now: datetime) -> tuple[int, int
     return int(row[0]), int(row[1]), int(row[2])
 
 
-async def _customers(session: AsyncSession, since: dict[str, datetime]) -> tuple[dict[str, int], int, int]:
-    counts = [_count_if(User.created_at >= start) for start in since.values()]
-    row = (await session.execute(select(*counts).where(User.created_at >= min(since.values())))).one()
-    trial = (
-        await session.execute(
-            select(func.count(), _count_if(Subscription.has_paid.is_(True)))
-            .select_from(User)
-            .outerjoin(Subscription, Subscription.user_id == User.id)
-            .where(User.trial_used)
-        )
-    ).one()
-    joined = [int(value) for value in cast("tuple[int, ...]", row)]
-    return (
-        {name: int(value) for name, value in zip(since, joined, strict=True)},
-        int(trial[0]),
-        int(trial[1] or 0),
+async def _trials(session: AsyncSession) -> tuple[int, int]:
+    """Customers who took the trial, and those of them who have paid since."""
+    takers = await session.scalar(select(func.count()).select_from(User).where(User.trial_used))
+    converted = await session.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.has_paid, User.trial_used)
     )
+    return int(takers or 0), int(converted or 0)
 
 
 async def _attention(session: AsyncSession) -> tuple[int, int, int]:
+    # NEEDS_ATTENTION is also the predicate of a partial index: these few rows, not all payments.
     row = (
         await session.execute(
             select(
                 _count_if(Payment.status == PaymentStatus.REVIEW),
-                _count_if(AWAITING_DECISION),
+                _count_if(Payment.status == PaymentStatus.PENDING),
                 _count_if(Payment.status == PaymentStatus.SUCCEEDED),
-            ).where(
-                Payment.status.in_((PaymentStatus.REVIEW, PaymentStatus.PENDING, PaymentStatus.SUCCEEDED))
-            )
+            ).where(NEEDS_ATTENTION)
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
@@ -189,61 +198,82 @@ async def _hosts(session: AsyncSession) -> list[HostFigure]:
     ]
 
 
-async def _series(session: AsyncSession, now: datetime) -> tuple[list[date], dict[str, list[Decimal]]]:
-    today = _midnight(now)
-    start = today - timedelta(days=SERIES_DAYS - 1)
-    days = [(start + timedelta(days=n)).date() for n in range(SERIES_DAYS)]
-    series: dict[str, dict[date, Decimal]] = {}
-    paid_day = _utc_day(session, Payment.paid_at)
-    paid = await session.execute(
-        select(paid_day, Payment.currency, func.sum(Payment.amount), func.count())
-        .where(Payment.status.in_(PAID), Payment.paid_at >= start)
-        .group_by(paid_day, Payment.currency)
-    )
-    for day, currency, amount, count in paid.all():
-        series.setdefault(f"revenue:{currency}", {})[_as_date(day)] = Decimal(str(amount))
-        payments = series.setdefault("payments", {})
-        payments[_as_date(day)] = payments.get(_as_date(day), Decimal(0)) + int(str(count))
-    joined_day = _utc_day(session, User.created_at)
-    joined = await session.execute(
-        select(joined_day, func.count()).where(User.created_at >= start).group_by(joined_day)
-    )
-    for day, count in joined.all():
-        series.setdefault("customers", {})[_as_date(day)] = Decimal(str(count))
-    return days, {name: [values.get(day, Decimal(0)) for day in days] for name, values in series.items()}
-
-
 async def _in_session(sessions: SessionFactory, query: Callable[..., Awaitable[T]], *args: Any) -> T:
     async with sessions() as session:
         return await query(session, *args)
+
+
+def _periods(days: list[date]) -> dict[str, date]:
+    """Each period's first day: today, the last 7 days, the last 30 (the charts' days)."""
+    return {"today": days[-1], "7d": days[-7], "30d": days[0]}
 
 
 async def figures(sessions: SessionFactory, now: datetime | None = None) -> Figures:
     """Every figure; the queries run side by side, each on its own connection (the page waits for
     the slowest, not for their sum)."""
     now = now or utcnow()
-    since = _since(now)
+    days = window(now)
     (
-        revenue,
+        paid,
+        joined,
         (paid_active, trial_active, renewals),
-        (new, takers, converted),
+        (takers, converted),
         attention,
         hosts,
-        series,
     ) = await asyncio.gather(
-        _in_session(sessions, _revenue, since),
+        _in_session(sessions, _paid_by_day, days),
+        _in_session(sessions, _joined_by_day, days),
         _in_session(sessions, _subscriptions, now),
-        _in_session(sessions, _customers, since),
+        _in_session(sessions, _trials),
         _in_session(sessions, _attention),
         _in_session(sessions, _hosts),
-        _in_session(sessions, _series, now),
     )
+    periods = _periods(days)
+    revenue: dict[str, dict[tuple[PaymentMethod, str], Decimal]] = {name: {} for name in periods}
+    series: dict[str, dict[date, Decimal]] = {}
+    for day, method, currency, amount, count in paid:
+        for name, first in periods.items():
+            if day >= first:
+                revenue[name][(method, currency)] = revenue[name].get((method, currency), Decimal(0)) + amount
+        by_currency = series.setdefault(f"revenue:{currency}", {})
+        by_currency[day] = by_currency.get(day, Decimal(0)) + amount
+        payments = series.setdefault("payments", {})
+        payments[day] = payments.get(day, Decimal(0)) + count
+    if joined:
+        series["customers"] = {day: Decimal(count) for day, count in joined.items()}
+    new = {
+        name: sum(count for day, count in joined.items() if day >= first) for name, first in periods.items()
+    }
     review, waiting, undelivered = attention
-    days, values = series
     return Figures(
         now, revenue, paid_active, trial_active, new, takers, converted, renewals,
-        review, waiting, undelivered, hosts, days, values,
+        review, waiting, undelivered, hosts, days,
+        {name: [values.get(day, Decimal(0)) for day in days] for name, values in series.items()},
     )  # fmt: skip
+
+
+class Dashboard:
+    """The figures, kept for `max_age` seconds per process: at 100,000 customers and 300,000
+    payments one computation reads tens of thousands of rows (see bench/console_bench.py), so
+    operators reloading the page share one, and concurrent requests wait for the same one. The
+    page says how old the figures are and can ask for fresh ones."""
+
+    def __init__(self, sessions: SessionFactory, max_age: float) -> None:
+        self.sessions = sessions
+        self.max_age = max_age
+        self._lock = asyncio.Lock()
+        self._kept: tuple[float, Figures] | None = None
+
+    async def figures(self, fresh: bool = False) -> Figures:
+        asked = monotonic()
+        async with self._lock:
+            kept = self._kept
+            # Computed after this request arrived: fresh enough even when `fresh` was asked.
+            if kept is not None and (kept[0] >= asked or (not fresh and asked - kept[0] < self.max_age)):
+                return kept[1]
+            computed = await figures(self.sessions)
+            self._kept = (monotonic(), computed)
+            return computed
 
 
 # The periodic jobs ------------------------------------------------------------------------------

@@ -90,11 +90,14 @@ class Storefront:
         self._loaded_at = float("-inf")
         self._snapshot = OwnerSettings()
         self._stored: dict[str, Any] = {}
+        # Values the rules refuse now, from the database and from the environment (see `current`).
+        self._ignored_stored: set[str] = set()
+        self._ignored_env: set[str] = set()
 
     def _environment(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name, attribute in ENV.items():
-            if attribute in self.env.model_fields_set:
+            if attribute in self.env.model_fields_set and name not in self._ignored_env:
                 value = from_environment(name, getattr(self.env, attribute))
                 if value is not None:
                     values[name] = value
@@ -102,9 +105,28 @@ class Storefront:
 
     def _build(self, stored: dict[str, Any]) -> OwnerSettings:
         values = self._environment()
+        stored = {k: v for k, v in stored.items() if k.removeprefix(f"{TEXTS}.") not in self._ignored_stored}
         texts = {key[len(TEXTS) + 1 :]: v for key, v in stored.items() if key.startswith(f"{TEXTS}.")}
         values |= {key: v for key, v in stored.items() if not key.startswith(f"{TEXTS}.")}
         return OwnerSettings.model_validate(values | {TEXTS: texts})
+
+    def _build_skipping_invalid(self, stored: dict[str, Any]) -> OwnerSettings:
+        """A value the rules refuse (an environment variable the old rules took, e.g. a link
+        without https://, or a row stored under looser rules) is skipped with a warning, never
+        fatal: that setting falls back to the next source."""
+        while True:
+            try:
+                return self._build(stored)
+            except ValidationError as error:
+                bad = set(_errors(error))
+                names = {key.removeprefix(f"{TEXTS}.") for key in stored} - self._ignored_stored
+                if bad & names:  # the database's value first: the environment's may be fine
+                    self._ignored_stored |= bad & names
+                elif not bad <= self._ignored_env:
+                    self._ignored_env |= bad
+                else:  # the defaults themselves: a bug, not a setting
+                    raise
+                log.warning("owner settings %s are invalid and ignored", ", ".join(sorted(bad)))
 
     async def _read(self) -> dict[str, Any]:
         async with self.sessions() as session:
@@ -118,16 +140,8 @@ class Storefront:
         async with self._lock:
             if time.monotonic() - self._loaded_at >= self.cache_seconds:
                 stored = await self._read()
-                try:
-                    snapshot = self._build(stored)
-                except ValidationError as error:
-                    # Stored by an older version with looser rules: the bad values are skipped.
-                    bad = set(_errors(error))
-                    log.warning("owner settings %s are invalid now and ignored", ", ".join(sorted(bad)))
-                    kept = {
-                        k: v for k, v in stored.items() if k not in bad and k.split(".", 1)[-1] not in bad
-                    }
-                    snapshot = self._build(kept)
+                self._ignored_stored, self._ignored_env = set(), set()
+                snapshot = self._build_skipping_invalid(stored)
                 self._snapshot, self._stored, self._loaded_at = snapshot, stored, time.monotonic()
         return self._snapshot
 

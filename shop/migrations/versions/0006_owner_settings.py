@@ -17,6 +17,11 @@ down_revision: str | None = "0005_console"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# As shop.models.NEEDS_ATTENTION when this revision was written.
+ATTENTION = (
+    "status IN ('review', 'succeeded') OR (method = 'p2p' AND status = 'pending' AND transfer_claimed_at IS NOT NULL)"
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -28,10 +33,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_shop_settings")),
     )
     op.create_index("ix_payments_paid_at", "payments", ["paid_at"], unique=False)
+    op.create_index(
+        "ix_payments_attention",
+        "payments",
+        ["status"],
+        unique=False,
+        postgresql_where=sa.text(ATTENTION),
+        sqlite_where=sa.text(ATTENTION),
+    )
     op.create_index("ix_users_created_at", "users", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_users_created_at", table_name="users")
+    op.drop_index("ix_payments_attention", table_name="payments")
     op.drop_index("ix_payments_paid_at", table_name="payments")
     op.drop_table("shop_settings")

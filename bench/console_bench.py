@@ -8,9 +8,9 @@ payments over 60 days in every status and method, and hosts (tests/shop_seed.py)
 embedded Temporal dev server with the worker's Schedules (the page describes each one), signs an
 owner in through a one-time link, then requests, interleaved, the dashboard (`/console/`, figures
 kept up to DASHBOARD_CACHE_SECONDS as operators get them), the dashboard with every figure
-recomputed (`?fresh=1`), the audit page (a signed-in page with one small query) and a bare FastAPI route added for the run,
-all through
-the app in-process (ASGI), and prints p50/p95 per route and the dashboard's ratio to each.
+recomputed (`?fresh=1`), the audit page (a signed-in page with one small query) and a bare
+FastAPI route added for the run, all through the app in-process (ASGI), and prints p50/p95 per
+route and the dashboard's ratios to the other two.
 Target: dashboard p95 under 200 ms at 100,000 customers and 300,000 payments.
 """
 

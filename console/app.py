@@ -37,7 +37,7 @@ async def _not_found(request: Request, _error: Exception) -> Response:
 
 def mount(app: FastAPI, ctx: AppContext) -> None:
     app.state.console_signins = Signins(ctx.settings, ctx.sessions)
-    app.state.dashboard = Dashboard(ctx.sessions, ctx.settings.dashboard_cache_seconds)
+    app.state.dashboard = Dashboard(ctx.sessions, ctx.temporal, ctx.settings.dashboard_cache_seconds)
     for router in ROUTERS:
         app.include_router(router, prefix="/console")
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

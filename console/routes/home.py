@@ -4,14 +4,11 @@ the Schedules link to their page in the Temporal UI."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.routing import NoMatchFound
-from temporalio.service import RPCError
 
 from console.auth import require_role
 from console.charts import bars
@@ -19,11 +16,9 @@ from console.render import render
 from shop.context import AppContext
 from shop.operators.roles import Role, allows
 from shop.operators.signin import Operator
-from shop.storefront.dashboard import Dashboard, ScheduleRun, schedule_runs
+from shop.storefront.dashboard import Dashboard
 
 router = APIRouter()
-log = logging.getLogger(__name__)
-SCHEDULES_TIMEOUT = 3.0  # the page shows the shop's figures even when Temporal is slow or down
 
 # The list behind each figure: (the console route's name, its query, who may open it). A figure is
 # a link for an operator who may open it, once the
@@ -57,23 +52,11 @@ def _links(request: Request, operator: Operator) -> dict[str, str]:
     return links
 
 
-async def _schedules(ctx: AppContext) -> list[ScheduleRun] | None:
-    """None when this process has no Temporal or it does not answer in time."""
-    if ctx.temporal is None:
-        return None
-    try:
-        return await asyncio.wait_for(schedule_runs(ctx.temporal), SCHEDULES_TIMEOUT)
-    except (RPCError, TimeoutError) as error:
-        log.warning("dashboard: schedules unavailable: %s", error)
-        return None
-
-
 @router.get("/")
 async def home(request: Request, operator: Operator = Depends(require_role(Role.SUPPORT))) -> Response:
     ctx: AppContext = request.app.state.ctx
     dashboard: Dashboard = request.app.state.dashboard
-    fresh = request.query_params.get("fresh") == "1"
-    shown, runs = await asyncio.gather(dashboard.figures(fresh), _schedules(ctx))
+    shown, runs = await dashboard.current(fresh=request.query_params.get("fresh") == "1")
     charts = [
         (name, bars(shown.series_days, shown.series[name], name)) for name in CHARTS if name in shown.series
     ]

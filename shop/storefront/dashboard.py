@@ -8,6 +8,7 @@ Temporal (`describe()` keeps the recent actions; the run's result holds its coun
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from shop.access.reconcile import HostReconcileReport
 from shop.customers.stats import PAID
@@ -35,6 +37,8 @@ from shop.models import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+SCHEDULES_TIMEOUT = 3.0  # the figures show even when Temporal is slow or down
 DAYS = 30
 RENEWAL_WINDOW = timedelta(days=7)
 
@@ -253,27 +257,39 @@ async def figures(sessions: SessionFactory, now: datetime | None = None) -> Figu
 
 
 class Dashboard:
-    """The figures, kept for `max_age` seconds per process: at 100,000 customers and 300,000
-    payments one computation reads tens of thousands of rows (see bench/console_bench.py), so
-    operators reloading the page share one, and concurrent requests wait for the same one. The
-    page says how old the figures are and can ask for fresh ones."""
+    """The figures and the Schedules' runs, kept for `max_age` seconds per process: at 100,000
+    customers and 300,000 payments one computation reads tens of thousands of rows and asks
+    Temporal about every Schedule (see bench/console_bench.py), so operators reloading the page
+    share one, and concurrent requests wait for the same one. The page says how old they are and
+    can ask for fresh ones."""
 
-    def __init__(self, sessions: SessionFactory, max_age: float) -> None:
+    def __init__(self, sessions: SessionFactory, client: Client | None, max_age: float) -> None:
         self.sessions = sessions
+        self.client = client
         self.max_age = max_age
         self._lock = asyncio.Lock()
-        self._kept: tuple[float, Figures] | None = None
+        self._kept: tuple[float, Figures, list[ScheduleRun] | None] | None = None
 
-    async def figures(self, fresh: bool = False) -> Figures:
+    async def current(self, fresh: bool = False) -> tuple[Figures, list[ScheduleRun] | None]:
+        """The figures and the runs (None when Temporal is not connected or does not answer)."""
         asked = monotonic()
         async with self._lock:
             kept = self._kept
             # Computed after this request arrived: fresh enough even when `fresh` was asked.
             if kept is not None and (kept[0] >= asked or (not fresh and asked - kept[0] < self.max_age)):
-                return kept[1]
-            computed = await figures(self.sessions)
-            self._kept = (monotonic(), computed)
-            return computed
+                return kept[1], kept[2]
+            computed, runs = await asyncio.gather(figures(self.sessions), self._runs())
+            self._kept = (monotonic(), computed, runs)
+            return computed, runs
+
+    async def _runs(self) -> list[ScheduleRun] | None:
+        if self.client is None:
+            return None
+        try:
+            return await asyncio.wait_for(schedule_runs(self.client), SCHEDULES_TIMEOUT)
+        except (RPCError, TimeoutError) as error:
+            log.warning("dashboard: schedules unavailable: %s", error)
+            return None
 
 
 # The periodic jobs ------------------------------------------------------------------------------

@@ -145,7 +145,9 @@ async def test_up_serves_ui_and_health_stops_cleanly_and_resumes(shop: Shop) -> 
     assert health == {"status": "ok", "database": "ok", "temporal": "ok"}
     async with httpx.AsyncClient() as http:
         ui = await http.get(f"http://127.0.0.1:{shop.ui_port}/")
+        console = await http.get(f"http://127.0.0.1:{shop.api_port}/console/", follow_redirects=True)
     assert ui.status_code == 200
+    assert console.status_code == 200 and str(console.url).endswith("/console/signin")  # the API serves it
     [temporal_pid] = shop.temporal_children()
     assert "bot disabled: set TELEGRAM_BOT_TOKEN" in shop.log()
 

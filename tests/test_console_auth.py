@@ -171,3 +171,11 @@ async def test_console_link_command_prints_a_working_link(sqlite_db: Database, t
     ctx = console_context(sqlite_db)
     cookie = await Signins(ctx.settings, ctx.sessions).redeem(link.rsplit("/", 1)[1])
     assert cookie.startswith(f"{OWNER}.")
+
+
+async def test_an_api_without_encryption_key_still_starts(sqlite_db: Database) -> None:
+    # A scaled API (TEMPORAL_ADDRESS set) may run without ENCRYPTION_KEY until someone signs in.
+    ctx = console_context(sqlite_db, encryption_key=None)
+    async with api_client(ctx) as client:
+        assert (await client.get("/console/signin")).status_code == 200
+        assert (await client.get("/console/")).status_code == 303

@@ -28,9 +28,9 @@ from worker.main import build_worker
 
 
 @pytest.fixture
-async def shop(sqlite_db: Database, temporal_client: Client, task_queue: str) -> AsyncIterator[AppContext]:
+async def shop(db: Database, temporal_client: Client, task_queue: str) -> AsyncIterator[AppContext]:
     ctx = make_context(
-        sqlite_db, temporal_client, task_queue, admin_ids=str(OWNER), console_support_ids=str(SUPPORT),
+        db, temporal_client, task_queue, admin_ids=str(OWNER), console_support_ids=str(SUPPORT),
         **panel_settings(),
     )  # fmt: skip
     async with build_worker(ctx, temporal_client):
@@ -90,6 +90,10 @@ async def test_add_check_reconcile_disable_delete(shop: AppContext, start_panel:
         assert figure(again, "backfilled") == 1 and "Последняя сверка" in again.text
         listed = await client.get("/console/hosts")
         assert "Frankfurt" in listed.text and "в порядке" in listed.text
+        # Days added in the ledger but not yet written to the panel: the host is behind on Alice.
+        await ledger.grant(shop.sessions, alice.id, "gift:a", timedelta(days=7), GrantKind.GIFT, "t")
+        stale = await client.get(page_url)
+        assert "срок или вкл/выкл отличаются от магазина" in stale.text and "1001" in stale.text
 
         off = await client.post(f"{page_url}/enabled", data={"enabled": "0", "csrf_token": csrf})
         assert off.status_code == 303

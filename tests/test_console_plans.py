@@ -60,6 +60,8 @@ async def test_owner_creates_edits_and_the_log_records_it(db: Database) -> None:
         assert changed.price == Decimal("349.50") and changed.methods == ()
         page = await client.get("/console/audit")
         assert "plan.update" in page.text and "349.50" in page.text
+        assert "plan.create" in (await client.get("/console/audit?area=plan")).text
+        assert "plan.create" not in (await client.get("/console/audit?area=host")).text
     rows, total = await audit.entries(ctx.sessions)
     assert total == 2
     assert [(row.action, row.actor_id, row.channel) for row in rows] == [

@@ -165,6 +165,13 @@ TEXTS: dict[str, str] = {
     "error_no_inbound": "No inbound with this id on the panel.",
     "error_unsupported": "This inbound is not a supported VLESS inbound.",
     "error_has_clients": "The host has clients: delete it and add it again to move it.",
+    "audit_all": "All",
+    "audit_area_plan": "Plans",
+    "audit_area_host": "Hosts",
+    "audit_area_customer": "Customers",
+    "audit_area_payment": "Payments",
+    "audit_area_withdrawal": "Withdrawals",
+    "audit_area_broadcast": "Broadcasts",
     # Settings (shop/storefront)
     "nav_settings": "Settings",
     "settings_intro": "What customers see and what the shop offers. A change reaches the bot, the /sub page and the worker within {seconds} s, without a restart. Secrets and addresses stay in the environment (.env).",

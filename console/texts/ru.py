@@ -165,6 +165,13 @@ TEXTS: dict[str, str] = {
     "error_no_inbound": "На панели нет inbound с таким ID.",
     "error_unsupported": "Этот inbound не поддерживаемый VLESS.",
     "error_has_clients": "На сервере есть клиенты: чтобы перенести, удалите его и добавьте снова.",
+    "audit_all": "Все",
+    "audit_area_plan": "Тарифы",
+    "audit_area_host": "Серверы",
+    "audit_area_customer": "Покупатели",
+    "audit_area_payment": "Платежи",
+    "audit_area_withdrawal": "Выводы",
+    "audit_area_broadcast": "Рассылки",
     # Settings (shop/storefront)
     "nav_settings": "Настройки",
     "settings_intro": "То, что видят клиенты, и то, что предлагает магазин. Изменение доходит до бота, страницы /sub и воркера за {seconds} с, без перезапуска. Секреты и адреса остаются в окружении (.env).",

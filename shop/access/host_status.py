@@ -8,20 +8,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
-from shop.access.hosts import HostError, HostService, check_panel
-from shop.access.provisioning import all_desired
+from shop.access.hosts import HostError, HostService, probe_panel
 from shop.access.reconcile import HostReconcileReport
 from shop.context import AppContext
-from shop.models import Host, PanelClient, Subscription
+from shop.models import Host, PanelClient, Subscription, User, utcnow
 from shop.operators import audit
 from shop.operators.audit import Actor
-from shop.panel.client import PanelClient as Panel
 from shop.panel.pool import credentials_for
-from shop.panel.session import panel_timeout
 from workflows.reconcile import ReconcileInput, ReconcilePanelsWorkflow
 
 RECONCILE_WAIT = timedelta(minutes=2)
@@ -47,9 +44,7 @@ async def check_host(service: HostService, host: Host) -> HostCheck:
     """Logs in and reads the inbound now; a refusal is reported, not raised."""
     credentials = credentials_for(host, service.sealer)
     try:
-        inbound = await check_panel(credentials, host.inbound_id, service.timeout)
-        async with Panel(credentials, panel_timeout(service.timeout)) as panel:
-            version = await panel.version()
+        version, inbound = await probe_panel(credentials, host.inbound_id, service.timeout)
     except HostError as error:
         return HostCheck(False, error=str(error))
     described = f"{inbound.protocol} :{inbound.port}" + (f" ({inbound.remark})" if inbound.remark else "")
@@ -57,30 +52,38 @@ async def check_host(service: HostService, host: Host) -> HostCheck:
 
 
 async def behind(ctx: AppContext, host: Host, limit: int = MAX_BEHIND) -> tuple[list[Behind], int]:
-    """The customers this host lags for, up to `limit`, and how many there are in all."""
-    desired = await all_desired(ctx.sessions)
+    """The customers this host lags for, up to `limit`, and how many there are in all: active ones
+    with no client there, clients whose last write failed, and clients whose written expiry or
+    on/off differs from the shop's (what reconciliation would change). One indexed query."""
+    now = utcnow()
+    active = and_(Subscription.expires_at > now, User.banned.is_(False))
+    lagging = or_(
+        and_(PanelClient.id.is_(None), active),
+        and_(
+            PanelClient.id.is_not(None),
+            or_(
+                PanelClient.needs_reconcile.is_(True),
+                PanelClient.expiry_written.is_distinct_from(Subscription.expires_at),
+                PanelClient.enabled_written.is_distinct_from(active),
+            ),
+        ),
+    )
+    base = (
+        select(Subscription.user_id, PanelClient.id.label("row"), PanelClient.needs_reconcile)
+        .join(User, User.id == Subscription.user_id)
+        .outerjoin(
+            PanelClient, and_(PanelClient.subscription_id == Subscription.id, PanelClient.host_id == host.id)
+        )
+        .where(Subscription.expires_at.is_not(None), lagging)
+    )
     async with ctx.sessions() as session:
-        rows = {
-            row.subscription_id: row
-            for row in await session.scalars(select(PanelClient).where(PanelClient.host_id == host.id))
-        }
-        owners = {
-            sid: uid for sid, uid in await session.execute(select(Subscription.id, Subscription.user_id))
-        }
-    found: list[Behind] = []
-    for subscription_id, wanted in sorted(desired.items()):
-        row = rows.get(subscription_id)
-        if row is None:
-            reason = "missing" if wanted.active else ""
-        elif row.needs_reconcile:
-            reason = "failed"
-        elif row.expiry_written != wanted.expires_at or row.enabled_written != wanted.active:
-            reason = "stale"
-        else:
-            reason = ""
-        if reason:
-            found.append(Behind(owners.get(subscription_id, wanted.telegram_id), reason))
-    return found[:limit], len(found)
+        total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = await session.execute(base.order_by(Subscription.id).limit(limit))
+    found = [
+        Behind(user_id, "missing" if row is None else "failed" if failed else "stale")
+        for user_id, row, failed in rows
+    ]
+    return found, total
 
 
 async def reconcile_now(ctx: AppContext, actor: Actor, host: Host) -> HostReconcileReport:

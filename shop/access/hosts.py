@@ -29,6 +29,7 @@ from shop.panel.models import Inbound
 from shop.panel.pool import PanelPool, credentials_for
 from shop.panel.session import PanelCredentials, panel_timeout
 from shop.panel.totp import valid_secret
+from shop.panel.versions import PanelVersion
 
 CONNECTION_FIELDS = (
     "panel_url",
@@ -117,9 +118,17 @@ async def check_panel(
     credentials: PanelCredentials, inbound_id: int, timeout_seconds: float = 15.0
 ) -> Inbound:
     """Log in and read the inbound; a HostError says what is wrong in one line."""
+    _, inbound = await probe_panel(credentials, inbound_id, timeout_seconds)
+    return inbound
+
+
+async def probe_panel(
+    credentials: PanelCredentials, inbound_id: int, timeout_seconds: float = 15.0
+) -> tuple[PanelVersion, Inbound]:
+    """`check_panel`, also telling the 3x-ui mode the panel speaks (one login)."""
     async with Panel(credentials, panel_timeout(timeout_seconds)) as panel:
         try:
-            await panel.version()
+            version = await panel.version()
         except PanelAuthError as error:
             raise HostError(f"cannot log in to the panel: {error}", "username", "login") from None
         except PanelUnavailable as error:
@@ -138,7 +147,7 @@ async def check_panel(
         except PanelError as error:
             message = f"cannot read inbound {inbound_id}: {error}"
             raise HostError(message, "inbound_id", "panel") from None
-        return inbound
+        return version, inbound
 
 
 @dataclass(frozen=True)

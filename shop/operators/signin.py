@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -93,13 +94,26 @@ def signin_link(
 
 
 class Signins:
+    """Links, sessions and CSRF tokens. The keys are derived on first use: an API that nobody signs
+    in to never needs ENCRYPTION_KEY (scaled setups without hosts may run without one)."""
+
     def __init__(self, settings: Settings, sessions: SessionFactory, sealer: Sealer | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
-        sealer = sealer or Sealer.from_settings(settings)
-        self._links = Signer(sealer, LINK_PURPOSE)
-        self._cookies = Signer(sealer, "session")
-        self._csrf = sealer.derive("console:csrf")
+        self._sealer = sealer
+
+    @cached_property
+    def _keys(self) -> tuple[Signer, Signer, bytes]:
+        sealer = self._sealer or Sealer.from_settings(self.settings)
+        return Signer(sealer, LINK_PURPOSE), Signer(sealer, "session"), sealer.derive("console:csrf")
+
+    @property
+    def _links(self) -> Signer:
+        return self._keys[0]
+
+    @property
+    def _cookies(self) -> Signer:
+        return self._keys[1]
 
     def link(self, operator_id: int, now: datetime | None = None) -> str:
         return signin_link(self.settings, operator_id, self._links, now)
@@ -132,7 +146,7 @@ class Signins:
         return Operator(operator_id, role, nonce, self.csrf_token(nonce))
 
     def csrf_token(self, session_id: str) -> str:
-        digest = hmac.new(self._csrf, session_id.encode(), "sha256").digest()
+        digest = hmac.new(self._keys[2], session_id.encode(), "sha256").digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     async def sign_out(self, operator: Operator) -> None:

@@ -26,6 +26,7 @@ from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscriptio
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
 from shop.settings import Settings
+from shop.storefront.store import Storefront
 from shop.transitions import TransitionRefused
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,13 @@ class PaymentActivities:
         self,
         sessions: SessionFactory,
         settings: Settings,
+        storefront: Storefront,
         providers: Mapping[PaymentMethod, Provider],
         telegram: Telegram | None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.storefront = storefront
         self.providers = providers
         self.telegram = telegram
 
@@ -171,7 +174,7 @@ class PaymentActivities:
             amount=payment.amount,
             currency=payment.currency,
             seconds=int(timedelta(days=plan.duration_days).total_seconds()),
-            description=f"{self.settings.shop_name}: {plan.name}",
+            description=f"{(await self.storefront.current()).shop_name}: {plan.name}",
             status=payment.status,
             provider_payment_id=payment.provider_payment_id,
             pay_url=payment.confirmation_url,

@@ -14,7 +14,7 @@ from activities.payments import Telegram
 from bot.texts import price, t
 from shop.customers import referrals
 from shop.db import SessionFactory
-from shop.settings import Settings
+from shop.storefront.store import Storefront
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,16 @@ class RewardResult(BaseModel):
 
 
 class ReferralActivities:
-    def __init__(self, sessions: SessionFactory, settings: Settings, telegram: Telegram | None) -> None:
+    def __init__(self, sessions: SessionFactory, storefront: Storefront, telegram: Telegram | None) -> None:
         self.sessions = sessions
-        self.settings = settings
+        self.storefront = storefront
         self.telegram = telegram
 
     @activity.defn
     async def reward_referrer(self, inp: RewardInput) -> RewardResult | None:
         """Idempotent by the payment id: a retry, a re-run or a duplicate writes nothing more."""
-        reward = await referrals.record_reward(self.sessions, self.settings, inp.payment_id)
+        owner = await self.storefront.current()
+        reward = await referrals.record_reward(self.sessions, owner, inp.payment_id)
         if reward is None:
             return None
         return RewardResult(referrer_id=reward.referrer_id, amount=reward.amount, applied=reward.applied)

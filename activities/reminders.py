@@ -17,6 +17,7 @@ from shop.messaging.pacing import RateLimiter
 from shop.messaging.reminders import ReminderPolicy
 from shop.messaging.telegram_send import SendOutcome, send_paced
 from shop.models import ReminderStatus, utcnow
+from shop.storefront.store import Storefront
 
 
 class ClaimInput(BaseModel):
@@ -60,19 +61,30 @@ _COUNTER = {
 
 class ReminderActivities:
     def __init__(
-        self, sessions: SessionFactory, policy: ReminderPolicy, bot: Bot | None, limiter: RateLimiter
+        self,
+        sessions: SessionFactory,
+        storefront: Storefront,
+        grace: timedelta,
+        bot: Bot | None,
+        limiter: RateLimiter,
     ) -> None:
         self.sessions = sessions
-        self.policy = policy
+        self.storefront = storefront
+        self.grace = grace
         self.bot = bot
         self.limiter = limiter
+
+    async def _policy(self) -> ReminderPolicy:
+        # The marks are the owner's (changed in the console without a restart); the grace is the
+        # environment's.
+        return (await self.storefront.current()).reminder_policy(self.grace)
 
     @activity.defn
     async def claim_reminders(self, inp: ClaimInput) -> ClaimResult:
         if self.bot is None:
             activity.logger.info("reminders not claimed: TELEGRAM_BOT_TOKEN is not set")
             return ClaimResult(reminder_ids=[], telegram_configured=False)
-        ids = await reminders.claim_due(self.sessions, self.policy, inp.now or utcnow())
+        ids = await reminders.claim_due(self.sessions, await self._policy(), inp.now or utcnow())
         return ClaimResult(reminder_ids=ids, telegram_configured=True)
 
     @activity.defn
@@ -97,7 +109,7 @@ class ReminderActivities:
     async def _send_one(self, reminder_id: int, fixed_now: datetime | None, counts: SendCounts) -> None:
         assert self.bot is not None
         now = fixed_now or utcnow()
-        outgoing = await reminders.load_outgoing(self.sessions, self.policy, reminder_id, now)
+        outgoing = await reminders.load_outgoing(self.sessions, await self._policy(), reminder_id, now)
         if outgoing is None:
             counts.skipped += 1
             return
@@ -113,4 +125,5 @@ class ReminderActivities:
     @activity.defn
     async def clean_reminders(self, inp: CleanupInput) -> int:
         now = inp.now or utcnow()
-        return await reminders.delete_finished(self.sessions, self.policy, now, timedelta(days=inp.keep_days))
+        policy = await self._policy()
+        return await reminders.delete_finished(self.sessions, policy, now, timedelta(days=inp.keep_days))

@@ -21,4 +21,5 @@ async def import_subscription(token: str, app: str, request: Request) -> Redirec
     if not await token_exists(ctx.sessions, token):
         raise HTTPException(404, "unknown subscription link")
     url = f"{ctx.settings.base_url}/sub/{token}"
-    return RedirectResponse(import_link(app, url, ctx.settings.shop_name), status_code=302)
+    name = (await ctx.storefront.current()).shop_name
+    return RedirectResponse(import_link(app, url, name), status_code=302)

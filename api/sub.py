@@ -17,6 +17,7 @@ from api.client_ip import client_ip, parse_networks
 from api.ratelimit import RateLimiter
 from shop.context import AppContext
 from shop.models import utcnow
+from shop.storefront.fields import OwnerSettings
 from shop.subscription import render_clash, render_links, render_singbox, render_xray
 from shop.subscription.content import Entry, Status, entries, reported_expiry, status_of
 from shop.subscription.deeplinks import renew_url
@@ -59,20 +60,21 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
     settings = ctx.settings
     limiter = RateLimiter(settings.sub_rate_limit_per_minute, settings.sub_rate_limit_burst)
     proxies = parse_networks(settings.trusted_proxies)
-    title = settings.sub_profile_title or settings.shop_name
     base_url = settings.base_url
     router = APIRouter()
 
     renew = renew_url(settings.sub_renew_url, settings.telegram_bot_username)
 
-    def renew_hint(language: str) -> str:
-        return renew or settings.support_url or t(language, "renew_where")
+    def renew_hint(language: str, owner: OwnerSettings) -> str:
+        return renew or owner.support_url or t(language, "renew_where")
 
-    def page(request: Request, record: SubscriptionRecord, status: Status, url: str) -> Response:
+    def page(
+        request: Request, record: SubscriptionRecord, status: Status, url: str, owner: OwnerSettings
+    ) -> Response:
         now = utcnow()
         facts = PageFacts(
-            shop=settings.shop_name,
-            profile=title,
+            shop=owner.shop_name,
+            profile=settings.sub_profile_title or owner.shop_name,
             url=url,
             status=status,
             expire=reported_expiry(record, status, now),
@@ -80,8 +82,8 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
             used_bytes=record.upload + record.download,
             servers=len(record.servers),
             renew_url=renew,
-            support_url=settings.support_url,
-            logo_url=settings.shop_logo_url,
+            support_url=owner.support_url,
+            logo_url=owner.logo_url,
             user_agent=request.headers.get("user-agent", ""),
         )
         language = pick_language(request.headers.get("accept-language", ""), record.language)
@@ -114,9 +116,10 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
         now = utcnow()
         status = status_of(record, now)
         url = f"{base_url}/sub/{token}"
+        owner = await ctx.storefront.current()
         if wanted is Format.HTML:
-            return page(request, record, status, url)
-        shown = entries(record, status, renew_hint(record.language))
+            return page(request, record, status, url, owner)
+        shown = entries(record, status, renew_hint(record.language, owner))
         render, media_type = RENDERERS[wanted]
         if wanted is Format.SINGBOX:
             schema = singbox_schema(headers.get("user-agent", ""))
@@ -124,7 +127,8 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
             body = render_singbox.render(shown, schema, no_server)
         else:
             body = render(shown)
-        profile = ProfileInfo(title, settings.sub_update_interval_hours, settings.support_url, url)
+        title = settings.sub_profile_title or owner.shop_name
+        profile = ProfileInfo(title, settings.sub_update_interval_hours, owner.support_url, url)
         announce = "" if status is Status.ACTIVE else shown[0].name
         expire = reported_expiry(record, status, now)
         response_headers = subscription_headers(profile, record.upload, record.download, expire, announce)

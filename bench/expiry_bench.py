@@ -29,6 +29,7 @@ from shop.messaging import reminders
 from shop.models import Subscription
 from shop.runtime.migrate import upgrade
 from shop.settings import load_settings
+from shop.storefront.fields import OwnerSettings
 from workflows.expiry import ExpiryScanInput, ExpiryScanWorkflow
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -95,7 +96,7 @@ async def part_one(url: str, count: int) -> None:
     started = time.perf_counter()
     await _seed(url, count)
     print(f"  seeded in {time.perf_counter() - started:.1f} s")
-    policy = load_settings(_env_file=None).reminder_policy
+    policy = OwnerSettings().reminder_policy(load_settings(_env_file=None).reminder_grace)
     low, high = policy.window(NOW)
     indexed, rows = await _time_query(url, False, low, high)
     full, full_rows = await _time_query(url, True, low, high)

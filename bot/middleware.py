@@ -13,13 +13,8 @@ from bot.texts import language_for, t
 from bot.ui import alert
 from shop.context import AppContext
 from shop.customers.users import Customer, get_customer
-from shop.settings import Settings
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-def onboarding_required(settings: Settings) -> bool:
-    return bool(settings.terms_url or settings.privacy_url or settings.force_channel_subscription)
 
 
 def _is_start(event: TelegramObject) -> bool:
@@ -62,7 +57,8 @@ class CustomerGate(BaseMiddleware):
         if customer is None:
             await _refuse(event, t(lang, "need_start"))
             return None
-        if onboarding_required(ctx.settings) and not customer.terms_accepted and not _is_onboarding(event):
+        onboarding = (await ctx.storefront.current()).onboarding_required
+        if onboarding and not customer.terms_accepted and not _is_onboarding(event):
             await _refuse(event, t(lang, "onboarding_pending"))
             return None
         return await handler(event, data)

@@ -11,11 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, plans, signin
+from console.routes import audit, home, hosts, plans, settings, signin
 from shop.context import AppContext
 from shop.operators.signin import Signins
+from shop.storefront.dashboard import Dashboard
 
-ROUTERS = (signin.router, home.router, audit.router, plans.router, hosts.router)
+ROUTERS = (signin.router, home.router, audit.router, plans.router, hosts.router, settings.router)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -36,6 +37,7 @@ async def _not_found(request: Request, _error: Exception) -> Response:
 
 def mount(app: FastAPI, ctx: AppContext) -> None:
     app.state.console_signins = Signins(ctx.settings, ctx.sessions)
+    app.state.dashboard = Dashboard(ctx.sessions, ctx.temporal, ctx.settings.dashboard_cache_seconds)
     for router in ROUTERS:
         app.include_router(router, prefix="/console")
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

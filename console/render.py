@@ -21,6 +21,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/console/", "nav_home", Role.SUPPORT),
     ("/console/plans", "nav_plans", Role.OWNER),
     ("/console/hosts", "nav_hosts", Role.OWNER),
+    ("/console/settings", "nav_settings", Role.OWNER),
     ("/console/audit", "nav_audit", Role.OWNER),
 ]
 HEADERS = {

@@ -1,4 +1,5 @@
-"""What a running process holds: settings, the database, and (when connected) Temporal."""
+"""What a running process holds: settings, the database, the owner's settings (read through a
+short cache), and (when connected) Temporal."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from temporalio.client import Client
 
 from shop.db import SessionFactory, create_engine, session_factory
 from shop.settings import Settings
+from shop.storefront.store import Storefront
 
 
 @dataclass
@@ -17,6 +19,10 @@ class AppContext:
     engine: AsyncEngine
     sessions: SessionFactory
     temporal: Client | None = field(default=None)
+    storefront: Storefront = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.storefront = Storefront(self.sessions, self.settings)
 
     @classmethod
     def open(cls, settings: Settings, temporal: Client | None = None) -> AppContext:

@@ -126,6 +126,7 @@ class User(Base):
 
     __table_args__ = (
         Index("ix_users_referrer_id", "referrer_id"),
+        Index("ix_users_created_at", "created_at"),  # the dashboard's new customers
         # The few users no message may reach: the expiry scan anti-joins against this small index
         # instead of reading every user.
         Index(
@@ -239,6 +240,15 @@ class PanelClient(Base):
     __table_args__ = (UniqueConstraint("subscription_id", "host_id"),)
 
 
+# Payments an operator must look at: a provider's answer that did not match (review), money taken
+# but not delivered (succeeded), a P2P transfer the customer says they made. Few rows in a big shop:
+# the dashboard counts them through a partial index with this predicate.
+NEEDS_ATTENTION = text(
+    "status IN ('review', 'succeeded')"
+    " OR (method = 'p2p' AND status = 'pending' AND transfer_claimed_at IS NOT NULL)"
+)
+
+
 class Payment(Base):
     __tablename__ = "payments"
 
@@ -269,6 +279,11 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("method", "provider_payment_id"),
         Index("ix_payments_status_created_at", "status", "created_at"),
+        # The dashboard's revenue windows and daily series, and what needs attention.
+        Index("ix_payments_paid_at", "paid_at"),
+        Index(
+            "ix_payments_attention", "status", postgresql_where=NEEDS_ATTENTION, sqlite_where=NEEDS_ATTENTION
+        ),
     )
 
 
@@ -397,6 +412,18 @@ class Withdrawal(Base):
         ),
         CheckConstraint("amount > 0", name="ck_withdrawals_amount_positive"),
     )
+
+
+class ShopSetting(Base):
+    """One setting the owner changed (shop.storefront); a missing row means the environment's value
+    or the default. `value` is JSON."""
+
+    __tablename__ = "shop_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64))
 
 
 class AuditEntry(Base):

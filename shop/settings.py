@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shop.messaging.reminders import ReminderPolicy, parse_marks
+from shop.messaging.reminders import parse_marks
 
 
 class SettingsError(Exception):
@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     referral_discount_percent: int = Field(5, ge=0, le=90)
     referral_min_withdrawal: Decimal = Field(Decimal(100), gt=0, le=1_000_000, decimal_places=2)
 
+    # Owner settings (texts, links, trial, referral terms, payment toggles...) live in the database
+    # (shop.storefront) with the values above as their defaults; each process rereads them this often.
+    settings_cache_seconds: float = Field(3.0, ge=0, le=300)
+    # The console dashboard's figures are recomputed at most this often per API process.
+    dashboard_cache_seconds: float = Field(30.0, ge=0, le=3600)
+
     log_level: str = "INFO"
 
     @field_validator("admin_ids", "console_support_ids", mode="before")
@@ -190,25 +196,8 @@ class Settings(BaseSettings):
         return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
-    def reminder_policy(self) -> ReminderPolicy:
-        return ReminderPolicy(
-            paid=parse_marks(self.reminder_marks),
-            trial=parse_marks(self.trial_reminder_marks),
-            grace=timedelta(hours=self.reminder_grace_hours),
-        )
-
-    @property
-    def channel_check_id(self) -> str:
-        """The chat getChatMember is asked about ("" when it cannot be known, e.g. an invite link)."""
-        if self.channel_chat_id:
-            return self.channel_chat_id
-        url = self.channel_url.strip().rstrip("/")
-        if url.startswith("@"):
-            return url
-        name = url.rsplit("/", 1)[-1] if "t.me/" in url else ""
-        if not name or name.startswith("+") or "joinchat" in url:
-            return ""
-        return f"@{name}"
+    def reminder_grace(self) -> timedelta:
+        return timedelta(hours=self.reminder_grace_hours)
 
     def is_admin(self, telegram_id: int) -> bool:
         return telegram_id in self.admin_ids

@@ -9,7 +9,7 @@ from shop.db import SessionFactory
 from shop.models import Host, Payment, PaymentMethod, PaymentStatus, Plan, Subscription, utcnow
 from shop.payments.service import new_payment_id, record_payment
 from shop.payments.status import transition
-from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 
 
 async def subscriber(sessions: SessionFactory, telegram_id: int = 1001, name: str = "Alice") -> Subscription:
@@ -37,14 +37,14 @@ async def host(sessions: SessionFactory, name: str = "Frankfurt") -> None:
 
 async def delivered_payment(
     sessions: SessionFactory,
-    settings: Settings,
+    owner: OwnerSettings,
     user_id: int,
     method: PaymentMethod = PaymentMethod.YOOKASSA,
     price: str = "199.00",
 ) -> Payment:
     """A payment minted as the bot mints it (discount included), then delivered; no workflow."""
     offer = await plan(sessions, price=price, stars=150)
-    payment = await record_payment(sessions, settings, new_payment_id(), user_id, offer.id, method)
+    payment = await record_payment(sessions, owner, new_payment_id(), user_id, offer.id, method)
     await transition(sessions, payment.id, PaymentStatus.SUCCEEDED, paid_at=utcnow())
     await transition(sessions, payment.id, PaymentStatus.DELIVERED, delivered_at=utcnow())
     return payment

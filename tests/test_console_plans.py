@@ -135,7 +135,12 @@ async def test_reorder_hide_and_delete_only_unused(sqlite_db: Database) -> None:
         assert [plan.name for plan in await active_plans(ctx.sessions)] == ["Один", "Три"]
         customer = await factories.subscriber(ctx.sessions)
         await record_payment(
-            ctx.sessions, ctx.settings, new_payment_id(), customer.user_id, one, PaymentMethod.P2P
+            ctx.sessions,
+            await ctx.storefront.current(),
+            new_payment_id(),
+            customer.user_id,
+            one,
+            PaymentMethod.P2P,
         )
         kept = await client.post(f"/console/plans/{one}/delete", data={"csrf_token": csrf})
         assert kept.status_code == 409 and "удалить его нельзя" in kept.text
@@ -160,14 +165,24 @@ async def test_audience_and_methods_hold_at_checkout(sqlite_db: Database) -> Non
     for plan_id, method in ((first.id, PaymentMethod.STARS), (renewal.id, PaymentMethod.P2P)):
         try:
             await record_payment(
-                ctx.sessions, ctx.settings, new_payment_id(), customer.user_id, plan_id, method
+                ctx.sessions,
+                await ctx.storefront.current(),
+                new_payment_id(),
+                customer.user_id,
+                plan_id,
+                method,
             )
         except CheckoutError:
             pass
         else:
             raise AssertionError(f"plan {plan_id} sold by {method}")
     paid = await record_payment(
-        ctx.sessions, ctx.settings, new_payment_id(), customer.user_id, first.id, PaymentMethod.P2P
+        ctx.sessions,
+        await ctx.storefront.current(),
+        new_payment_id(),
+        customer.user_id,
+        first.id,
+        PaymentMethod.P2P,
     )
     assert paid.amount == Decimal("299.00")
 

@@ -39,6 +39,7 @@ CAPABILITIES = {
     "panel",
     "payments",
     "runtime",
+    "storefront",
     "subscription",
 }
 

@@ -16,15 +16,19 @@ from shop.customers.accounts import register_user
 from shop.customers.referrals import WithdrawalRefused
 from shop.models import Payment, PaymentMethod, ReferralReward, Withdrawal
 from shop.payments.service import new_payment_id, record_payment
-from shop.settings import Settings, SettingsError, load_settings
+from shop.settings import SettingsError, load_settings
+from shop.storefront.fields import OwnerSettings
 from tests.conftest import Database
 from tests.factories import delivered_payment, plan
 
 REFERRER, INVITEE, STRANGER, OPERATOR = 2001, 2002, 2003, 900
 
 
-def terms(**overrides: object) -> Settings:
-    return load_settings(_env_file=None, admin_ids=str(OPERATOR), **overrides)
+def terms(**overrides: object) -> OwnerSettings:
+    return OwnerSettings.model_validate(overrides)
+
+
+OPERATORS = load_settings(_env_file=None, admin_ids=str(OPERATOR))
 
 
 async def people(db: Database) -> None:
@@ -34,7 +38,7 @@ async def people(db: Database) -> None:
 
 
 async def bought(
-    db: Database, settings: Settings, user_id: int, method: PaymentMethod, price: str = "199.00"
+    db: Database, settings: OwnerSettings, user_id: int, method: PaymentMethod, price: str = "199.00"
 ) -> Payment:
     return await delivered_payment(db.sessions, settings, user_id, method, price)
 
@@ -119,7 +123,7 @@ async def test_concurrent_duplicate_rewards_apply_once(db: Database) -> None:
     assert (await referrals.summary(db.sessions, REFERRER)).balance == Decimal("18.91")
 
 
-async def rewarded(db: Database, settings: Settings, purchases: int) -> None:
+async def rewarded(db: Database, settings: OwnerSettings, purchases: int) -> None:
     for _ in range(purchases):
         payment = await bought(db, settings, INVITEE, PaymentMethod.YOOKASSA, price="500.00")
         await referrals.record_reward(db.sessions, settings, payment.id)
@@ -143,20 +147,20 @@ async def test_withdrawals_are_a_ledger_with_one_open_request(db: Database) -> N
             await session.commit()
 
     with pytest.raises(PermissionError):
-        await referrals.decide_withdrawal(db.sessions, settings, INVITEE, request.id, approve=True)
-    declined = await referrals.decide_withdrawal(db.sessions, settings, OPERATOR, request.id, approve=False)
-    late = await referrals.decide_withdrawal(db.sessions, settings, OPERATOR, request.id, approve=True)
+        await referrals.decide_withdrawal(db.sessions, OPERATORS, INVITEE, request.id, approve=True)
+    declined = await referrals.decide_withdrawal(db.sessions, OPERATORS, OPERATOR, request.id, approve=False)
+    late = await referrals.decide_withdrawal(db.sessions, OPERATORS, OPERATOR, request.id, approve=True)
     assert declined.first and not late.first and late.withdrawal.status == "declined"
     assert late.withdrawal.decided_by == OPERATOR
     assert (await referrals.summary(db.sessions, REFERRER)).balance == Decimal("150.00")  # freed again
 
     again = await referrals.request_withdrawal(db.sessions, settings, REFERRER, "Phone +7 900 000-00-00")
-    approved = await referrals.decide_withdrawal(db.sessions, settings, OPERATOR, again.id, approve=True)
+    approved = await referrals.decide_withdrawal(db.sessions, OPERATORS, OPERATOR, again.id, approve=True)
     assert approved.first and [w.id for w in await referrals.open_withdrawals(db.sessions)] == []
     summary = await referrals.summary(db.sessions, REFERRER)
     assert (summary.earned, summary.balance, summary.open_request) == (Decimal("150.00"), 0, None)
     with pytest.raises(LookupError):
-        await referrals.decide_withdrawal(db.sessions, settings, OPERATOR, 999_999, approve=True)
+        await referrals.decide_withdrawal(db.sessions, OPERATORS, OPERATOR, 999_999, approve=True)
 
 
 async def test_concurrent_withdrawal_requests_take_the_balance_once(db: Database) -> None:

@@ -100,7 +100,7 @@ async def test_trial_claim_is_atomic_under_a_double_tap(running_worker: AppConte
     assert len(refused) == 1 and refused[0].reason is TrialRefusal.USED
     subscription = await ensure_subscription(ctx.sessions, 50)
     assert [g.source_key for g in await history(ctx.sessions, subscription.id)] == ["trial:50"]
-    assert await trial_refusal(ctx.sessions, ctx.settings, 50) is TrialRefusal.USED
+    assert await trial_refusal(ctx.sessions, await ctx.storefront.current(), 50) is TrialRefusal.USED
 
 
 async def test_trial_claim_is_released_when_temporal_is_unavailable(
@@ -110,7 +110,7 @@ async def test_trial_claim_is_released_when_temporal_is_unavailable(
     await subscriber(ctx.sessions, 60, "Unlucky")
     with pytest.raises(RuntimeError, match="no Temporal client"):
         await start_trial(ctx, 60)
-    assert await trial_refusal(ctx.sessions, ctx.settings, 60) is None
+    assert await trial_refusal(ctx.sessions, await ctx.storefront.current(), 60) is None
 
 
 async def test_adjustments_validate_and_apply_once(running_worker: AppContext) -> None:

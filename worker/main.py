@@ -82,13 +82,14 @@ def activities_for(
     # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     telegram = TelegramGateway(bot, settings, limiter) if bot else None
-    payments = PaymentActivities(ctx.sessions, settings, providers, telegram)
-    referrals = ReferralActivities(ctx.sessions, settings, telegram)
+    payments = PaymentActivities(ctx.sessions, settings, ctx.storefront, providers, telegram)
+    referrals = ReferralActivities(ctx.sessions, ctx.storefront, telegram)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
-    stars = StarTransactions(bot) if bot is not None and settings.stars_enabled else None
+    # Swept whether or not the owner offers Stars now: charges made while they were on still count.
+    stars = StarTransactions(bot) if bot is not None else None
     sweeper = SweepActivities(ctx.sessions, settings, providers, stars)
-    reminders = ReminderActivities(ctx.sessions, settings.reminder_policy, bot, limiter)
+    reminders = ReminderActivities(ctx.sessions, ctx.storefront, settings.reminder_grace, bot, limiter)
     broadcasts = BroadcastActivities(ctx.sessions, bot, limiter)
     lifecycle = LifecycleActivities(ctx.sessions)
     return [

@@ -9,6 +9,7 @@ from bot.keyboards.menu import back
 from bot.texts import price, t
 from shop.models import PaymentMethod
 from shop.payments.plans import PlanView
+from shop.storefront.fields import OwnerSettings
 
 
 def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
@@ -31,11 +32,18 @@ def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def methods(lang: str, plan_id: int, available: list[PaymentMethod]) -> InlineKeyboardMarkup:
+def method_label(lang: str, method: PaymentMethod, owner: OwnerSettings) -> str:
+    """The owner's name for the method when set, else the catalogue's."""
+    return owner.method_name(method) or t(lang, f"method_{method.value}")
+
+
+def methods(
+    lang: str, plan_id: int, available: list[PaymentMethod], owner: OwnerSettings
+) -> InlineKeyboardMarkup:
     rows = [
         [
             InlineKeyboardButton(
-                text=t(lang, f"method_{method.value}"),
+                text=method_label(lang, method, owner),
                 callback_data=PickMethod(plan_id=plan_id, method=method).pack(),
             )
         ]

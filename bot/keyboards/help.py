@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import HowTo, Platform, Screen, SetLanguage
 from bot.keyboards.menu import back, links
 from bot.texts import t
-from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 from shop.subscription.deeplinks import PLATFORM_APPS
 
 PLATFORM_NAMES = {
@@ -43,8 +43,8 @@ def platform(lang: str, chosen: Platform, import_base: str | None) -> InlineKeyb
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def about(lang: str, settings: Settings) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[item] for item in links(lang, settings)] + [[back(lang)]])
+def about(lang: str, owner: OwnerSettings) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[item] for item in links(lang, owner)] + [[back(lang)]])
 
 
 def support(lang: str, url: str) -> InlineKeyboardMarkup:

@@ -7,7 +7,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AcceptTerms, Nav, Screen
 from bot.texts import t
-from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 
 
 def button(lang: str, key: str, screen: Screen) -> InlineKeyboardButton:
@@ -34,12 +34,12 @@ def main_menu(lang: str, *, active: bool, trial: bool, referral: bool, admin: bo
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def links(lang: str, settings: Settings) -> list[InlineKeyboardButton]:
+def links(lang: str, owner: OwnerSettings) -> list[InlineKeyboardButton]:
     """Channel, terms and privacy: whichever are configured."""
     pairs = [
-        ("btn_channel", settings.channel_url),
-        ("btn_terms", settings.terms_url),
-        ("btn_privacy", settings.privacy_url),
+        ("btn_channel", owner.channel_url),
+        ("btn_terms", owner.terms_url),
+        ("btn_privacy", owner.privacy_url),
     ]
     return [InlineKeyboardButton(text=t(lang, key), url=_url(url)) for key, url in pairs if url]
 
@@ -48,10 +48,10 @@ def _url(value: str) -> str:
     return f"https://t.me/{value[1:]}" if value.startswith("@") else value
 
 
-def onboarding(lang: str, settings: Settings) -> InlineKeyboardMarkup:
+def onboarding(lang: str, owner: OwnerSettings) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for item in links(lang, settings):
+    for item in links(lang, owner):
         builder.row(item)
-    key = "btn_subscribed" if settings.force_channel_subscription else "btn_accept"
+    key = "btn_subscribed" if owner.force_channel_subscription else "btn_accept"
     builder.row(InlineKeyboardButton(text=t(lang, key), callback_data=AcceptTerms().pack()))
     return builder.as_markup()

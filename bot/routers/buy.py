@@ -95,15 +95,16 @@ async def pick_plan(
     if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
-    available = checkout.methods(plan)
+    available = await checkout.methods(plan)
+    owner = await ctx.storefront.current()
     if not available:
-        await show(query, t(lang, "no_methods"), keyboards.methods(lang, plan.id, []))
+        await show(query, t(lang, "no_methods"), keyboards.methods(lang, plan.id, [], owner))
         await query.answer()
         return
     discount = await checkout.discount(customer.id)
     shown = amount_text(lang, plan.price, discounted(plan.price, discount), plan.currency, discount)
     text = t(lang, "choose_method", plan=escape(plan.title(lang)), days=plan.days, price=shown)
-    await show(query, text, keyboards.methods(lang, plan.id, available))
+    await show(query, text, keyboards.methods(lang, plan.id, available, owner))
     await query.answer()
 
 
@@ -124,14 +125,16 @@ async def pick_method(
     except LookupError:  # the method was switched off since the screen was shown
         await alert(query, t(lang, "stale_button"))
         return
-    full = Decimal(plan.price_stars or 0) if opened.currency == STARS else plan.price
+    owner = await ctx.storefront.current()
+    stars = owner.stars_price(plan.price_stars, plan.price)
+    full = Decimal(stars or 0) if opened.currency == STARS else plan.price
     text = t(
         lang,
         "order",
         plan=escape(plan.title(lang)),
         days=plan.days,
         price=amount_text(lang, full, opened.amount, opened.currency, opened.discount_percent),
-        method=t(lang, f"method_{callback_data.method.value}"),
+        method=escape(keyboards.method_label(lang, callback_data.method, owner)),
     )
     await show(query, text, keyboards.order(lang, opened.payment_id))
     await query.answer()

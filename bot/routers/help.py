@@ -30,31 +30,34 @@ async def platform(
 ) -> None:
     access = await access_of(ctx.sessions, customer.id)
     import_base = f"{ctx.settings.base_url}/import/{access.token}" if access.active and access.token else None
-    text = t(lang, f"help_{callback_data.platform.value}")
+    own = (await ctx.storefront.current()).text(f"instructions_{callback_data.platform.value}", lang)
+    text = own or t(lang, f"help_{callback_data.platform.value}")
     await show(query, text, keyboards.platform(lang, callback_data.platform, import_base))
     await query.answer()
 
 
 async def about(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
-    text = t(lang, "about_text", shop=escape(ctx.settings.shop_name))
-    await show(query, text, keyboards.about(lang, ctx.settings))
+    owner = await ctx.storefront.current()
+    text = owner.text("about", lang) or t(lang, "about_text", shop=escape(owner.shop_name))
+    await show(query, text, keyboards.about(lang, owner))
     await query.answer()
 
 
 async def support_command(message: Message, ctx: AppContext, lang: str) -> None:
-    text, url = _support(ctx, lang)
+    text, url = await _support(ctx, lang)
     await message.answer(text, reply_markup=keyboards.support(lang, url))
 
 
 async def support(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
-    text, url = _support(ctx, lang)
+    text, url = await _support(ctx, lang)
     await show(query, text, keyboards.support(lang, url))
     await query.answer()
 
 
-def _support(ctx: AppContext, lang: str) -> tuple[str, str]:
-    url = ctx.settings.support_url
-    return t(lang, "support_text" if url else "support_missing"), url
+async def _support(ctx: AppContext, lang: str) -> tuple[str, str]:
+    owner = await ctx.storefront.current()
+    url = owner.support_url
+    return owner.text("support", lang) or t(lang, "support_text" if url else "support_missing"), url
 
 
 def build() -> Router:

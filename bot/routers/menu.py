@@ -19,7 +19,8 @@ MENU_LABELS = {catalogue["btn_menu"] for catalogue in CATALOGUES.values()}
 
 async def menu_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     access = await access_of(ctx.sessions, customer.id)
-    trial = await trial_refusal(ctx.sessions, ctx.settings, customer.id) is None
+    owner = await ctx.storefront.current()
+    trial = await trial_refusal(ctx.sessions, owner, customer.id) is None
     status = {
         AccessState.ACTIVE: t(lang, "status_active", date=date(access.expires_at), days=access.days_left),
         AccessState.TRIAL: t(lang, "status_trial", date=date(access.expires_at), days=access.days_left),
@@ -30,7 +31,7 @@ async def menu_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[s
         lang,
         active=access.active,
         trial=trial,
-        referral=ctx.settings.referrals_enabled,
+        referral=owner.referrals_enabled,
         admin=ctx.settings.is_admin(customer.id),
     )
     return t(lang, "menu_title", status=status), markup

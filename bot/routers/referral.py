@@ -23,6 +23,7 @@ from shop.context import AppContext
 from shop.customers import referrals
 from shop.customers.referrals import DETAILS_MAX, DETAILS_MIN, WithdrawalRefused
 from shop.customers.users import Customer
+from shop.storefront.fields import OwnerSettings
 
 
 class Payout(StatesGroup):
@@ -37,14 +38,14 @@ def rub(amount: Decimal) -> str:
 async def referral_screen(
     bot: Bot, ctx: AppContext, customer: Customer, lang: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    settings = ctx.settings
+    owner = await ctx.storefront.current()
     info = await referrals.summary(ctx.sessions, customer.id)
     # Bot.me() asks getMe once and keeps the answer: not one call per screen (as the seed did).
     link = referrals.link((await bot.me()).username or "", customer.id)
-    terms = [t(lang, "ref_terms_reward", percent=settings.referral_percent)]
-    if settings.referral_discount_percent:
-        terms.append(t(lang, "ref_terms_discount", percent=settings.referral_discount_percent))
-    minimum = settings.referral_min_withdrawal
+    terms = [t(lang, "ref_terms_reward", percent=owner.referral_percent)]
+    if owner.referral_discount_percent:
+        terms.append(t(lang, "ref_terms_discount", percent=owner.referral_discount_percent))
+    minimum = owner.referral_min_withdrawal
     can_withdraw = info.open_request is None and info.balance >= minimum
     if info.open_request is not None:
         withdrawal = t(lang, "ref_withdraw_open", amount=rub(info.open_request))
@@ -72,7 +73,7 @@ async def open_screen(
     query: CallbackQuery, bot: Bot, ctx: AppContext, customer: Customer, lang: str, state: FSMContext
 ) -> None:
     await state.clear()
-    if not ctx.settings.referrals_enabled:
+    if not (await ctx.storefront.current()).referrals_enabled:
         await alert(query, t(lang, "ref_disabled"))
         return
     text, markup = await referral_screen(bot, ctx, customer, lang)
@@ -80,20 +81,21 @@ async def open_screen(
     await query.answer()
 
 
-def _refusal(lang: str, ctx: AppContext, key: str) -> str:
-    return t(lang, key, minimum=rub(ctx.settings.referral_min_withdrawal), min=DETAILS_MIN, max=DETAILS_MAX)
+def _refusal(lang: str, owner: OwnerSettings, key: str) -> str:
+    return t(lang, key, minimum=rub(owner.referral_min_withdrawal), min=DETAILS_MIN, max=DETAILS_MAX)
 
 
 async def start_withdrawal(
     query: CallbackQuery, ctx: AppContext, customer: Customer, lang: str, state: FSMContext
 ) -> None:
-    if not ctx.settings.referrals_enabled:
+    owner = await ctx.storefront.current()
+    if not owner.referrals_enabled:
         await alert(query, t(lang, "ref_disabled"))
         return
     info = await referrals.summary(ctx.sessions, customer.id)
-    if info.open_request is not None or info.balance < ctx.settings.referral_min_withdrawal:
+    if info.open_request is not None or info.balance < owner.referral_min_withdrawal:
         key = "wd_already_open" if info.open_request is not None else "wd_below_minimum"
-        await alert(query, _refusal(lang, ctx, key))
+        await alert(query, _refusal(lang, owner, key))
         return
     await state.set_state(Payout.details)
     text = t(lang, "wd_ask_details", amount=rub(info.balance), min=DETAILS_MIN, max=DETAILS_MAX)
@@ -108,14 +110,15 @@ async def details_typed(
     if typed.startswith("/") or typed in MENU_LABELS:
         await state.clear()  # another command or the menu: the customer left; that goes on as usual
         raise SkipHandler
-    if not ctx.settings.referrals_enabled:
+    owner = await ctx.storefront.current()
+    if not owner.referrals_enabled:
         await state.clear()
         await message.answer(t(lang, "ref_disabled"))
         return
     try:
         details = referrals.clean_details(message.text)
     except WithdrawalRefused as refused:  # a sticker, a photo, one word, a novel: ask again
-        await message.answer(_refusal(lang, ctx, refused.key))
+        await message.answer(_refusal(lang, owner, refused.key))
         return
     info = await referrals.summary(ctx.sessions, customer.id)
     await state.update_data(details=details)
@@ -132,10 +135,11 @@ async def confirm(
         await alert(query, t(lang, "stale_button"))  # sent already (a double tap) or never typed
         return
     await state.clear()
+    owner = await ctx.storefront.current()
     try:
-        request = await referrals.request_withdrawal(ctx.sessions, ctx.settings, customer.id, details)
+        request = await referrals.request_withdrawal(ctx.sessions, owner, customer.id, details)
     except WithdrawalRefused as refused:
-        await alert(query, _refusal(lang, ctx, refused.key))
+        await alert(query, _refusal(lang, owner, refused.key))
         return
     await query.answer()
     await show(query, t(lang, "wd_sent", id=request.id, amount=rub(request.amount)))
@@ -157,7 +161,7 @@ async def cancel_button(
 ) -> None:
     await state.clear()
     await query.answer(t(lang, "wd_canceled"))
-    if ctx.settings.referrals_enabled:
+    if (await ctx.storefront.current()).referrals_enabled:
         text, markup = await referral_screen(bot, ctx, customer, lang)
         await show(query, text, markup)
 
@@ -167,7 +171,7 @@ async def cancel_command(
 ) -> None:
     await state.clear()
     await message.answer(t(lang, "wd_canceled"))
-    if ctx.settings.referrals_enabled:
+    if (await ctx.storefront.current()).referrals_enabled:
         text, markup = await referral_screen(bot, ctx, customer, lang)
         await message.answer(text, reply_markup=markup)
 

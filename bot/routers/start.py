@@ -13,7 +13,6 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import AcceptTerms
 from bot.keyboards.menu import onboarding
-from bot.middleware import onboarding_required
 from bot.routers.buy import plans_screen
 from bot.routers.menu import send_menu
 from bot.texts import t
@@ -21,19 +20,26 @@ from bot.ui import alert, menu_keyboard
 from shop.context import AppContext
 from shop.customers.referrals import referrer_from
 from shop.customers.users import Customer, accept_terms, get_customer, register
-from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 from shop.subscription.deeplinks import RENEW_START
 
 JOINED = {"creator", "administrator", "member"}
 
 
-def onboarding_text(lang: str, settings: Settings) -> str:
+def onboarding_text(lang: str, owner: OwnerSettings) -> str:
     steps = []
-    if settings.force_channel_subscription:
+    if owner.force_channel_subscription:
         steps.append(t(lang, "onboarding_channel"))
-    if settings.terms_url or settings.privacy_url:
+    if owner.terms_url or owner.privacy_url:
         steps.append(t(lang, "onboarding_terms"))
-    return t(lang, "onboarding", shop=escape(settings.shop_name), steps="\n".join(steps))
+    return t(lang, "onboarding", shop=escape(owner.shop_name), steps="\n".join(steps))
+
+
+def greeting(lang: str, owner: OwnerSettings, name: str, created: bool) -> str:
+    """The owner's welcome text for a newcomer when set, else the catalogue's."""
+    if created and (own := owner.text("welcome", lang)):
+        return own
+    return t(lang, "welcome" if created else "welcome_back", shop=escape(owner.shop_name), name=escape(name))
 
 
 async def start(message: Message, command: CommandObject, bot: Bot, ctx: AppContext, lang: str) -> None:
@@ -44,12 +50,11 @@ async def start(message: Message, command: CommandObject, bot: Bot, ctx: AppCont
         ctx.sessions, sender.id, sender.username, sender.full_name, lang, referrer_from(command.args)
     )
     lang = customer.language
-    if onboarding_required(ctx.settings) and not customer.terms_accepted:
-        await message.answer(onboarding_text(lang, ctx.settings), reply_markup=onboarding(lang, ctx.settings))
+    owner = await ctx.storefront.current()
+    if owner.onboarding_required and not customer.terms_accepted:
+        await message.answer(onboarding_text(lang, owner), reply_markup=onboarding(lang, owner))
         return
-    greeting = t(lang, "welcome" if created else "welcome_back", shop=escape(ctx.settings.shop_name),
-                 name=escape(sender.full_name))  # fmt: skip
-    await message.answer(greeting, reply_markup=menu_keyboard(lang))
+    await message.answer(greeting(lang, owner, sender.full_name, created), reply_markup=menu_keyboard(lang))
     if command.args == RENEW_START:  # from the Renew button of the /sub page: straight to the plans
         text, markup = await plans_screen(ctx, customer, lang)
         await message.answer(text, reply_markup=markup)
@@ -69,9 +74,9 @@ async def channel_joined(bot: Bot, chat: str, user_id: int) -> bool | None:
 
 
 async def accept(query: CallbackQuery, bot: Bot, ctx: AppContext, customer: Customer, lang: str) -> None:
-    settings = ctx.settings
-    if settings.force_channel_subscription:
-        joined = await channel_joined(bot, settings.channel_check_id, customer.id)
+    owner = await ctx.storefront.current()
+    if owner.force_channel_subscription:
+        joined = await channel_joined(bot, owner.channel_check_id, customer.id)
         if joined is None:
             await alert(query, t(lang, "channel_check_failed"))
             return

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 async def take_trial(query: CallbackQuery, bot: Bot, ctx: AppContext, customer: Customer, lang: str) -> None:
-    refusal = await trial_refusal(ctx.sessions, ctx.settings, customer.id)
+    refusal = await trial_refusal(ctx.sessions, await ctx.storefront.current(), customer.id)
     if refusal is not None:
         await alert(query, t(lang, f"trial_{refusal.value}"))
         return
@@ -44,7 +44,7 @@ async def take_trial(query: CallbackQuery, bot: Bot, ctx: AppContext, customer: 
         "admin_trial_taken",
         user=escape(customer.mention),
         id=customer.id,
-        days=ctx.settings.trial_days,
+        days=(await ctx.storefront.current()).trial_days,
     )
 
 

@@ -29,10 +29,12 @@ def _done(key: str) -> Response:
     return RedirectResponse(f"/console/plans?done={key}", status_code=303)
 
 
-def _form_page(
+async def _form_page(
     request: Request, operator: Operator, values: dict[str, Any], status: int = 200, **extra: Any
 ) -> Response:
-    settings = request.app.state.ctx.settings
+    ctx = request.app.state.ctx
+    settings = ctx.settings
+    owner = await ctx.storefront.current()
     return render(
         request,
         operator,
@@ -40,7 +42,7 @@ def _form_page(
         status=status,
         values=values,
         methods=list(PaymentMethod),
-        enabled=set(available_methods(settings)),
+        enabled=set(available_methods(settings, owner)),
         audiences=list(PlanAudience),
         currency=settings.currency,
         **extra,
@@ -63,7 +65,7 @@ async def plans(request: Request, operator: Operator = owner) -> Response:
 
 @router.get("/plans/new")
 async def new_plan(request: Request, operator: Operator = owner) -> Response:
-    return _form_page(request, operator, {"active": "on", "audience": "any", "methods": []})
+    return await _form_page(request, operator, {"active": "on", "audience": "any", "methods": []})
 
 
 @router.post("/plans/new")
@@ -72,7 +74,7 @@ async def create_plan(request: Request, operator: Operator = owner) -> Response:
     try:
         draft = parse_plan(values, methods, request.app.state.ctx.settings.currency)
     except Invalid as invalid:
-        return _form_page(request, operator, values, status=422, errors=invalid.fields)
+        return await _form_page(request, operator, values, status=422, errors=invalid.fields)
     await _catalogue(request).create(actor(operator), draft)
     return _done("done_plan_created")
 
@@ -94,7 +96,7 @@ async def edit_plan(request: Request, plan_id: int, operator: Operator = owner) 
         "audience": draft.audience.value,
         "active": "on" if draft.active else "",
     }
-    return _form_page(request, operator, values, plan_id=plan_id)
+    return await _form_page(request, operator, values, plan_id=plan_id)
 
 
 @router.post("/plans/{plan_id}")
@@ -104,7 +106,7 @@ async def update_plan(request: Request, plan_id: int, operator: Operator = owner
         draft = parse_plan(values, methods, request.app.state.ctx.settings.currency)
         changed = await _catalogue(request).update(actor(operator), plan_id, draft)
     except Invalid as invalid:
-        return _form_page(request, operator, values, status=422, errors=invalid.fields, plan_id=plan_id)
+        return await _form_page(request, operator, values, status=422, errors=invalid.fields, plan_id=plan_id)
     except LookupError:
         raise NotFound from None
     return _done("done_plan_saved" if changed else "done_nothing_changed")

@@ -11,7 +11,7 @@ from shop.access.grants import run_grant
 from shop.context import AppContext
 from shop.db import SessionFactory
 from shop.models import GrantKind, Subscription, User
-from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 
 
 class TrialRefusal(enum.StrEnum):
@@ -30,9 +30,9 @@ def trial_source_key(user_id: int) -> str:
     return f"trial:{user_id}"
 
 
-async def trial_refusal(sessions: SessionFactory, settings: Settings, user_id: int) -> TrialRefusal | None:
+async def trial_refusal(sessions: SessionFactory, owner: OwnerSettings, user_id: int) -> TrialRefusal | None:
     """Why this customer cannot take the trial now, or None when they can."""
-    if settings.trial_days <= 0:
+    if not owner.trial_enabled:
         return TrialRefusal.DISABLED
     async with sessions() as session:
         used = await session.scalar(select(User.trial_used).where(User.id == user_id))
@@ -47,7 +47,8 @@ async def trial_refusal(sessions: SessionFactory, settings: Settings, user_id: i
 async def start_trial(ctx: AppContext, user_id: int) -> datetime:
     """Claims the trial (a second tap finds it claimed) and grants it through GrantAccessWorkflow.
     Returns the new expiry. If Temporal cannot be reached the claim is released for a later retry."""
-    refusal = await trial_refusal(ctx.sessions, ctx.settings, user_id)
+    owner = await ctx.storefront.current()
+    refusal = await trial_refusal(ctx.sessions, owner, user_id)
     if refusal is not None:
         raise TrialUnavailable(refusal)
     async with ctx.sessions() as session, session.begin():
@@ -61,7 +62,7 @@ async def start_trial(ctx: AppContext, user_id: int) -> datetime:
             ctx,
             user_id,
             trial_source_key(user_id),
-            timedelta(days=ctx.settings.trial_days),
+            timedelta(days=owner.trial_days),
             GrantKind.TRIAL,
             actor=f"user:{user_id}",
         )

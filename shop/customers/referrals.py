@@ -29,6 +29,7 @@ from shop.models import (
 from shop.operators import audit
 from shop.operators.audit import Actor
 from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 
 CENT = Decimal("0.01")
 START_PREFIX = "ref_"
@@ -124,14 +125,14 @@ async def _has_bought(session: AsyncSession, user_id: int, other_than: str | Non
     return await session.scalar(query.limit(1)) is not None
 
 
-async def first_purchase_discount(sessions: SessionFactory, settings: Settings, user_id: int) -> int:
+async def first_purchase_discount(sessions: SessionFactory, owner: OwnerSettings, user_id: int) -> int:
     """The percent off this customer's next order: invitees only, before their first delivered one."""
-    if not settings.referrals_enabled or not settings.referral_discount_percent:
+    if not owner.referrals_enabled or not owner.referral_discount_percent:
         return 0
     async with sessions() as session:
         if await session.scalar(select(User.referrer_id).where(User.id == user_id)) is None:
             return 0
-        return 0 if await _has_bought(session, user_id) else settings.referral_discount_percent
+        return 0 if await _has_bought(session, user_id) else owner.referral_discount_percent
 
 
 async def discount_spent(sessions: SessionFactory, payment: Payment) -> bool:
@@ -154,14 +155,14 @@ async def _written(sessions: SessionFactory, payment_id: str) -> ReferralReward 
         return await session.scalar(select(ReferralReward).where(ReferralReward.payment_id == payment_id))
 
 
-async def record_reward(sessions: SessionFactory, settings: Settings, payment_id: str) -> Reward | None:
+async def record_reward(sessions: SessionFactory, owner: OwnerSettings, payment_id: str) -> Reward | None:
     """The referrer's share of this delivered payment, written at most once (UNIQUE payment_id):
     a repeat gets the row already there. None when nothing is due (no referrer, the program off,
     0 %, not delivered)."""
     existing = await _written(sessions, payment_id)
     if existing is not None:
         return _reward(existing, applied=False)
-    if not settings.referrals_enabled or not settings.referral_percent:
+    if not owner.referrals_enabled or not owner.referral_percent:
         return None
     async with sessions() as session:
         payment = await session.get(Payment, payment_id)
@@ -173,7 +174,7 @@ async def record_reward(sessions: SessionFactory, settings: Settings, payment_id
         base = payment.price_rub
         if base is None:  # minted by a process older than this column: it had no discount
             base = await session.scalar(select(Plan.price).where(Plan.id == payment.plan_id))
-        amount = share(base or Decimal(0), settings.referral_percent)
+        amount = share(base or Decimal(0), owner.referral_percent)
         if amount <= 0:
             return None
         row = ReferralReward(
@@ -272,11 +273,11 @@ def clean_details(text: str | None) -> str:
 
 
 async def request_withdrawal(
-    sessions: SessionFactory, settings: Settings, user_id: int, details: str
+    sessions: SessionFactory, owner: OwnerSettings, user_id: int, details: str
 ) -> WithdrawalView:
     """Asks to pay out the whole balance to `details`. Refused (WithdrawalRefused) when the program is
     off, the balance is under REFERRAL_MIN_WITHDRAWAL or a request is already open."""
-    if not settings.referrals_enabled:
+    if not owner.referrals_enabled:
         raise WithdrawalRefused("ref_disabled")
     details = clean_details(details)
     try:
@@ -291,7 +292,7 @@ async def request_withdrawal(
             if await _open_request(session, user_id) is not None:
                 raise WithdrawalRefused("wd_already_open")
             _, balance = await _balance(session, user_id)
-            if balance < settings.referral_min_withdrawal:
+            if balance < owner.referral_min_withdrawal:
                 raise WithdrawalRefused("wd_below_minimum")
             row = Withdrawal(user_id=user_id, amount=balance, details=details)
             session.add(row)

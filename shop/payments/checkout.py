@@ -77,21 +77,25 @@ class Checkout:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def methods(self, plan: PlanView) -> list[PaymentMethod]:
+    async def methods(self, plan: PlanView) -> list[PaymentMethod]:
         """The methods that are enabled and configured and can pay this plan, in display order."""
-        return [method for method in available_methods(self.ctx.settings) if plan.sells(method)]
+        owner = await self.ctx.storefront.current()
+        stars = owner.stars_price(plan.price_stars, plan.price)
+        return [method for method in available_methods(self.ctx.settings, owner) if plan.sells(method, stars)]
 
     async def discount(self, user_id: int) -> int:
         """The percent off the customer's next order (an invitee's first purchase), 0 when none."""
-        return await referrals.first_purchase_discount(self.ctx.sessions, self.ctx.settings, user_id)
+        owner = await self.ctx.storefront.current()
+        return await referrals.first_purchase_discount(self.ctx.sessions, owner, user_id)
 
     async def open_payment(self, user_id: int, plan_id: int, method: PaymentMethod) -> OpenedPayment:
         """Records a new payment for this pick, its amount fixed now (LookupError: plan or method gone)."""
-        if method not in available_methods(self.ctx.settings):
+        owner = await self.ctx.storefront.current()
+        if method not in available_methods(self.ctx.settings, owner):
             raise LookupError(method)
         try:
             payment = await record_payment(
-                self.ctx.sessions, self.ctx.settings, new_payment_id(), user_id, plan_id, method
+                self.ctx.sessions, owner, new_payment_id(), user_id, plan_id, method
             )
         except CheckoutError as refused:
             raise LookupError(refused.key) from None

@@ -27,8 +27,9 @@ class PlanView:
     def title(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
 
-    def sells(self, method: PaymentMethod) -> bool:
-        if method is PaymentMethod.STARS and not self.price_stars:
+    def sells(self, method: PaymentMethod, stars: int | None) -> bool:
+        """`stars`: the plan's price in Stars, its own or at the owner's rate (None: it has none)."""
+        if method is PaymentMethod.STARS and not stars:
             return False
         return not self.methods or method in self.methods
 

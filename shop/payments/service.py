@@ -30,6 +30,7 @@ from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
 from shop.settings import Settings
+from shop.storefront.fields import OwnerSettings
 from workflows.payment import PaymentWorkflow
 from workflows.payment_messages import PaymentInput, PaymentLink, payment_search_attributes, stars_refund_key
 from workflows.payment_messages import workflow_id as payment_workflow_id
@@ -62,19 +63,21 @@ def new_payment_id() -> str:
     return secrets.token_hex(10)
 
 
-def available_methods(settings: Settings) -> list[PaymentMethod]:
-    offered = {
+def available_methods(settings: Settings, owner: OwnerSettings) -> list[PaymentMethod]:
+    """The methods the owner switched on that can take money: credentials in the environment
+    (YooKassa, Crypto Pay) or requisites in the owner's settings (P2P)."""
+    configured = {
         PaymentMethod.YOOKASSA: bool(settings.yookassa_shop_id and settings.yookassa_secret_key),
         PaymentMethod.CRYPTOPAY: settings.cryptopay_token is not None,
-        PaymentMethod.STARS: settings.stars_enabled,
-        PaymentMethod.P2P: bool(settings.p2p_requisites),
+        PaymentMethod.STARS: True,
+        PaymentMethod.P2P: bool(owner.p2p_requisites),
     }
-    return [method for method, on in offered.items() if on]
+    return [method for method, ready in configured.items() if ready and owner.method_enabled(method)]
 
 
 async def record_payment(
     sessions: SessionFactory,
-    settings: Settings,
+    owner: OwnerSettings,
     payment_id: str,
     user_id: int,
     plan_id: int,
@@ -88,21 +91,22 @@ async def record_payment(
     async with sessions() as session:
         existing = await session.get(Payment, payment_id)
     if existing is None:
-        discount = await referrals.first_purchase_discount(sessions, settings, user_id)
+        discount = await referrals.first_purchase_discount(sessions, owner, user_id)
         paid_before = await has_paid(sessions, user_id)
         async with sessions() as session:
             plan = await session.get(Plan, plan_id)
             if plan is None or not plan.active:
                 raise CheckoutError("pay_plan_unavailable")
             offer = view(plan)
+            stars = owner.stars_price(plan.price_stars, plan.price)
             # The bot shows only what fits; this holds when a button outlived an operator's change.
-            if not offer.sells(method):
+            if not offer.sells(method, stars):
                 raise CheckoutError("pay_method_unavailable")
             if not offer.offered_to(paid_before):
                 raise CheckoutError("pay_plan_unavailable")
             if method is PaymentMethod.STARS:
-                assert plan.price_stars is not None  # sells() refuses Stars without a Stars price
-                amount = Decimal(referrals.discounted_stars(plan.price_stars, discount))
+                assert stars is not None  # sells() refuses Stars without a Stars price
+                amount = Decimal(referrals.discounted_stars(stars, discount))
                 currency = STARS_CURRENCY
             else:
                 amount, currency = referrals.discounted(plan.price, discount), plan.currency
@@ -178,11 +182,10 @@ async def start_checkout(
     receipt_email: str | None = None,
 ) -> Checkout:
     """Idempotent per `payment_id`: every click returns the same payment and the same link."""
-    if method not in available_methods(ctx.settings):
+    owner = await ctx.storefront.current()
+    if method not in available_methods(ctx.settings, owner):
         raise CheckoutError("pay_method_unavailable")
-    payment = await record_payment(
-        ctx.sessions, ctx.settings, payment_id, user_id, plan_id, method, receipt_email
-    )
+    payment = await record_payment(ctx.sessions, owner, payment_id, user_id, plan_id, method, receipt_email)
     checkout = Checkout(
         payment_id=payment.id,
         method=method,
@@ -201,7 +204,7 @@ async def start_checkout(
         )
         return checkout
     if method is PaymentMethod.P2P:
-        checkout.requisites = ctx.settings.p2p_requisites
+        checkout.requisites = owner.p2p_requisites
     link = await _link(ctx.require_temporal(), payment, ctx.settings.temporal_task_queue)
     if link is not None:
         checkout.pay_url, checkout.status = link.pay_url, link.status

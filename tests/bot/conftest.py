@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 from temporalio.client import Client
 
 from tests.bot.kit import Shop, open_shop
@@ -25,6 +27,18 @@ def shop_with(sqlite_db: Database, temporal_client: Client, task_queue: str) -> 
         return open_shop(sqlite_db, temporal_client, task_queue, **settings)
 
     return opener
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium package)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ that plan in the bot and buys it, and the access reaches the panel."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from api.app import create_app
 from sandbox.serving import serve
@@ -22,17 +20,6 @@ from tests.panel_fixtures import StartPanel
 
 pytestmark = pytest.mark.browser
 LINK = re.compile(r"https?://\S+/console/signin/\S+")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium package)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
 
 
 async def add_host(page: Page, base: str, url: str, username: str, password: str, inbound: int) -> None:
@@ -81,7 +68,7 @@ async def test_operator_sets_up_the_shop_and_a_customer_buys(
         page = await context.new_page()
         await page.goto(found.group(0))
         await page.get_by_role("button", name="Sign in").click()
-        await page.get_by_role("heading", name="Home").wait_for()
+        await page.get_by_role("heading", name="Dashboard").wait_for()
         cookies = {cookie["name"]: cookie for cookie in await context.cookies()}
         assert cookies["vpnshop_console"]["httpOnly"] and cookies["vpnshop_console"]["sameSite"] == "Lax"
 

@@ -22,8 +22,10 @@ LINK = "https://t.me/sandbox_shop_bot?start=ref_{}"
 async def earn(shop: Shop, referrer: int, invitee: int, purchases: int, price: str = "500.00") -> None:
     """`purchases` delivered payments of an invitee, each rewarded as the payment workflow does."""
     for _ in range(purchases):
-        payment = await delivered_payment(shop.ctx.sessions, shop.ctx.settings, invitee, price=price)
-        await referrals.record_reward(shop.ctx.sessions, shop.ctx.settings, payment.id)
+        payment = await delivered_payment(
+            shop.ctx.sessions, await shop.ctx.storefront.current(), invitee, price=price
+        )
+        await referrals.record_reward(shop.ctx.sessions, await shop.ctx.storefront.current(), payment.id)
 
 
 async def withdrawals(shop: Shop) -> list[tuple[Decimal, WithdrawalStatus, str]]:
@@ -228,9 +230,14 @@ async def test_a_switched_off_program_says_so_once(shop_with: OpenShop) -> None:
         pia = await shop.started(62, "Pia", "en")
         await shop.person(63, "Friend").says("/start ref_62")
         assert "🤝 Referral program" not in pia.last.button_texts
-        payment = await delivered_payment(shop.ctx.sessions, shop.ctx.settings, 63, PaymentMethod.P2P)
+        payment = await delivered_payment(
+            shop.ctx.sessions, await shop.ctx.storefront.current(), 63, PaymentMethod.P2P
+        )
         assert payment.discount_percent == 0 and payment.amount == Decimal("199.00")
-        assert await referrals.record_reward(shop.ctx.sessions, shop.ctx.settings, payment.id) is None
+        assert (
+            await referrals.record_reward(shop.ctx.sessions, await shop.ctx.storefront.current(), payment.id)
+            is None
+        )
         for data in ("nav:ref", "wd:start"):  # buttons from before it was switched off
             answer = await pia.sends_callback(data)
             assert answer is not None and answer.text == "❌ The referral program is not available right now."

@@ -231,5 +231,5 @@ def test_a_logo_is_an_https_image_or_a_small_inline_image(logo: str, accepted: b
     if accepted:
         assert OwnerSettings(logo_url=logo).logo_url == logo
     else:
-        with pytest.raises(ValueError, match="image"):
+        with pytest.raises(ValueError, match="https://"):
             OwnerSettings(logo_url=logo)

@@ -30,15 +30,9 @@ class _Server(uvicorn.Server):
 
 async def run_api(ctx: AppContext, stop: asyncio.Event) -> None:
     from api.app import create_app
+    from api.server import server_config
 
-    config = uvicorn.Config(
-        create_app(ctx),
-        host=ctx.settings.api_host,
-        port=ctx.settings.api_port,
-        log_level="warning",
-        access_log=False,
-    )
-    server = _Server(config)
+    server = _Server(server_config(create_app(ctx), ctx.settings.api_host, ctx.settings.api_port))
     serving = asyncio.create_task(server.serve())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)

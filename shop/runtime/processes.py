@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from shop.context import AppContext
+from shop.runtime import preflight
 from shop.runtime.migrate import upgrade
 from shop.runtime.temporal import EmbeddedTemporal, connect, ensure_retention
 from shop.settings import Settings
@@ -117,6 +118,8 @@ async def run_roles(
 
 
 async def up(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    if settings.embedded_temporal:
-        log.info("starting vpnshop: API %s, Temporal UI %s", settings.base_url, settings.temporal_web)
-    await run_roles(settings, [run_worker, run_api, run_bot], migrate=True, stop=stop)
+    preflight.require_public_url(settings)
+    with preflight.claim(settings):
+        if settings.embedded_temporal:
+            log.info("starting vpnshop: API %s, Temporal UI %s", settings.base_url, settings.temporal_web)
+        await run_roles(settings, [run_worker, run_api, run_bot], migrate=True, stop=stop)

@@ -30,7 +30,7 @@ class HostProvision(BaseModel):
     host_id: int
     status: SyncStatus | str  # a SyncStatus, or "failed"
     error: str = ""
-    link: str = ""
+    # The host's status only: customers' links stay in the database, out of workflow histories.
 
 
 class ProvisionResult(BaseModel):
@@ -89,4 +89,4 @@ class ProvisionSubscriptionWorkflow:
                 retry_policy=RETRY,
             )
             return HostProvision(host_id=host_id, status="failed", error=reason[:500])
-        return HostProvision(host_id=host_id, status=sync.status, link=sync.link)
+        return HostProvision(host_id=host_id, status=sync.status)

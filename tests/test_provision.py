@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 from temporalio.client import Client
 
@@ -150,13 +152,26 @@ async def test_a_host_down_does_not_hold_up_the_others_and_completes_when_back(
 
 
 async def test_past_the_retry_bound_the_host_is_marked_for_reconciliation(
-    panel_worker: AppContext, temporal_client: Client, task_queue: str, start_panel: StartPanel
+    panel_worker: AppContext,
+    temporal_client: Client,
+    task_queue: str,
+    start_panel: StartPanel,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     ctx = panel_worker
     panel, host, sub = await one_paid_host(ctx, start_panel, V3_0)
     await panel.down()
+    caplog.set_level(logging.INFO)
     result = await provision(temporal_client, task_queue, sub.id, "bounded", retry_seconds=3)
     assert result.failed_hosts == [host.id]
+    # Each retry is one line naming the host and the cause; no traceback per attempt.
+    retries = [r for r in caplog.records if r.name == "vpnshop.panels"]
+    assert retries, "the dead panel's retries were not logged"
+    for record in retries:
+        line = record.getMessage()
+        assert "\n" not in line and host.name in line and "PanelUnavailable" in line, line
+    noisy = [r for r in caplog.records if r.exc_info and r.levelno >= logging.WARNING]
+    assert not noisy, [r.getMessage() for r in noisy]
     assert "PanelUnavailable" in result.hosts[0].error or "timed out" in result.hosts[0].error
     [row] = await rows(ctx, sub.id)
     assert row.needs_reconcile and row.link == ""

@@ -211,20 +211,24 @@ class HostService:
             await session.commit()
             return stored
 
-    async def delete(self, name: str, provisioner: Provisioner) -> dict[str, int]:
-        """Remove the host's clients from its panel, then the host. Panel trouble keeps the host."""
+    async def delete(self, name: str, provisioner: Provisioner, anyway: bool = False) -> dict[str, int]:
+        """Remove the host's clients from its panel, then the host. Panel trouble keeps the host,
+        unless `anyway`: then the host goes and the clients not yet removed stay on the panel
+        ("left"), with whatever expiry was last written there."""
         host = await self.get(name)
         async with self.sessions() as session:
             rows = list(await session.scalars(select(PanelClient).where(PanelClient.host_id == host.id)))
-        outcome = {"deleted": 0, "absent": 0, "disabled": 0}
+        outcome = {"deleted": 0, "absent": 0, "disabled": 0, "left": 0}
         try:
             for row in rows:
                 outcome[await provisioner.remove(host, row.subscription_id, row.email)] += 1
         except PanelError as error:
-            raise HostError(
-                f"host {name!r} kept: could not remove its clients from the panel "
-                f"({type(error).__name__}: {error})"
-            ) from None
+            if not anyway:
+                raise HostError(
+                    f"host {name!r} kept: could not remove its clients from the panel "
+                    f"({type(error).__name__}: {error}); `--anyway` deletes it, leaving its clients there"
+                ) from None
+            outcome["left"] = len(rows) - outcome["deleted"] - outcome["absent"] - outcome["disabled"]
         async with self.sessions() as session:
             stored = await session.get(Host, host.id)
             if stored is not None:

@@ -37,6 +37,11 @@ def add_parser(commands: Any) -> None:
         actions.add_parser(verb, help=f"{verb} a host").add_argument("name")
     delete = actions.add_parser("delete", help="remove the host's clients from its panel, then the host")
     delete.add_argument("name")
+    delete.add_argument(
+        "--anyway",
+        action="store_true",
+        help="if the panel cannot be reached, delete the host anyway, leaving its clients on the panel",
+    )
 
 
 def _connection_flags(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -114,10 +119,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
         pool = PanelPool(lambda: service.sealer, settings.panel_timeout_seconds)
         try:
             outcome = await service.delete(
-                args.name, Provisioner(ctx.sessions, pool, settings.panel_email_prefix)
+                args.name, Provisioner(ctx.sessions, pool, settings.panel_email_prefix), anyway=args.anyway
             )
         finally:
             await pool.aclose()
+        if outcome["left"]:
+            return (
+                f"host {args.name!r} deleted without its panel: WARNING {outcome['left']} clients are left "
+                "on it and keep working until the expiry last written there; remove them in 3x-ui"
+            )
         note = (
             f", {outcome['disabled']} left disabled (3x-ui keeps one client per inbound)"
             if outcome["disabled"]

@@ -106,14 +106,19 @@ class Guard:
         received = 0
         started = False
 
+        body_done = False
+
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:  # what follows is a wait for the disconnect, as long as the answer takes
+                return await receive()
             try:
                 async with asyncio.timeout(self.limits.body_read_seconds):
                     message = await receive()
             except TimeoutError:
                 raise _Refused(408, "request body not received in time") from None
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise _Refused(413, f"request body too large: this address takes at most {limit} bytes")

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import yaml
 
+from api.app import create_app
+from shop.context import AppContext
 from shop.runtime.cli import _parser
 from shop.search_attributes import ALL as SEARCH_ATTRIBUTES
-from shop.settings import Settings
+from shop.settings import Settings, load_settings
+from tests.sub_client import app_client
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_ROLES = {"worker", "api", "bot", "migrate"}
@@ -93,7 +96,7 @@ def test_make_run_installs_the_runtime_only_and_make_test_adds_the_test_tools(tm
     assert readme.index("make run") < readme.index("make test") < readme.index("owners-guide.md")
 
 
-def test_owners_guide_names_only_real_settings_commands_and_routes(tmp_path: Path) -> None:
+async def test_owners_guide_names_only_real_settings_commands_and_routes(tmp_path: Path) -> None:
     guide = (ROOT / "docs" / "owners-guide.md").read_text()
     for topic in (
         "@BotFather",
@@ -110,11 +113,6 @@ def test_owners_guide_names_only_real_settings_commands_and_routes(tmp_path: Pat
     assert named and named <= known_settings, f"unknown settings in the guide: {named - known_settings}"
     commands = set(re.findall(r"vpnshop (\w+)", guide)) - {"up"}
     assert commands <= _subcommands(), f"unknown commands in the guide: {commands - _subcommands()}"
-    from starlette.testclient import TestClient
-
-    from api.app import create_app
-    from shop.context import AppContext
-    from shop.settings import load_settings
 
     settings = load_settings(
         _env_file=None,
@@ -124,10 +122,12 @@ def test_owners_guide_names_only_real_settings_commands_and_routes(tmp_path: Pat
         public_base_url="https://vpn.example.com",
         data_dir=tmp_path,
     )
-    client = TestClient(create_app(AppContext.open(settings)))
-    for path in re.findall(r"https://vpn\.example\.com(/[a-z]+/[a-z/]+)`", guide):
-        answer = client.post(path, content=b"{}")
-        assert answer.status_code not in (404, 405), f"the guide sends providers to {path}: not served"
+    ctx = AppContext.open(settings)
+    async with app_client(create_app(ctx)) as client:
+        for path in re.findall(r"https://vpn\.example\.com(/[a-z]+/[a-z/]+)`", guide):
+            answer = await client.post(path, content=b"{}")
+            assert answer.status_code not in (404, 405), f"the guide sends providers to {path}: not served"
+    await ctx.close()
 
 
 def test_temporal_ui_and_server_are_published_on_loopback_only() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from pydantic import BaseModel
 from sqlalchemy import select
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from shop.access.provisioning import ClientSync, Provisioner, SyncStatus
 from shop.access.reconcile import HostReconcileReport, reconcile_host, save_report
@@ -13,9 +15,11 @@ from shop.crypto import Sealer
 from shop.db import SessionFactory
 from shop.models import Host
 from shop.panel.errors import PanelAuthError, PanelError, PanelUnavailable
-from shop.panel.links import UnsupportedInbound
+from shop.panel.links import UnsupportedInbound, panel_hostname
 from shop.panel.pool import PanelPool
 from shop.settings import Settings
+
+log = logging.getLogger("vpnshop.panels")
 
 
 class ListHostsInput(BaseModel):
@@ -37,11 +41,28 @@ class ReconcileHostInput(BaseModel):
     host_id: int
 
 
-def _failure(error: Exception) -> ApplicationError:
+def _failure(error: Exception, host: Host) -> ApplicationError:
+    """One log line per attempt, naming the host and the cause; the SDK's own per-attempt traceback
+    (sixty lines of httpx for a panel that is simply down) is kept to DEBUG by the BENIGN category."""
     # Outages and auth trouble may pass (retry within the bound); a missing or non-VLESS inbound
     # or a foreign client holding our email will not, so those fail at once.
     retryable = isinstance(error, PanelUnavailable | PanelAuthError)
-    return ApplicationError(str(error), type=type(error).__name__, non_retryable=not retryable)
+    cause = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    attempt = activity.info().attempt
+    log.warning(
+        "host %s (%s): %s (attempt %d, %s)",
+        host.name,
+        panel_hostname(host.panel_url),
+        cause,
+        attempt,
+        "will retry" if retryable else "not retried",
+    )
+    return ApplicationError(
+        f"host {host.name}: {cause}",
+        type=type(error).__name__,
+        non_retryable=not retryable,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 class PanelActivities:
@@ -72,7 +93,7 @@ class PanelActivities:
         try:
             return await self.provisioner.sync(host, inp.subscription_id)
         except (PanelError, UnsupportedInbound) as error:
-            raise _failure(error) from error
+            raise _failure(error, host) from error
 
     @activity.defn
     async def mark_for_reconcile(self, inp: MarkForReconcileInput) -> None:
@@ -98,6 +119,6 @@ class PanelActivities:
                 host_id=host.id, host_name=host.name, errors=[f"{type(error).__name__}: {error}"[:500]]
             )
             await save_report(self.provisioner.sessions, failed)
-            raise _failure(error) from error
+            raise _failure(error, host) from error
         await save_report(self.provisioner.sessions, report)
         return report

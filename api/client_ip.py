@@ -22,6 +22,20 @@ def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     return any(ip in network for network in proxies)
 
 
+def rate_key(address: str) -> str:
+    """Whom a rate limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's whole allocation,
+    so rotating through its 2^64 addresses buys no fresh budget)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def client_ip(request: Request, proxies: tuple[Network, ...]) -> str:
     peer = request.client.host if request.client else ""
     if not proxies or not _trusted(peer, proxies):

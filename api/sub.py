@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.client_ip import client_ip, parse_networks
+from api.client_ip import Network, client_ip, parse_networks, rate_key
 from api.ratelimit import RateLimiter
 from shop.context import AppContext
 from shop.models import utcnow
@@ -50,15 +50,24 @@ PAGE_HEADERS = {
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _refusal(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+def refusal(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
         reason + "\n", status_code=status, media_type=TEXT, headers={**NO_STORE, **(headers or {})}
     )
 
 
-def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
+def refusal_if_limited(
+    request: Request, limiter: RateLimiter, proxies: tuple[Network, ...]
+) -> Response | None:
+    """429 when the client (an IPv4 address or IPv6 /64) has spent its budget of token lookups."""
+    wait = limiter.acquire(rate_key(client_ip(request, proxies)))
+    if wait:
+        return refusal(429, "too many requests", {"Retry-After": str(math.ceil(wait))})
+    return None
+
+
+def router_for(ctx: AppContext, reader: SubscriptionReader, limiter: RateLimiter) -> APIRouter:
     settings = ctx.settings
-    limiter = RateLimiter(settings.sub_rate_limit_per_minute, settings.sub_rate_limit_burst)
     proxies = parse_networks(settings.trusted_proxies)
     base_url = settings.base_url
     router = APIRouter()
@@ -91,11 +100,11 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
 
     async def subscription(request: Request) -> Response:
         token: str = request.path_params["token"]
-        wait = limiter.acquire(client_ip(request, proxies))
-        if wait:
-            return _refusal(429, "too many requests", {"Retry-After": str(math.ceil(wait))})
+        limited = refusal_if_limited(request, limiter, proxies)
+        if limited is not None:
+            return limited
         if not TOKEN.fullmatch(token):
-            return _refusal(400, "malformed subscription token")
+            return refusal(400, "malformed subscription token")
         headers = request.headers
         try:
             wanted = choose_format(
@@ -105,7 +114,7 @@ def router_for(ctx: AppContext, reader: SubscriptionReader) -> APIRouter:
                 settings.sub_xray_json_for_apps,
             )
         except UnknownFormat:
-            return _refusal(400, f"unknown format; use one of: {', '.join(f.value for f in Format)}")
+            return refusal(400, f"unknown format; use one of: {', '.join(f.value for f in Format)}")
         record = await reader.find(token)
         if record is None:
             if wanted is Format.HTML:

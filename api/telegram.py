@@ -12,11 +12,13 @@ from aiogram.types import Update
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
+from api.payloads import parse_object
 from bot.main import WEBHOOK_PATH, build_bot, build_dispatcher
 from shop.context import AppContext
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TEXT = "text/plain; charset=utf-8"
 
 
 def telegram_webhook(
@@ -32,17 +34,20 @@ def telegram_webhook(
 
     @router.post(WEBHOOK_PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret.get_secret_value()):
-            return Response("wrong secret token", status_code=403)
+        # Bytes, not str: compare_digest refuses non-ASCII text, and a header may carry anything.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, secret.get_secret_value().encode()):
+            return Response("wrong secret token", status_code=403, media_type=TEXT)
+        body = parse_object(await request.body())
         try:
-            update = Update.model_validate(await request.json(), context={"bot": bot})
-        except (ValueError, ValidationError):
-            return Response("not an update", status_code=400)
+            update = Update.model_validate(body, context={"bot": bot})
+        except ValidationError:
+            return Response("not an update", status_code=400, media_type=TEXT)
         try:
             await dispatcher.feed_update(bot, update)
         except Exception:
             log.exception("update %s failed; Telegram will deliver it again", update.update_id)
-            return Response("not handled", status_code=500)
-        return Response(status_code=200)
+            return Response("not handled", status_code=500, media_type=TEXT)
+        return Response(status_code=200, media_type=TEXT)
 
     return router

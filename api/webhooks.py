@@ -7,9 +7,7 @@ to us: 200 and a log line (anything else buys a day of redeliveries or a disable
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
 from api.client_ip import client_ip, parse_networks
+from api.payloads import parse_object
 from shop.context import AppContext
 from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
@@ -31,12 +30,11 @@ def _answer(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": status == 200, "detail": message}, status_code=status)
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        body = json.loads(raw)
-    except ValueError:
+def _text(value: object) -> str | None:
+    """A provider's identifier: a non-empty string or number, as text (never a nested value)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         return None
-    return body if isinstance(body, dict) else None
+    return str(value)[:200]
 
 
 async def _hint(
@@ -62,17 +60,24 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
     if not yookassa.is_notification_source(source):
         log.warning("yookassa webhook from %s refused: not a YooKassa address", source)
         return _answer(403, "source address not allowed")
-    body = _parse(await request.body())
+    body = parse_object(await request.body())
     event = body.get("event") if body else None
     obj = body.get("object") if body else None
-    if not isinstance(event, str) or not isinstance(obj, dict) or not obj.get("id"):
+    if not isinstance(event, str) or not isinstance(obj, dict) or _text(obj.get("id")) is None:
         return _answer(400, "expected {event, object: {id, ...}}")
+    provider_id = str(_text(obj["id"]))
     if event.startswith("payment."):
-        order_ref = (obj.get("metadata") or {}).get("order_id")
-        return await _hint(ctx, PaymentMethod.YOOKASSA, str(obj["id"]), order_ref)
+        metadata = obj.get("metadata") or {}
+        order_ref = metadata.get("order_id") if isinstance(metadata, dict) else None
+        if not isinstance(metadata, dict) or not isinstance(order_ref, str | None):
+            return _answer(400, "expected object.metadata to be an object with a string order_id")
+        return await _hint(ctx, PaymentMethod.YOOKASSA, provider_id, order_ref)
     if event == "refund.succeeded" and obj.get("payment_id"):
-        return await _refund(ctx, str(obj["payment_id"]), str(obj["id"]))
-    log.info("yookassa %s event ignored", event)
+        payment_id = _text(obj["payment_id"])
+        if payment_id is None:
+            return _answer(400, "expected object.payment_id to be a string")
+        return await _refund(ctx, payment_id, provider_id)
+    log.info("yookassa %r event ignored", event[:100])
     return _answer(200, "ignored")
 
 
@@ -96,20 +101,21 @@ async def _refund(ctx: AppContext, provider_payment_id: str, refund_id: str) -> 
 async def cryptopay_webhook(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     token = ctx.settings.cryptopay_token
-    raw = await request.body()
     if token is None:
         return _answer(403, "crypto pay is not configured")
+    raw = await request.body()
     if not cryptopay.signature_valid(
         token.get_secret_value(), raw, request.headers.get(cryptopay.SIGNATURE_HEADER)
     ):
         log.warning("crypto pay webhook with a bad signature refused")
         return _answer(401, "bad signature")
-    body = _parse(raw)
+    body = parse_object(raw)
     invoice = body.get("payload") if body else None
-    if body is None or not isinstance(invoice, dict) or "invoice_id" not in invoice:
+    invoice_id = _text(invoice.get("invoice_id")) if isinstance(invoice, dict) else None
+    if body is None or not isinstance(invoice, dict) or invoice_id is None:
         return _answer(400, "expected {update_type, payload: {invoice_id, ...}}")
     if body.get("update_type") != "invoice_paid":
-        log.info("crypto pay %s update ignored", body.get("update_type"))
+        log.info("crypto pay %r update ignored", str(body.get("update_type"))[:100])
         return _answer(200, "ignored")
     order_ref = invoice.get("payload") if isinstance(invoice.get("payload"), str) else None
-    return await _hint(ctx, PaymentMethod.CRYPTOPAY, str(invoice["invoice_id"]), order_ref)
+    return await _hint(ctx, PaymentMethod.CRYPTOPAY, invoice_id, order_ref)

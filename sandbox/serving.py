@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Generator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -19,13 +20,15 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Yields the base URL (`http://127.0.0.1:<port>`); the socket is bound before serving, so no race."""
+async def serve(app: ASGIApp, host: str = "127.0.0.1", **options: Any) -> AsyncIterator[str]:
+    """Yields the base URL (`http://127.0.0.1:<port>`); the socket is bound before serving, so no race.
+    `options` go to uvicorn.Config (the shop's API passes its own limits)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    settings: dict[str, Any] = {"log_level": "warning", "lifespan": "off", "timeout_graceful_shutdown": 1}
+    config = uvicorn.Config(app, **(settings | options))
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -7,11 +7,13 @@ stops start-up with one line naming it (`SettingsError`), never a traceback.
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -161,6 +163,43 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value:
+            parsed = urlsplit(value)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError("must be the shop's public address, like https://vpn.example.com")
+            if parsed.query or parsed.fragment or parsed.username or parsed.password:
+                raise ValueError("must be a plain https://host[/path], without ?query, #fragment or login")
+        return value
+
+    @field_validator("support_url", "terms_url", "privacy_url", "sub_renew_url", "yookassa_return_url")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        # Telegram buttons and the /sub page open these: http(s) or a tg:// link, nothing else.
+        if not value:
+            return value
+        parsed = urlsplit(value)
+        web = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+        if not (web or (parsed.scheme == "tg" and parsed.netloc)) or any(c.isspace() for c in value):
+            raise ValueError("must be an https:// (or tg://) link")
+        return value
+
+    @field_validator("channel_url")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if value and not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            cls._link(value)
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", value):
+            raise ValueError("must be a three-letter ISO 4217 code, like RUB or USD")
+        return value.upper()
+
     @field_validator("reminder_marks", "trial_reminder_marks")
     @classmethod
     def _marks(cls, value: str) -> str:
@@ -207,7 +246,10 @@ def describe_error(error: ValidationError) -> str:
     first = error.errors()[0]
     name = str(first["loc"][0]).upper() if first["loc"] else "settings"
     value = first.get("input")
-    shown = "" if value is None or isinstance(value, dict) else f" (got {str(value)[:40]!r})"
+    # A URL's password (DATABASE_URL's, a proxy's) never reaches the terminal or a log.
+    masked = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", str(value))
+    hidden = name.endswith(("_KEY", "_TOKEN", "_SECRET", "PASSWORD"))
+    shown = "" if value is None or isinstance(value, dict) or hidden else f" (got {masked[:40]!r})"
     return f"invalid setting {name}: {first['msg']}{shown}"
 
 

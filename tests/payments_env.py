@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
+from api.server import server_options
 from bot.main import build_bot, build_dispatcher
 from sandbox.cryptopay import FakeCryptoPay
 from sandbox.serving import serve
@@ -122,7 +123,7 @@ async def payment_bench(
             "admin_ids": str(OPERATOR),
         }
         ctx = make_context(database, client, task_queue, **(values | settings))
-        async with serve(create_app(ctx)) as api, _bot(ctx):
+        async with serve(create_app(ctx), **server_options()) as api, _bot(ctx):
             yk.webhooks.url = f"{api}/webhooks/yookassa"
             cp.webhooks.url = f"{api}/webhooks/cryptopay"
             bench = PaymentBench(ctx, client, api, yk, cp, tg)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
 
+from api.app import create_app
+from shop.context import AppContext
 from shop.runtime.cli import _parser
 from shop.search_attributes import ALL as SEARCH_ATTRIBUTES
-from shop.settings import Settings
+from shop.settings import Settings, load_settings
+from tests.sub_client import app_client
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_ROLES = {"worker", "api", "bot", "migrate"}
@@ -71,3 +75,65 @@ def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     missing = {name.upper() for name in Settings.model_fields} - documented
     assert not missing, f".env.example does not document {sorted(missing)}"
+
+
+def _make_dry_run(target: str, venv: Path) -> list[str]:
+    done = subprocess.run(
+        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()
+
+
+def test_make_run_installs_the_runtime_only_and_make_test_adds_the_test_tools(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"  # a fresh one: make shows every install step
+    run, test = _make_dry_run("run", venv), _make_dry_run("test", venv)
+    installs = [line for line in run if " install " in line and "--upgrade pip" not in line]
+    assert installs == [f"{venv}/bin/pip install -q -e ."], installs
+    assert run[-1] == f"{venv}/bin/vpnshop up"
+    assert f"{venv}/bin/pip install -q -e '.[test]'" in test
+    assert any(line.endswith("/bin/pytest") for line in test)
+    readme = (ROOT / "README.md").read_text()
+    assert readme.index("make run") < readme.index("make test") < readme.index("owners-guide.md")
+
+
+async def test_owners_guide_names_only_real_settings_commands_and_routes(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "owners-guide.md").read_text()
+    for topic in (
+        "@BotFather",
+        "ADMIN_IDS",
+        "Caddyfile",
+        "nginx",
+        "vpnshop migrate",
+        "secret.key",
+        "/healthz",
+    ):
+        assert topic in guide, f"the owner's guide does not cover {topic}"
+    known_settings = {name.upper() for name in Settings.model_fields}
+    named = set(re.findall(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)=", guide))
+    assert named and named <= known_settings, f"unknown settings in the guide: {named - known_settings}"
+    commands = set(re.findall(r"vpnshop (\w+)", guide)) - {"up"}
+    assert commands <= _subcommands(), f"unknown commands in the guide: {commands - _subcommands()}"
+
+    settings = load_settings(
+        _env_file=None,
+        telegram_bot_token="1:x",
+        bot_mode="webhook",
+        telegram_webhook_secret="s",
+        public_base_url="https://vpn.example.com",
+        data_dir=tmp_path,
+    )
+    ctx = AppContext.open(settings)
+    async with app_client(create_app(ctx)) as client:
+        for path in re.findall(r"https://vpn\.example\.com(/[a-z]+/[a-z/]+)`", guide):
+            answer = await client.post(path, content=b"{}")
+            assert answer.status_code not in (404, 405), f"the guide sends providers to {path}: not served"
+    await ctx.close()
+
+
+def test_temporal_ui_and_server_are_published_on_loopback_only() -> None:
+    services = _compose()["services"]
+    for name in ("temporal-ui", "temporal", "postgresql"):
+        for mapping in services[name].get("ports", []):
+            published = str(mapping)
+            assert published.startswith("127.0.0.1:"), f"{name} publishes {published} beyond loopback"
+    assert services["temporal-ui"]["ports"], "the UI stays reachable through a tunnel"

@@ -19,7 +19,7 @@ from shop.access.hosts import HostError, HostService, parse_input
 from shop.access.provisioning import Provisioner
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.models import GrantKind, Host
+from shop.models import GrantKind, Host, PanelClient
 from shop.panel.pool import PanelPool
 from tests.factories import subscriber
 from tests.panel_fixtures import TEST_KEY, StartPanel, add_sandbox_host
@@ -107,16 +107,23 @@ async def test_delete_removes_clients_first_and_keeps_the_host_when_the_panel_fa
         for host in hosts.values():
             await provisioner.sync(host, sub.id)
     await panels[V2].down()
-    with pytest.raises(HostError, match="kept"):
+    with pytest.raises(HostError, match=r"kept: .*`--anyway` deletes it, leaving its clients there"):
         await service(ctx).delete(V2, provisioner)
     assert await host_count(ctx) == 2
     await panels[V2].up()
     # Classic panels refuse to delete an inbound's last client: that one stays, switched off.
-    assert await service(ctx).delete(V2, provisioner) == {"deleted": 1, "absent": 0, "disabled": 1}
+    assert await service(ctx).delete(V2, provisioner) == {"deleted": 1, "absent": 0, "disabled": 1, "left": 0}
     [left] = panels[V2].clients()
     assert left["enable"] is False
-    assert await service(ctx).delete(V3_1, provisioner) == {"deleted": 2, "absent": 0, "disabled": 0}
-    assert panels[V3_1].clients() == [] and await host_count(ctx) == 0
+    # A panel gone for good: the host can still be deleted, its clients left where they are.
+    await panels[V3_1].down()
+    gone = await service(ctx).delete(V3_1, provisioner, anyway=True)
+    assert gone == {"deleted": 0, "absent": 0, "disabled": 0, "left": 2}
+    assert await host_count(ctx) == 0
+    async with ctx.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(PanelClient)) == 0
+    await panels[V3_1].up()
+    assert len(panels[V3_1].clients()) == 2
     await pool.aclose()
 
 

@@ -93,3 +93,30 @@ async def test_every_panel_down_every_active_subscription_served_unchanged(db: D
     assert [r.content for r in after] == [r.content for r in before]
     assert all(len(base64.b64decode(r.content).splitlines()) == 5 for r in after)
     assert connections == []
+
+
+async def test_ipv6_clients_are_counted_by_their_64_and_import_spends_the_same_budget(
+    sqlite_db: Database,
+) -> None:
+    seeded = await seed_subscription(sqlite_db.sessions, await make_hosts(sqlite_db.sessions))
+    ctx = sub_context(sqlite_db, sub_rate_limit_per_minute=1, sub_rate_limit_burst=2)
+    app = create_app(ctx)
+
+    def client(ip: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 1)), base_url="http://t")
+
+    async with (
+        client("2001:db8:1:2::1") as first,
+        client("2001:db8:1:2:ffff::9") as second,
+        client("2001:db8:1:2:abcd::7") as third,
+    ):
+        assert (await first.get(f"/sub/{seeded.token}")).status_code == 200
+        assert (await second.get(f"/sub/{seeded.token}")).status_code == 200
+        # Another address in the same /64 is the same subscriber's line: no fresh budget.
+        assert (await third.get(f"/sub/{seeded.token}")).status_code == 429
+    async with client("2001:db8:1:3::1") as next_64, client("198.51.100.20") as guesser:
+        assert (await next_64.get(f"/sub/{seeded.token}")).status_code == 200
+        # /import answers whether a token exists too: it is limited like /sub, and shares its budget.
+        answers = [(await guesser.get(f"/import/{'C' * 32}/happ")).status_code for _ in range(3)]
+        assert answers == [404, 404, 429]
+        assert (await guesser.get(f"/sub/{seeded.token}")).status_code == 429

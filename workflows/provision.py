@@ -46,7 +46,7 @@ class HostProvision(BaseModel):
     host_id: int
     status: SyncStatus | str  # a SyncStatus, or "failed"
     error: str = ""
-    link: str = ""
+    # The host's status only: customers' links stay in the database, out of workflow histories.
 
 
 class ProvisionResult(BaseModel):
@@ -143,7 +143,7 @@ class ProvisionSubscriptionWorkflow:
         if inp.report_to is not None:
             first = await self._first_try(inp, host_id, hosts)
             if first is not None:
-                return HostProvision(host_id=host_id, status=first.status, link=first.link)
+                return HostProvision(host_id=host_id, status=first.status)
         try:
             sync = await self._upsert(inp, host_id)
         except ActivityError as error:
@@ -159,4 +159,4 @@ class ProvisionSubscriptionWorkflow:
             return HostProvision(host_id=host_id, status="failed", error=reason[:500])
         if inp.report_to is not None:
             await self._report(inp, HostReport(host_id=host_id, hosts=hosts, ready=sync.status in SERVING))
-        return HostProvision(host_id=host_id, status=sync.status, link=sync.link)
+        return HostProvision(host_id=host_id, status=sync.status)

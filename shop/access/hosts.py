@@ -265,29 +265,33 @@ class HostService:
             raise HostError(f"no host with id {host_id}", "name", "unknown")
         return host
 
-    async def delete_with_cleanup(self, name: str, email_prefix: str) -> dict[str, int]:
+    async def delete_with_cleanup(self, name: str, email_prefix: str, anyway: bool = False) -> dict[str, int]:
         """`delete` with a panel pool of its own, closed afterwards (the CLI and the console)."""
         pool = PanelPool(lambda: self.sealer, self.timeout)
         try:
-            return await self.delete(name, Provisioner(self.sessions, pool, email_prefix))
+            return await self.delete(name, Provisioner(self.sessions, pool, email_prefix), anyway)
         finally:
             await pool.aclose()
 
-    async def delete(self, name: str, provisioner: Provisioner) -> dict[str, int]:
-        """Remove the host's clients from its panel, then the host. Panel trouble keeps the host."""
+    async def delete(self, name: str, provisioner: Provisioner, anyway: bool = False) -> dict[str, int]:
+        """Remove the host's clients from its panel, then the host. Panel trouble keeps the host,
+        unless `anyway`: then the host goes and the clients not yet removed stay on the panel
+        ("left"), with whatever expiry was last written there."""
         host = await self.get(name)
         async with self.sessions() as session:
             rows = list(await session.scalars(select(PanelClient).where(PanelClient.host_id == host.id)))
-        outcome = {"deleted": 0, "absent": 0, "disabled": 0}
+        outcome = {"deleted": 0, "absent": 0, "disabled": 0, "left": 0}
         try:
             for row in rows:
                 outcome[await provisioner.remove(host, row.subscription_id, row.email)] += 1
         except PanelError as error:
-            raise HostError(
-                f"host {name!r} kept: could not remove its clients from the panel "
-                f"({type(error).__name__}: {error})",
-                code="cleanup",
-            ) from None
+            if not anyway:
+                raise HostError(
+                    f"host {name!r} kept: could not remove its clients from the panel "
+                    f"({type(error).__name__}: {error}); `--anyway` deletes it, leaving its clients there",
+                    code="cleanup",
+                ) from None
+            outcome["left"] = len(rows) - outcome["deleted"] - outcome["absent"] - outcome["disabled"]
         async with self.sessions() as session:
             stored = await session.get(Host, host.id)
             if stored is not None:

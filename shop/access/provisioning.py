@@ -45,7 +45,8 @@ class ClientSync(BaseModel):
     drift: list[str] = []
     expires_at: datetime | None = None
     enabled: bool = False
-    link: str = ""
+    # No link here: it is the customer's VPN credential, kept in panel_clients and never in a
+    # workflow history (results of runs before this change may still carry one; it is ignored).
     rewrites: int = 0  # extra writes because the ledger moved during the sync
 
 
@@ -186,7 +187,6 @@ class Provisioner:
                 drift=drift,
                 expires_at=desired.expires_at,
                 enabled=desired.active,
-                link=link,
                 rewrites=rewrites,
             )
 

@@ -28,7 +28,9 @@ def signature(token: str, raw_body: bytes) -> str:
 
 
 def signature_valid(token: str, raw_body: bytes, received: str | None) -> bool:
-    return bool(received) and hmac.compare_digest(signature(token, raw_body), (received or "").lower())
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a header may carry anything.
+    given = (received or "").lower().encode("utf-8", "replace")
+    return bool(received) and hmac.compare_digest(signature(token, raw_body).encode(), given)
 
 
 def _when(value: str | None) -> datetime | None:

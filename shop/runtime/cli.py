@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from shop.operators.roles import role_of
 from shop.operators.signin import signin_link
-from shop.runtime import hosts_cli
+from shop.runtime import hosts_cli, preflight
 from shop.runtime.temporal import TemporalStartError
 from shop.settings import Settings, SettingsError, load_settings
 
@@ -79,6 +80,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         # TEMPORAL_ADDRESS, after `vpnshop migrate` has run once.
         if settings.embedded_temporal:
             raise SettingsError(f"invalid setting TEMPORAL_ADDRESS: required by `vpnshop {command}`")
+        if command == "bot":
+            preflight.require_public_url(settings)
         await processes.run_roles(settings, [role], migrate=False)
 
 
@@ -90,6 +93,8 @@ def console_link(settings: Settings, telegram_id: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Databases, the secret key, logs and the Temporal server's files: the shop's user only.
+    os.umask(0o077)
     try:
         settings = load_settings()
         _configure_logging(settings)
@@ -100,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except hosts_cli.HostError as error:
         print(f"vpnshop: {error}", file=sys.stderr)
         return 1
-    except TemporalStartError as error:
-        print(f"vpnshop: {error}", file=sys.stderr)
+    except (TemporalStartError, preflight.StartRefused) as error:
+        for line in str(error).splitlines():
+            print(f"vpnshop: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

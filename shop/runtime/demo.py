@@ -38,7 +38,7 @@ from shop.customers.accounts import ensure_subscription, register_user
 from shop.models import Payment, PaymentMethod
 from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
-from shop.runtime import processes
+from shop.runtime import preflight, processes
 from shop.settings import Settings, load_settings
 from workflows.payment import PaymentWorkflow
 from workflows.payment_messages import PaymentProgress, workflow_id
@@ -196,4 +196,5 @@ async def run_demo(stop: asyncio.Event | None = None) -> None:
             flush=True,
         )
         roles = [processes.run_worker, processes.run_api, _customer_role(panel, telegram)]
-        await processes.run_roles(settings, roles, migrate=True, stop=stop)
+        with preflight.claim(settings):
+            await processes.run_roles(settings, roles, migrate=True, stop=stop)

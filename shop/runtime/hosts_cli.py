@@ -37,6 +37,11 @@ def add_parser(commands: Any) -> None:
         actions.add_parser(verb, help=f"{verb} a host").add_argument("name")
     delete = actions.add_parser("delete", help="remove the host's clients from its panel, then the host")
     delete.add_argument("name")
+    delete.add_argument(
+        "--anyway",
+        action="store_true",
+        help="if the panel cannot be reached, delete the host anyway, leaving its clients on the panel",
+    )
 
 
 def _connection_flags(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -112,7 +117,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
         if args.action in ("enable", "disable"):
             host = await service.set_enabled(args.name, args.action == "enable")
             return f"host {host.name!r} {args.action}d"
-        outcome = await service.delete_with_cleanup(args.name, settings.panel_email_prefix)
+        outcome = await service.delete_with_cleanup(args.name, settings.panel_email_prefix, args.anyway)
+        if outcome["left"]:
+            return (
+                f"host {args.name!r} deleted without its panel: WARNING {outcome['left']} clients are left "
+                "on it and keep working until the expiry last written there; remove them in 3x-ui"
+            )
         note = (
             f", {outcome['disabled']} left disabled (3x-ui keeps one client per inbound)"
             if outcome["disabled"]

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from shop.context import AppContext
+from shop.runtime import preflight
 from shop.runtime.migrate import upgrade
 from shop.runtime.temporal import EmbeddedTemporal, connect, ensure_retention
 from shop.settings import Settings
@@ -30,15 +31,9 @@ class _Server(uvicorn.Server):
 
 async def run_api(ctx: AppContext, stop: asyncio.Event) -> None:
     from api.app import create_app
+    from api.server import server_config
 
-    config = uvicorn.Config(
-        create_app(ctx),
-        host=ctx.settings.api_host,
-        port=ctx.settings.api_port,
-        log_level="warning",
-        access_log=False,
-    )
-    server = _Server(config)
+    server = _Server(server_config(create_app(ctx), ctx.settings.api_host, ctx.settings.api_port))
     serving = asyncio.create_task(server.serve())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -123,6 +118,8 @@ async def run_roles(
 
 
 async def up(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    if settings.embedded_temporal:
-        log.info("starting vpnshop: API %s, Temporal UI %s", settings.base_url, settings.temporal_web)
-    await run_roles(settings, [run_worker, run_api, run_bot], migrate=True, stop=stop)
+    preflight.require_public_url(settings)
+    with preflight.claim(settings):
+        if settings.embedded_temporal:
+            log.info("starting vpnshop: API %s, Temporal UI %s", settings.base_url, settings.temporal_web)
+        await run_roles(settings, [run_worker, run_api, run_bot], migrate=True, stop=stop)

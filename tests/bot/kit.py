@@ -13,6 +13,7 @@ from aiogram import Bot, Dispatcher, Router
 from temporalio.client import Client
 
 from api.app import create_app
+from api.server import server_options
 from bot.main import build_bot, build_dispatcher
 from sandbox.cryptopay import FakeCryptoPay
 from sandbox.serving import serve
@@ -115,7 +116,7 @@ async def open_shop(
             values |= settings_for(yookassa, yookassa.base_url, cryptopay, cryptopay_url)
         ctx = make_context(database, client, task_queue, **(values | settings))
         if providers:
-            api = await stack.enter_async_context(serve(create_app(ctx)))
+            api = await stack.enter_async_context(serve(create_app(ctx), **server_options()))
             yookassa.webhooks.url = f"{api}/webhooks/yookassa"
             cryptopay.webhooks.url = f"{api}/webhooks/cryptopay"
             stack.push_async_callback(yookassa.webhooks.aclose)

@@ -39,6 +39,7 @@ CAPABILITIES = {
     "payments",
     "runtime",
     "subscription",
+    "support",
 }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from bot.callbacks import AcceptTerms
 from bot.texts import language_for, t
@@ -48,8 +48,10 @@ class CustomerGate(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
         ctx: AppContext = data["ctx"]
-        if sender is None or _is_payment_service(event):
+        # Groups (the support desk's) hold operators, not customers: their own routers decide.
+        if sender is None or _is_payment_service(event) or (chat is not None and chat.type != "private"):
             return await handler(event, data)
         customer: Customer | None = await get_customer(ctx.sessions, sender.id)
         lang = customer.language if customer else language_for(sender.language_code)

@@ -6,7 +6,7 @@ from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import HowTo, Nav, Screen
 from bot.keyboards import help as keyboards
@@ -42,19 +42,20 @@ async def about(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
 
 
 async def support_command(message: Message, ctx: AppContext, lang: str) -> None:
-    text, url = _support(ctx, lang)
-    await message.answer(text, reply_markup=keyboards.support(lang, url))
+    text, markup = _support(ctx, lang)
+    await message.answer(text, reply_markup=markup)
 
 
 async def support(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
-    text, url = _support(ctx, lang)
-    await show(query, text, keyboards.support(lang, url))
+    text, markup = _support(ctx, lang)
+    await show(query, text, markup)
     await query.answer()
 
 
-def _support(ctx: AppContext, lang: str) -> tuple[str, str]:
-    url = ctx.settings.support_url
-    return t(lang, "support_text" if url else "support_missing"), url
+def _support(ctx: AppContext, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    url, desk = ctx.settings.support_url, ctx.settings.shop_bot_is_desk
+    text = t(lang, "support_text" if url or desk else "support_missing")
+    return text, keyboards.support(lang, url, desk)
 
 
 def build() -> Router:

@@ -201,12 +201,14 @@ class Desk:
         if topic is None:
             raise DeskUnavailable(f"createForumTopic: {outcome} {reason}")
         thread = topic.message_thread_id
-        await tickets.set_topic(self.ctx.sessions, ticket.id, await self.chat(), thread)
+        # The card (and a restored topic's history) first; only then is the topic published to the
+        # messages waiting for it, so they land after.
         card = summary_card(self.lang, await summarize(self.ctx.sessions, customer), self.ctx.settings)
         await self._to_group(lambda chat: self.bot.send_message(chat, card, message_thread_id=thread))
         if restored:
             await self.note(thread, "desk_restored")
             await self._replay(ticket, customer, thread)
+        await tickets.set_topic(self.ctx.sessions, ticket.id, await self.chat(), thread)
         return thread
 
     async def _replay(self, ticket: Ticket, customer: Customer, thread: int) -> None:
@@ -290,7 +292,11 @@ class Desk:
         )
         if entry.settled:
             return
-        outcome, reason, sent = await self.send(customer.id, lambda: self.bot.send_message(customer.id, text))
+        # Operators' saved text goes as they typed it: escaped, so "<" is no HTML tag.
+        escaped = escape(text)
+        outcome, reason, sent = await self.send(
+            customer.id, lambda: self.bot.send_message(customer.id, escaped)
+        )
         await self._settle_out(entry, thread, outcome, reason, sent.message_id if sent else None)
 
     async def _settle_out(

@@ -50,12 +50,13 @@ class CustomerGate(BaseMiddleware):
         sender: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         ctx: AppContext = data["ctx"]
-        # Groups (the support desk's) hold operators, not customers: their own routers decide.
-        if sender is None or _is_payment_service(event) or (chat is not None and chat.type != "private"):
+        if sender is None or _is_payment_service(event):
             return await handler(event, data)
         customer: Customer | None = await get_customer(ctx.sessions, sender.id)
         lang = customer.language if customer else language_for(sender.language_code)
         data["customer"], data["lang"] = customer, lang
+        if chat is not None and chat.type != "private":
+            return await handler(event, data)  # a group's people (the desk's operators) are no customers
         if customer is not None and customer.banned:
             await _refuse(event, t(lang, "banned"))
             return None

@@ -30,7 +30,7 @@ from bot.routers import (
     trial,
     withdrawals,
 )
-from bot.support.routers import Desks, group_router, shop_bot_router
+from bot.support.routers import Desks, group_router, resume, shop_bot_router
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.context import AppContext
 from shop.customers.admin import AccessSync
@@ -104,6 +104,8 @@ async def run_bot(ctx: AppContext, stop: asyncio.Event) -> None:
         await serve_webhook_mode(bot, dispatcher, ctx.settings, stop)
         return
     await bot.delete_webhook()  # getUpdates is refused while a webhook from an earlier run is set
+    if ctx.settings.shop_bot_is_desk:
+        await resume(dispatcher, bot)
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, close_bot_session=True))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)

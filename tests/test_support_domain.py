@@ -80,3 +80,19 @@ async def test_saved_answers_refuse_bad_names_and_texts(db: Database) -> None:
         await quick.names(db.sessions) == ["hello"] and await quick.get(db.sessions, "HELLO") == "Hi again!"
     )
     assert await quick.remove(db.sessions, "hello") and not await quick.remove(db.sessions, "hello")
+
+
+async def test_the_queue_of_open_tickets_puts_the_longest_waiting_first(db: Database) -> None:
+    for user_id, name in ((1, "Ann"), (2, "Bob"), (3, "Cat")):
+        await subscriber(db.sessions, user_id, name)
+        ticket, _ = await tickets.open_ticket(db.sessions, user_id)
+        await journal.record(db.sessions, ticket.id, MessageDirection.IN, user_id, 1, "text")
+    bob = await tickets.ticket_of(db.sessions, 2)
+    cat = await tickets.ticket_of(db.sessions, 3)
+    assert bob is not None and cat is not None
+    await journal.record(db.sessions, bob.id, MessageDirection.OUT, -100, 7, "text", author_id=9)
+    await tickets.close_ticket(db.sessions, cat.id)
+    queue = await tickets.open_tickets(db.sessions, utcnow() + timedelta(minutes=5))
+    assert [(item.ticket.user_id, item.full_name) for item in queue] == [(1, "Ann"), (2, "Bob")]
+    assert queue[0].waiting is not None and queue[0].waiting >= timedelta(minutes=5)
+    assert queue[1].waiting is None  # answered

@@ -313,6 +313,29 @@ class Desk:
         elif status is SupportDelivery.FAILED:
             await self.note(thread, "desk_failed", reason=escape(reason or "?"))
 
+    # --- after a restart ----------------------------------------------------------------------
+    async def resume(self) -> int:
+        """Copies again what was recorded but never confirmed (the process died, or the network
+        failed, between the record and Telegram's answer); returns how many were taken up."""
+        entries = await journal.pending(self.ctx.sessions)
+        for entry in entries:
+            ticket = await tickets.ticket_by_id(self.ctx.sessions, entry.ticket_id)
+            customer = await get_customer(self.ctx.sessions, ticket.user_id)
+            if customer is None:
+                continue
+            if entry.direction is MessageDirection.IN:
+                thread = await self._topic(ticket, customer)
+                await self._copy_in(entry, ticket, customer, thread)
+            elif ticket.thread_id is not None:
+                copy_out = functools.partial(
+                    self.bot.copy_message, customer.id, entry.source_chat_id, entry.source_message_id
+                )
+                outcome, reason, copy = await self.send(customer.id, copy_out)
+                await self._settle_out(
+                    entry, ticket.thread_id, outcome, reason, copy.message_id if copy else None
+                )
+        return len(entries)
+
     # --- the topic's lifecycle ----------------------------------------------------------------
     async def topic_closed(self, ticket: Ticket, customer: Customer) -> None:
         if await tickets.close_ticket(self.ctx.sessions, ticket.id):

@@ -9,7 +9,7 @@ import logging
 from aiogram import Dispatcher
 
 from bot.main import build_bot
-from bot.support.routers import Desks, group_router, own_bot_router
+from bot.support.routers import Desks, group_router, own_bot_router, resume
 from shop.context import AppContext
 from shop.customers.admin import AccessSync
 
@@ -32,6 +32,7 @@ async def run_support(ctx: AppContext, stop: asyncio.Event) -> None:
     bot = build_bot(settings, settings.support_bot_token)
     dispatcher = build_support_dispatcher(ctx)
     await bot.delete_webhook()
+    await resume(dispatcher, bot)
     # One update at a time, confirmed to Telegram only once handled: a restart redelivers what was
     # not handled, and the journal's idempotency key drops what was.
     polling = asyncio.create_task(

@@ -4,7 +4,9 @@ while their ticket is open)."""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+import logging
+
+from aiogram import Bot, Dispatcher, F, Router
 from aiogram.filters import CommandStart
 from aiogram.types import CallbackQuery, Message, User
 
@@ -17,6 +19,8 @@ from shop.customers.admin import AccessSync
 from shop.customers.users import Customer, get_customer, register
 from shop.messaging.pacing import RateLimiter
 from shop.support.tickets import ticket_of
+
+log = logging.getLogger(__name__)
 
 
 class Desks:
@@ -31,6 +35,13 @@ class Desks:
         if bot.id not in self._desks:
             self._desks[bot.id] = Desk(self.ctx, bot, self.limiter)
         return self._desks[bot.id]
+
+
+async def resume(dispatcher: Dispatcher, bot: Bot) -> None:
+    """Before polling: what a previous run recorded but never confirmed is copied now."""
+    taken = await dispatcher["desks"].of(bot).resume()
+    if taken:
+        log.info("support desk resumed %d unconfirmed copies", taken)
 
 
 async def _in_support_group(message: Message, desks: Desks, bot: Bot) -> bool:

@@ -112,3 +112,16 @@ async def conversation(sessions: SessionFactory, ticket_id: int, last: int | Non
             query = query.limit(last)
         rows = list(await session.scalars(query))
     return [_entry(row) for row in reversed(rows)]
+
+
+async def pending(sessions: SessionFactory, limit: int = 100) -> list[Entry]:
+    """Messages recorded whose copy was never confirmed (a crash or a network error in between),
+    oldest first: copied again when the desk starts (at-least-once)."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(SupportMessage)
+            .where(SupportMessage.status == SupportDelivery.PENDING)
+            .order_by(SupportMessage.id)
+            .limit(limit)
+        )
+        return [_entry(row) for row in rows]

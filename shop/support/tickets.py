@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.db import SessionFactory
-from shop.models import SupportChat, SupportTicket, TicketStatus, utcnow
+from shop.models import SupportChat, SupportTicket, TicketStatus, User, utcnow
 
 # A claim older than this is of a process that died while creating the topic: another may take it.
 CLAIM_LEASE = timedelta(seconds=30)
@@ -38,6 +38,14 @@ async def ticket_of(sessions: SessionFactory, user_id: int) -> Ticket | None:
     async with sessions() as session:
         row = await session.scalar(select(SupportTicket).where(SupportTicket.user_id == user_id))
         return _ticket(row) if row else None
+
+
+async def ticket_by_id(sessions: SessionFactory, ticket_id: int) -> Ticket:
+    async with sessions() as session:
+        row = await session.get(SupportTicket, ticket_id)
+        if row is None:
+            raise LookupError(ticket_id)
+        return _ticket(row)
 
 
 async def ticket_in(sessions: SessionFactory, chat_id: int, thread_id: int) -> Ticket | None:
@@ -155,3 +163,34 @@ async def move_chat(sessions: SessionFactory, configured_id: int, old_id: int, n
         await session.execute(
             update(SupportTicket).where(SupportTicket.chat_id == old_id).values(chat_id=new_id)
         )
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    ticket: Ticket
+    full_name: str
+    username: str | None
+    waiting: timedelta | None  # since the customer's oldest unanswered message (None: answered)
+
+
+async def open_tickets(sessions: SessionFactory, now: datetime | None = None) -> list[WaitingTicket]:
+    """Open tickets for the operators' queue (the console): the longest-waiting first, then the
+    answered ones, newest opening first."""
+    now = now or utcnow()
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(SupportTicket, User.full_name, User.username)
+                .join(User, User.id == SupportTicket.user_id)
+                .where(SupportTicket.status == TicketStatus.OPEN)
+                .order_by(
+                    SupportTicket.waiting_since.is_(None),
+                    SupportTicket.waiting_since,
+                    SupportTicket.opened_at.desc(),
+                )
+            )
+        ).all()
+    return [
+        WaitingTicket(_ticket(row), name, username, now - row.waiting_since if row.waiting_since else None)
+        for row, name, username in rows
+    ]

@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from bot.main import build_bot
 from bot.support.main import build_support_dispatcher
+from bot.support.routers import resume
 from sandbox.telegram import SentMessage, TelegramSandbox
 from sandbox.telegram.records import Group, Topic
 from shop.context import AppContext
@@ -39,6 +40,7 @@ class SupportDesk:
     async def start(self) -> None:
         """The desk's process starts (again): a fresh Dispatcher polls, as after a restart."""
         self.dispatcher = build_support_dispatcher(self.ctx)
+        await resume(self.dispatcher, self.bot)
         self.polling.append(
             asyncio.create_task(
                 self.dispatcher.start_polling(self.bot, handle_signals=False, handle_as_tasks=False)

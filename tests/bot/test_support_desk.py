@@ -9,6 +9,7 @@ import io
 from PIL import Image
 
 from shop.models import MessageDirection, PaymentMethod, SupportDelivery, TicketStatus
+from shop.support import journal
 from shop.support.tickets import ticket_of
 from tests.bot.desk_kit import MEMBER, OPERATOR, SupportDesk
 from tests.factories import delivered_payment
@@ -147,13 +148,22 @@ async def test_a_restart_mid_conversation_loses_and_doubles_nothing(desk: Suppor
     await desk.tg.post(desk.chat_id, OPERATOR, "Answer two", thread_id=topic.thread_id)
     # And Telegram delivers the first message again (the confirmation of it was lost).
     await desk.tg.redeliver(first)
+    # The run before had recorded "Zero" and died (or lost the network) before copying it, and its
+    # update was confirmed all the same: the journal alone remembers it.
+    zero = desk.tg.world.add_message(1, False, text="Zero")
+    ticket = await ticket_of(desk.ctx.sessions, 1)
+    assert ticket is not None
+    await journal.record(desk.ctx.sessions, ticket.id, MessageDirection.IN, 1, zero.message_id, "text")
     await desk.start()
     await desk.tg.settle()
     # The operator's second answer stands where they wrote it; the customer's copies follow, once.
-    assert desk.topic_texts(topic)[1:] == ["One", "Answer one", "Answer two", "Two", "Three"]
+    assert desk.topic_texts(topic)[1:] == ["One", "Answer one", "Answer two", "Zero", "Two", "Three"]
     assert ann.texts[1:] == ["Answer one", "Answer two"]
     entries = await desk.journal_of(1)
-    assert len(entries) == 5 and {e.status for e in entries} == {SupportDelivery.DELIVERED}
+    assert len(entries) == 6 and {e.status for e in entries} == {SupportDelivery.DELIVERED}
+    await desk.stop()
+    await desk.start()  # nothing pending: a second restart copies nothing
+    assert len(desk.topic_texts(topic)) == 7
 
 
 async def test_bad_input_gets_a_clear_answer_and_changes_nothing(desk: SupportDesk) -> None:

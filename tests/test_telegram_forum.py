@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramMigrateToChat
 from aiogram.types import Message
-from PIL import Image
 
 from sandbox.telegram import TelegramSandbox
-from tests.test_telegram_sandbox import bot_for
+from tests.test_telegram_sandbox import bot_for, png
 
 OPERATOR, MEMBER, CUSTOMER = 10, 11, 1
+
+
+@pytest.fixture
+async def bot(tg: TelegramSandbox) -> AsyncIterator[Bot]:
+    async with bot_for(tg) as opened:  # the session closes on the way out
+        yield opened
 
 
 @pytest.fixture
@@ -24,19 +28,6 @@ async def tg() -> AsyncIterator[TelegramSandbox]:
         sandbox.add_user(OPERATOR, "Olga")
         sandbox.add_user(MEMBER, "Max")
         yield sandbox
-
-
-@pytest.fixture
-async def bot(tg: TelegramSandbox) -> AsyncIterator[Bot]:
-    bot = bot_for(tg)
-    yield bot
-    await bot.session.close()
-
-
-def png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 async def test_topics_are_created_closed_reopened_edited_and_deleted(tg: TelegramSandbox, bot: Bot) -> None:

@@ -258,6 +258,27 @@ class Desk:
         if kind is None:
             await self.note(thread, "desk_unsupported")
             return
+        copy = functools.partial(self.bot.copy_message, customer.id, message.chat.id, message.message_id)
+        await self._answer(message, thread, ticket, customer, kind, copy)
+
+    async def send_text(self, message: Message, ticket: Ticket, customer: Customer, text: str) -> None:
+        """A text from the desk to the customer on an operator's command (a saved answer), journalled
+        under the command's message. The text goes as typed: escaped, so "<" is no HTML tag."""
+        thread = message.message_thread_id
+        assert thread is not None
+        send = functools.partial(self.bot.send_message, customer.id, escape(text))
+        await self._answer(message, thread, ticket, customer, "text", send)
+
+    async def _answer(
+        self,
+        message: Message,
+        thread: int,
+        ticket: Ticket,
+        customer: Customer,
+        kind: str,
+        call: Callable[[], Awaitable[MessageId | Message]],
+    ) -> None:
+        """An operator's answer: journalled under the operator's message, sent once, outcome noted."""
         author = message.from_user.id if message.from_user and message.sender_chat is None else None
         entry = await journal.record(
             self.ctx.sessions,
@@ -270,33 +291,7 @@ class Desk:
         )
         if entry.settled:
             return
-        outcome, reason, copy = await self.send(
-            customer.id, lambda: self.bot.copy_message(customer.id, message.chat.id, message.message_id)
-        )
-        await self._settle_out(entry, thread, outcome, reason, copy.message_id if copy else None)
-
-    async def send_text(self, message: Message, ticket: Ticket, customer: Customer, text: str) -> None:
-        """A text from the desk to the customer on an operator's command (a saved answer), journalled
-        under the command's message."""
-        thread = message.message_thread_id
-        assert thread is not None
-        author = message.from_user.id if message.from_user else None
-        entry = await journal.record(
-            self.ctx.sessions,
-            ticket.id,
-            MessageDirection.OUT,
-            message.chat.id,
-            message.message_id,
-            "text",
-            author,
-        )
-        if entry.settled:
-            return
-        # Operators' saved text goes as they typed it: escaped, so "<" is no HTML tag.
-        escaped = escape(text)
-        outcome, reason, sent = await self.send(
-            customer.id, lambda: self.bot.send_message(customer.id, escaped)
-        )
+        outcome, reason, sent = await self.send(customer.id, call)
         await self._settle_out(entry, thread, outcome, reason, sent.message_id if sent else None)
 
     async def _settle_out(

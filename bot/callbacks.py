@@ -148,3 +148,7 @@ class WithdrawalDecision(CallbackData, prefix="wdd"):
     withdrawal_id: Annotated[int, Field(ge=1)]
     approve: bool
     listed: bool = False  # pressed on the /admin list, which is shown again afterwards
+
+
+class SupportChat(CallbackData, prefix="sup"):
+    """ "Write to support" (the shop bot is the desk): opens the customer's ticket."""

@@ -12,8 +12,18 @@ from aiogram.types import BufferedInputFile
 from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
 from bot.ui import qr_png
-from shop.customers.users import Access
+from shop.customers.users import Access, AccessState
 from shop.settings import Settings
+
+
+def access_status(lang: str, access: Access) -> str:
+    """One line: active or trial until when, expired since when, or none."""
+    return {
+        AccessState.ACTIVE: t(lang, "status_active", date=date(access.expires_at), days=access.days_left),
+        AccessState.TRIAL: t(lang, "status_trial", date=date(access.expires_at), days=access.days_left),
+        AccessState.EXPIRED: t(lang, "status_expired", date=date(access.expires_at)),
+        AccessState.NONE: t(lang, "status_none"),
+    }[access.state]
 
 
 def subscription_link(settings: Settings, token: str) -> str:

@@ -12,6 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
+from pydantic import SecretStr
 
 from bot.middleware import CustomerGate
 from bot.routers import (
@@ -30,6 +31,7 @@ from bot.routers import (
     trial,
     withdrawals,
 )
+from bot.support.routers import Desks, group_router, resume, shop_bot_router
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.context import AppContext
 from shop.customers.admin import AccessSync
@@ -43,14 +45,16 @@ WEBHOOK_PATH = "/telegram/webhook"
 COMMANDS = ("start", "menu", "subscription", "buy", "help", "support")
 
 
-def build_bot(settings: Settings) -> Bot:
-    if settings.telegram_bot_token is None:
+def build_bot(settings: Settings, token: SecretStr | None = None) -> Bot:
+    """The shop bot, or with `token` another bot (the support desk's) on the same Bot API server."""
+    token = token or settings.telegram_bot_token
+    if token is None:
         raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
     session = None
     if settings.telegram_api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
-        settings.telegram_bot_token.get_secret_value(),
+        token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
@@ -60,11 +64,18 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
     """The shop's bot with its real checkout, panel sync and broadcasts; `extra_routers` are
     consulted before the shop's own routers (a handler that must see an update first)."""
     dispatcher = Dispatcher(
-        ctx=ctx, checkout=Checkout(ctx), access_sync=AccessSync(ctx), broadcasting=BroadcastControl(ctx)
+        ctx=ctx,
+        checkout=Checkout(ctx),
+        access_sync=AccessSync(ctx),
+        broadcasting=BroadcastControl(ctx),
+        desks=Desks(ctx),
     )
     gate = CustomerGate()
     dispatcher.message.outer_middleware(gate)
     dispatcher.callback_query.outer_middleware(gate)
+    desk = ctx.settings.shop_bot_is_desk
+    if desk:
+        dispatcher.include_router(group_router())
     for extra in extra_routers:
         dispatcher.include_router(extra)
     # The referral router first: it takes the messages of a customer typing payout details.
@@ -72,8 +83,11 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
         referral, start, menu, buy, trial, subscription, help, language,
         console, admin, broadcast, withdrawals, payments,
     )  # fmt: skip
-    for router in (*features, fallback):
+    for router in features:
         dispatcher.include_router(router.build())
+    if desk:
+        dispatcher.include_router(shop_bot_router())  # free messages of an open ticket, not "not understood"
+    dispatcher.include_router(fallback.build())
     return dispatcher
 
 
@@ -91,6 +105,8 @@ async def run_bot(ctx: AppContext, stop: asyncio.Event) -> None:
         await serve_webhook_mode(bot, dispatcher, ctx.settings, stop)
         return
     await bot.delete_webhook()  # getUpdates is refused while a webhook from an earlier run is set
+    if ctx.settings.shop_bot_is_desk:
+        await resume(dispatcher, bot)
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, close_bot_session=True))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)

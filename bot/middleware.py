@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from bot.callbacks import AcceptTerms
 from bot.texts import language_for, t
@@ -43,12 +43,15 @@ class CustomerGate(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
         ctx: AppContext = data["ctx"]
         if sender is None or _is_payment_service(event):
             return await handler(event, data)
         customer: Customer | None = await get_customer(ctx.sessions, sender.id)
         lang = customer.language if customer else language_for(sender.language_code)
         data["customer"], data["lang"] = customer, lang
+        if chat is not None and chat.type != "private":
+            return await handler(event, data)  # a group's people (the desk's operators) are no customers
         if customer is not None and customer.banned:
             await _refuse(event, t(lang, "banned"))
             return None

@@ -453,3 +453,87 @@ class ConsoleSignin(Base):
     used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     session_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     signed_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SupportTicket(Base):
+    """A customer's support conversation and its forum topic in the operators' group: one per
+    customer, closed with the topic and reopened by the customer's next message."""
+
+    __tablename__ = "support_tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[TicketStatus] = mapped_column(
+        _enum(TicketStatus, "ticket_status"), default=TicketStatus.OPEN
+    )
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # the group holding the topic
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Set by whoever creates the topic now: ten first messages at once create one topic.
+    topic_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The oldest customer message no operator has answered yet (None: nobody is waiting).
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_support_tickets_chat_id_thread_id", "chat_id", "thread_id"),)
+
+
+class MessageDirection(enum.StrEnum):
+    IN = "in"  # the customer's message, copied into the topic
+    OUT = "out"  # an operator's message in the topic, copied to the customer
+
+
+class SupportDelivery(enum.StrEnum):
+    PENDING = "pending"  # recorded, the copy not confirmed yet (a retry copies it)
+    DELIVERED = "delivered"
+    BLOCKED = "blocked"  # the customer blocked the bot
+    FAILED = "failed"  # Telegram refused it for good; `error` says why
+
+
+class SupportMessage(Base):
+    """One message of a ticket. UNIQUE(source chat, source message) is the idempotency key: the row is
+    written before the copy, so a redelivered update or a retry after a restart never copies twice."""
+
+    __tablename__ = "support_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_tickets.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[MessageDirection] = mapped_column(_enum(MessageDirection, "message_direction"))
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # text, photo, video, document, voice, sticker
+    author_id: Mapped[int | None] = mapped_column(BigInteger)  # the operator (None: the group itself)
+    status: Mapped[SupportDelivery] = mapped_column(
+        _enum(SupportDelivery, "support_delivery"), default=SupportDelivery.PENDING
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    copy_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the copy, in the other chat
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("source_chat_id", "source_message_id"),)
+
+
+class SupportChat(Base):
+    """Where the configured support group lives now: a group upgraded to a supergroup has a new id."""
+
+    __tablename__ = "support_chats"
+
+    configured_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class QuickReply(Base):
+    """A saved answer operators send in a topic with `/q <name>`."""
+
+    __tablename__ = "support_quick_replies"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

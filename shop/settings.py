@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     channel_chat_id: str = ""  # what getChatMember checks; default: @name from CHANNEL_URL
     force_channel_subscription: bool = False
     support_url: str = ""  # e.g. https://t.me/<support account>; also offered by the apps and /sub page
+    # The support desk (docs/support.md): a forum supergroup where each customer's ticket is a topic.
+    # With SUPPORT_BOT_TOKEN a second bot talks to customers; without it the shop bot does.
+    support_chat_id: int | None = None
+    support_bot_token: SecretStr | None = None
+    support_language: Literal["ru", "en"] = "ru"  # of what the desk writes in the topics
 
     # Key for panel credentials stored in the database (Fernet, urlsafe base64 of 32 bytes).
     encryption_key: SecretStr | None = None
@@ -229,6 +234,11 @@ class Settings(BaseSettings):
     @property
     def temporal_web(self) -> str:
         return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def shop_bot_is_desk(self) -> bool:
+        """The shop bot talks to customers for the support desk (no support bot of its own)."""
+        return self.support_chat_id is not None and self.support_bot_token is None
 
     @property
     def base_url(self) -> str:

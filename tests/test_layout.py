@@ -41,6 +41,7 @@ CAPABILITIES = {
     "runtime",
     "storefront",
     "subscription",
+    "support",
 }
 
 

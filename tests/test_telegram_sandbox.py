@@ -163,7 +163,7 @@ async def test_a_users_video_and_document_are_delivered_and_copied_with_caption_
     with pytest.raises(TelegramBadRequest, match="message to copy not found"):
         await bot.copy_message(2, 1, 999)
     with pytest.raises(ValueError, match="unsupported media kind"):
-        await tg.send_media(1, "sticker", b"")
+        await tg.send_media(1, "hologram", b"")
 
 
 async def test_polling_dispatcher_gets_messages_and_callbacks(tg: TelegramSandbox, bot: Bot) -> None:

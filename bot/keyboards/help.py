@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import HowTo, Platform, Screen, SetLanguage
+from bot.callbacks import HowTo, Platform, Screen, SetLanguage, SupportChat
 from bot.keyboards.menu import back, links
 from bot.texts import t
 from shop.storefront.fields import OwnerSettings
@@ -47,8 +47,15 @@ def about(lang: str, owner: OwnerSettings) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[item] for item in links(lang, owner)] + [[back(lang)]])
 
 
-def support(lang: str, url: str) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(text=t(lang, "btn_write_support"), url=url)]] if url else []
+def support(lang: str, url: str, desk: bool) -> InlineKeyboardMarkup:
+    """The desk's "Write to support" (the shop bot is the desk), and the support contact's link."""
+    rows = []
+    if desk:
+        rows.append(
+            [InlineKeyboardButton(text=t(lang, "btn_support_chat"), callback_data=SupportChat().pack())]
+        )
+    if url:
+        rows.append([InlineKeyboardButton(text=t(lang, "btn_write_support"), url=url)])
     return InlineKeyboardMarkup(inline_keyboard=[*rows, [back(lang)]])
 
 

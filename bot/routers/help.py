@@ -6,7 +6,7 @@ from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import HowTo, Nav, Screen
 from bot.keyboards import help as keyboards
@@ -44,20 +44,21 @@ async def about(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
 
 
 async def support_command(message: Message, ctx: AppContext, lang: str) -> None:
-    text, url = await _support(ctx, lang)
-    await message.answer(text, reply_markup=keyboards.support(lang, url))
+    text, markup = await _support(ctx, lang)
+    await message.answer(text, reply_markup=markup)
 
 
 async def support(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
-    text, url = await _support(ctx, lang)
-    await show(query, text, keyboards.support(lang, url))
+    text, markup = await _support(ctx, lang)
+    await show(query, text, markup)
     await query.answer()
 
 
-async def _support(ctx: AppContext, lang: str) -> tuple[str, str]:
+async def _support(ctx: AppContext, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     owner = await ctx.storefront.current()
-    url = owner.support_url
-    return owner.text("support", lang) or t(lang, "support_text" if url else "support_missing"), url
+    url, desk = owner.support_url, ctx.settings.shop_bot_is_desk
+    text = owner.text("support", lang) or t(lang, "support_text" if url or desk else "support_missing")
+    return text, keyboards.support(lang, url, desk)
 
 
 def build() -> Router:

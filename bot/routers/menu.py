@@ -7,12 +7,13 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import Nav, Screen
+from bot.delivery import access_status
 from bot.keyboards.menu import main_menu
-from bot.texts import CATALOGUES, date, t
+from bot.texts import CATALOGUES, t
 from bot.ui import show
 from shop.access.trial import trial_refusal
 from shop.context import AppContext
-from shop.customers.users import AccessState, Customer, access_of
+from shop.customers.users import Customer, access_of
 
 MENU_LABELS = {catalogue["btn_menu"] for catalogue in CATALOGUES.values()}
 
@@ -21,12 +22,7 @@ async def menu_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[s
     access = await access_of(ctx.sessions, customer.id)
     owner = await ctx.storefront.current()
     trial = await trial_refusal(ctx.sessions, owner, customer.id) is None
-    status = {
-        AccessState.ACTIVE: t(lang, "status_active", date=date(access.expires_at), days=access.days_left),
-        AccessState.TRIAL: t(lang, "status_trial", date=date(access.expires_at), days=access.days_left),
-        AccessState.EXPIRED: t(lang, "status_expired", date=date(access.expires_at)),
-        AccessState.NONE: t(lang, "status_none"),
-    }[access.state]
+    status = access_status(lang, access)
     markup = main_menu(
         lang,
         active=access.active,

@@ -277,4 +277,48 @@ TEXTS: dict[str, str] = {
     ),
     "op_approve": "✅ Approve",
     "op_decline": "❌ Decline",
+    # Support desk: what the customer reads
+    "btn_support_chat": "✍️ Write to support",
+    "support_chat_intro": "✍️ Write your question here: text, a photo, a video, a file, a voice message or "
+    "a sticker. An operator answers in this chat.",
+    "support_hello": "👋 This is {shop} support. Describe your problem and an operator answers here.",
+    "support_received": "✅ Your message reached support. An operator answers here as soon as possible.",
+    "support_unsupported": "This kind of message cannot be passed to support. Please send text, a photo, "
+    "a video, a file, a voice message or a sticker.",
+    "support_closed": "✅ Your support request is closed. Write again any time and it opens again.",
+    "support_unavailable": "Support cannot be reached right now. Please try again in a few minutes.",
+    # Support desk: what operators read in a topic
+    "desk_topic": "{name}{username} ({id})",
+    "desk_card": "👤 <b>{name}</b>{username}\nID: <code>{id}</code> · language: {locale}{banned}\n\n"
+    "🔑 {status}\n🖥 Servers: {servers}\n\n💳 Last payments:\n{payments}\n\n"
+    "👥 Invited: {invited} · referral balance: {balance}{referrer}\n\n🔗 {console}",
+    "desk_banned_mark": " · ⛔ banned",
+    "desk_referrer": " · invited by {id}",
+    "desk_payment_line": "• {date} · {amount} · {status} · <code>{id}</code>",
+    "desk_no_payments": "none",
+    "desk_restored": "♻️ Topic restored: the previous one was deleted. The last messages follow.",
+    "desk_reopened": "🔓 The customer wrote again: the ticket is open.",
+    "desk_blocked": "⚠️ Not delivered: the customer blocked the bot.",
+    "desk_failed": "⚠️ Not delivered: {reason}",
+    "desk_unsupported": "⚠️ This kind of message cannot be sent to the customer: text, photo, video, "
+    "file, voice or sticker only.",
+    "desk_help": "Commands in a topic:\n/grant 7d — add days\n/ban, /unban\n/link — send the access card\n"
+    "/quick — saved answers; /quick add &lt;name&gt; &lt;text&gt;; /quick del &lt;name&gt;\n"
+    "/q &lt;name&gt; — send a saved answer",
+    "desk_grant_usage": "Usage: /grant 7d — from 1 to {max} days. Nothing was changed.",
+    "desk_granted": "✅ +{days} d: access until {date}.",
+    "desk_grant_repeat": "Already applied: access until {date}.",
+    "desk_banned": "⛔ Customer banned; their VPN access is being disabled.",
+    "desk_unbanned": "✅ Customer unbanned; their VPN access is being restored.",
+    "desk_ban_unchanged": "Nothing changed: the customer already is so.",
+    "desk_link_sent": "🔗 Access card sent to the customer.",
+    "desk_link_none": "The customer has no active access: no card was sent.",
+    "desk_customer_gone": "This customer is not in the shop any more.",
+    "desk_quick_list": "Saved answers: {names}\nSend one with /q &lt;name&gt;.",
+    "desk_quick_empty": "No saved answers yet. Add one: /quick add &lt;name&gt; &lt;text&gt;",
+    "desk_quick_saved": "💾 Saved answer “{name}”.",
+    "desk_quick_deleted": "🗑 Deleted answer “{name}”.",
+    "desk_quick_missing": "No saved answer “{name}”. /quick lists them.",
+    "desk_quick_usage": "Usage: /quick add &lt;name&gt; &lt;text&gt; (name: up to 32 of a-z, 0-9, _ and -), "
+    "/quick del &lt;name&gt;, /q &lt;name&gt;. Nothing was changed.",
 }

@@ -282,4 +282,48 @@ TEXTS: dict[str, str] = {
     ),
     "op_approve": "✅ Подтвердить",
     "op_decline": "❌ Отклонить",
+    # Support desk: what the customer reads
+    "btn_support_chat": "✍️ Написать в поддержку",
+    "support_chat_intro": "✍️ Напишите вопрос сюда: текст, фото, видео, файл, голосовое или стикер. "
+    "Оператор ответит в этом чате.",
+    "support_hello": "👋 Это поддержка {shop}. Опишите проблему, оператор ответит здесь.",
+    "support_received": "✅ Сообщение передано в поддержку. Оператор ответит здесь как можно скорее.",
+    "support_unsupported": "Такое сообщение нельзя передать в поддержку. Отправьте текст, фото, видео, "
+    "файл, голосовое или стикер.",
+    "support_closed": "✅ Обращение закрыто. Напишите снова в любой момент, и оно откроется.",
+    "support_unavailable": "Поддержка сейчас недоступна. Попробуйте через несколько минут.",
+    # Support desk: what operators read in a topic
+    "desk_topic": "{name}{username} ({id})",
+    "desk_card": "👤 <b>{name}</b>{username}\nID: <code>{id}</code> · язык: {locale}{banned}\n\n"
+    "🔑 {status}\n🖥 Серверов: {servers}\n\n💳 Последние платежи:\n{payments}\n\n"
+    "👥 Приглашено: {invited} · реферальный баланс: {balance}{referrer}\n\n🔗 {console}",
+    "desk_banned_mark": " · ⛔ заблокирован",
+    "desk_referrer": " · пригласил {id}",
+    "desk_payment_line": "• {date} · {amount} · {status} · <code>{id}</code>",
+    "desk_no_payments": "нет",
+    "desk_restored": "♻️ Тема восстановлена: прежнюю удалили. Ниже последние сообщения.",
+    "desk_reopened": "🔓 Клиент написал снова: обращение открыто.",
+    "desk_blocked": "⚠️ Не доставлено: клиент заблокировал бота.",
+    "desk_failed": "⚠️ Не доставлено: {reason}",
+    "desk_unsupported": "⚠️ Такое сообщение нельзя отправить клиенту: только текст, фото, видео, файл, "
+    "голосовое или стикер.",
+    "desk_help": "Команды в теме:\n/grant 7d — добавить дни\n/ban, /unban\n/link — отправить карточку доступа\n"
+    "/quick — готовые ответы; /quick add &lt;имя&gt; &lt;текст&gt;; /quick del &lt;имя&gt;\n"
+    "/q &lt;имя&gt; — отправить готовый ответ",
+    "desk_grant_usage": "Формат: /grant 7d — от 1 до {max} дней. Ничего не изменено.",
+    "desk_granted": "✅ +{days} дн.: доступ до {date}.",
+    "desk_grant_repeat": "Уже применено: доступ до {date}.",
+    "desk_banned": "⛔ Клиент заблокирован, его VPN-доступ отключается.",
+    "desk_unbanned": "✅ Клиент разблокирован, его VPN-доступ восстанавливается.",
+    "desk_ban_unchanged": "Ничего не изменилось: клиент уже в этом состоянии.",
+    "desk_link_sent": "🔗 Карточка доступа отправлена клиенту.",
+    "desk_link_none": "У клиента нет активного доступа: карточка не отправлена.",
+    "desk_customer_gone": "Этого клиента больше нет в магазине.",
+    "desk_quick_list": "Готовые ответы: {names}\nОтправить: /q &lt;имя&gt;.",
+    "desk_quick_empty": "Готовых ответов пока нет. Добавить: /quick add &lt;имя&gt; &lt;текст&gt;",
+    "desk_quick_saved": "💾 Ответ «{name}» сохранён.",
+    "desk_quick_deleted": "🗑 Ответ «{name}» удалён.",
+    "desk_quick_missing": "Нет готового ответа «{name}». Список: /quick",
+    "desk_quick_usage": "Формат: /quick add &lt;имя&gt; &lt;текст&gt; (имя: до 32 символов a-z, 0-9, _ и -), "
+    "/quick del &lt;имя&gt;, /q &lt;имя&gt;. Ничего не изменено.",
 }

@@ -26,8 +26,15 @@ message); getStarTransactions (`offset`, `limit` clamped to 1..100; oldest first
 incoming transaction whose `id` is the telegram_payment_charge_id, with `source` a
 TransactionPartnerUser carrying `invoice_payload`; its refund an outgoing one, same `id`, `receiver`);
 getChatMember (statuses creator/administrator/member/left/kicked; "member list is
-inaccessible" when the bot is not a channel admin); setMyCommands / getMyCommands /
-deleteMyCommands.
+inaccessible" when the bot is not a channel admin) and getChatAdministrators for groups;
+setMyCommands / getMyCommands / deleteMyCommands. Forum supergroups (sandbox/telegram/forum.py):
+createForumTopic (a topic's id is its `forum_topic_created` message's id; TOPIC_ICON_COLOR_INVALID,
+"the chat is not a forum", "not enough rights to create a topic"), editForumTopic, closeForumTopic,
+reopenForumTopic (TOPIC_NOT_MODIFIED when nothing changes), deleteForumTopic (its messages go too;
+sending there answers "message thread not found"); `message_thread_id` on sendMessage, sendPhoto and
+copyMessage; copyMessage also carries voice messages, stickers and locations, and refuses service
+messages. A basic group upgraded to a supergroup answers "group chat was upgraded to a supergroup
+chat" with `parameters.migrate_to_chat_id`.
 
 Faithful errors: HTML parse mode is parsed as Telegram does ("can't parse entities: ..." for an
 unknown or unclosed tag or a bare `<`); "message is not modified"; "message to edit not found";
@@ -42,8 +49,14 @@ Test-control API (`TelegramSandbox`):
   `set_membership("name", user_id, status)`, `set_bot_admin("name", bool)`;
   limits: `set_rate_limit(per_second | None)`, `flood_wait(after, seconds)` (429s for `seconds`
   once `after` more messages went out), `set_pre_checkout_timeout(seconds)`.
+- groups: `add_group(title, forum=True, basic=False)`, `set_group_member(chat, user_id, status)`,
+  `post(chat, user_id | None (as the group), text, thread_id=, media=(kind, bytes), caption=)`,
+  `close_topic` / `reopen_topic(chat, thread, user_id)` (service updates), `delete_topic(chat, thread)`
+  (no update, as Telegram), `upgrade_group(chat, user_id)` -> the supergroup; `topic()`, `topics()`,
+  `in_topic(chat, thread)` read them; `redeliver(update_id)` sends an update again.
 - updates (each enqueued for polling or webhook delivery): `send_text(user_id, text)` (commands
-  too) -> update id; `send_media(user_id, "photo" | "video" | "document", data, caption=)`;
+  too) -> update id; `send_media(user_id, kind, data, caption=)` (kind: photo, video, document,
+  voice, sticker or location);
   `press(user_id, message, button_text)` taps a callback button that exists on
   the message now -> callback query id; `send_callback(user_id, message_id, data)` with any data
   (stale or forged); `pre_checkout(user_id, payload, amount)` -> `PreCheckout` (the bot's answer

@@ -10,10 +10,11 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from sandbox.telegram.forum import FORUM_METHODS, ForumMethods
 from sandbox.telegram.markup import MAX_CAPTION, MAX_TEXT, check_reply_markup, rendered
 from sandbox.telegram.params import Params
-from sandbox.telegram.records import BotApiError, CallbackAnswer, Charge, Invoice, SandboxUser, bad_request
-from sandbox.telegram.state import FILE_KINDS, World
+from sandbox.telegram.records import BotApiError, CallbackAnswer, Charge, Invoice, bad_request
+from sandbox.telegram.state import FILE_KINDS, MIGRATION_SERVICE, TOPIC_SERVICE, World
 
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -56,17 +57,18 @@ METHODS = (
     "answerPreCheckoutQuery",
     "refundStarPayment",
     "getStarTransactions",
-    "getChatMember",
     "setMyCommands",
     "getMyCommands",
     "deleteMyCommands",
     "copyMessage",
     "sendChatAction",
+    *FORUM_METHODS,
 )
+UNCOPYABLE = {"successful_payment", "refunded_payment", *TOPIC_SERVICE, *MIGRATION_SERVICE}
 Handler = Callable[[Params], Awaitable[Any]]
 
 
-class BotApi:
+class BotApi(ForumMethods):
     def __init__(self, world: World) -> None:
         self.world = world
         self.handlers: dict[str, Handler] = {name.lower(): getattr(self, name) for name in METHODS}
@@ -161,7 +163,10 @@ class BotApi:
         text = rendered(html, p.text("parse_mode"), MAX_TEXT, "message text is empty")
         markup = p.obj("reply_markup")
         check_reply_markup(markup)
-        message = self.world.add_message(chat.id, True, text=text, html=html, reply_markup=markup)
+        thread = self.world.thread(chat.id, p.integer("message_thread_id"))
+        message = self.world.add_message(
+            chat.id, True, text=text, html=html, reply_markup=markup, thread_id=thread
+        )
         return self.world.message_json(message)
 
     async def editMessageText(self, p: Params) -> Any:
@@ -236,6 +241,7 @@ class BotApi:
         message = self.world.add_message(
             chat.id,
             True,
+            thread_id=self.world.thread(chat.id, p.integer("message_thread_id")),
             photo=photo,
             caption=caption,
             html=caption_html,
@@ -249,7 +255,7 @@ class BotApi:
         source = self.world.find_message(
             p.chat_id("from_chat_id"), p.integer("message_id"), "message to copy not found"
         )
-        if source.invoice is not None or source.extra.keys() & {"successful_payment", "refunded_payment"}:
+        if source.invoice is not None or source.extra.keys() & UNCOPYABLE:
             raise bad_request("message can't be copied")
         caption_html = p.text("caption")
         caption = source.caption
@@ -257,12 +263,14 @@ class BotApi:
             caption = rendered(caption_html, p.text("parse_mode"), MAX_CAPTION, "message caption is empty")
         markup = p.obj("reply_markup")
         check_reply_markup(markup)
+        thread = self.world.thread(chat.id, p.integer("message_thread_id"))
         copy = self.world.add_message(
             chat.id,
             True,
+            thread_id=thread,
             text=source.text,
             html=source.html if source.text is not None else caption_html,
-            caption=caption if source.media_kind is not None else None,
+            caption=caption if source.media_kind not in (None, "sticker") else None,
             photo=source.photo,
             reply_markup=markup,
             extra={key: value for key, value in source.extra.items() if key in MEDIA_KEYS},
@@ -362,18 +370,6 @@ class BotApi:
         return await self.world.enqueue("message", self.world.message_json(message))
 
     # --- channels and commands ----------------------------------------------------------------
-    async def getChatMember(self, p: Params) -> Any:
-        chat_id = p.chat_id()
-        user = self.world.users.get(p.required_integer("user_id"))
-        if user is None:
-            raise bad_request("PARTICIPANT_ID_INVALID")
-        if chat_id == user.id:
-            return {"status": "member", "user": user.as_user()}
-        channel = self.world.channel(chat_id)
-        if not channel.bot_is_admin:
-            raise bad_request("member list is inaccessible")
-        return member_json(channel.members.get(user.id, "left"), user)
-
     async def setMyCommands(self, p: Params) -> Any:
         commands = p.obj("commands") or []
         if len(commands) > 100:
@@ -396,21 +392,3 @@ class BotApi:
     def _commands_key(self, p: Params) -> tuple[str, str]:
         scope = p.obj("scope") or {"type": "default"}
         return (scope.get("type", "default"), p.text("language_code", "") or "")
-
-
-def member_json(status: str, user: SandboxUser) -> dict[str, Any]:
-    data: dict[str, Any] = {"status": status, "user": user.as_user()}
-    if status == "creator":
-        data["is_anonymous"] = False
-    elif status == "administrator":
-        rights = (
-            "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members "
-            "can_promote_members can_change_info can_invite_users can_post_stories can_edit_stories "
-            "can_delete_stories"
-        )
-        data |= {"can_be_edited": False, "is_anonymous": False} | dict.fromkeys(rights.split(), True)
-    elif status == "kicked":
-        data["until_date"] = 0
-    elif status not in ("member", "left"):
-        raise ValueError(f"unsupported member status {status!r}")
-    return data

@@ -10,16 +10,24 @@ from typing import Any
 class BotApiError(Exception):
     """An error answer of the Bot API: HTTP status = error_code, `description` as Telegram words it."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        parameters = {"retry_after": self.retry_after, "migrate_to_chat_id": self.migrate_to_chat_id}
+        if any(value is not None for value in parameters.values()):
+            body["parameters"] = {key: value for key, value in parameters.items() if value is not None}
         return body
 
 
@@ -62,6 +70,39 @@ class Channel:
 
 
 @dataclass
+class Topic:
+    """A forum topic; its id is the id of the `forum_topic_created` service message that opened it."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    closed: bool = False
+    deleted: bool = False
+
+
+@dataclass
+class Group:
+    """A group the bot is in: "group" (basic) or "supergroup" (a forum when `is_forum`). A basic group
+    upgraded to a supergroup keeps answering with `migrated_to`."""
+
+    id: int
+    title: str
+    type: str = "supergroup"
+    is_forum: bool = True
+    bot_status: str = "administrator"
+    bot_can_manage_topics: bool = True
+    members: dict[int, str] = field(default_factory=dict)  # user id -> status
+    topics: dict[int, Topic] = field(default_factory=dict)
+    migrated_to: int | None = None
+
+    def as_chat(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
+        if self.is_forum:
+            data["is_forum"] = True
+        return data
+
+
+@dataclass
 class Invoice:
     title: str
     description: str
@@ -88,13 +129,16 @@ class SentMessage:
     extra: dict[str, Any] = field(default_factory=dict)  # service payloads (successful_payment, ...)
     edited: bool = False
     deleted: bool = False
+    thread_id: int | None = None  # the forum topic it was posted in
+    sender_id: int | None = None  # who wrote it in a group (None: the bot, or the group itself)
+    as_group: bool = False  # an anonymous admin posting as the group
 
     @property
     def media_kind(self) -> str | None:
-        """ "photo", "video", "document", or None for a text (or service) message."""
+        """ "photo", "video", "document", "voice", "sticker", or None for a text (or service) message."""
         if self.photo is not None:
             return "photo"
-        return next((kind for kind in ("video", "document") if kind in self.extra), None)
+        return next((kind for kind in ("video", "document", "voice", "sticker") if kind in self.extra), None)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import itertools
 import json
 import time
@@ -13,7 +12,6 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -21,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sandbox.serving import serve
+from sandbox.telegram.forum import ForumControl
 from sandbox.telegram.methods import BotApi
 from sandbox.telegram.params import Params, Upload
 from sandbox.telegram.records import (
@@ -38,7 +37,7 @@ from sandbox.telegram.state import World
 DEFAULT_TOKEN = "123456789:SANDBOX-bot-token"
 
 
-class TelegramSandbox:
+class TelegramSandbox(ForumControl):
     def __init__(
         self,
         token: str = DEFAULT_TOKEN,
@@ -171,28 +170,18 @@ class TelegramSandbox:
     async def send_media(
         self, user_id: int, kind: str, data: bytes, caption: str | None = None, file_name: str = "file.bin"
     ) -> int:
-        """The user sends a photo (image bytes), a video or a document, with an optional caption;
-        returns the update id."""
-        file_id = self.world.next_id(f"{kind}-")
-        self.world.files[file_id] = data
-        ids = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)}
-        if kind == "photo":
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-            fields: dict[str, Any] = {
-                "photo": data,
-                "extra": {"photo_sizes": [ids | {"width": width, "height": height}]},
-            }
-        elif kind == "video":
-            fields = {"extra": {"video": ids | {"width": 640, "height": 360, "duration": 5}}}
-        elif kind == "document":
-            fields = {
-                "extra": {"document": ids | {"file_name": file_name, "mime_type": "application/octet-stream"}}
-            }
-        else:
-            raise ValueError(f"unsupported media kind {kind!r}: photo, video or document")
+        """The user sends a photo (image bytes), a video, a document, a voice message or a sticker
+        (no caption), or shares a "location" (data ignored); returns the update id."""
+        fields = self.world.media_fields(kind, data, file_name)
         message = self.world.add_message(user_id, False, caption=caption, **fields)
         return await self.world.enqueue("message", self.world.message_json(message))
+
+    async def redeliver(self, update_id: int) -> int:
+        """Telegram sends an update again (the bot's confirmation was lost): the same message, a new
+        update id."""
+        body = next(update for update in self.world.delivered if update["update_id"] == update_id)
+        kind = next(key for key in body if key != "update_id")
+        return await self.world.enqueue(kind, body[kind])
 
     async def press(self, user_id: int, message: SentMessage, button_text: str) -> str:
         """The user taps the callback button of `message` whose text contains `button_text`."""

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import math
 import time
 from collections import deque
 from typing import Any
 
+from PIL import Image
+
 from sandbox.telegram.records import (
     BotApiError,
     CallbackAnswer,
     Channel,
     Charge,
+    Group,
     Invoice,
     PreCheckout,
     SandboxUser,
@@ -25,7 +29,16 @@ from sandbox.telegram.records import (
 # Update types Telegram sends when a bot never chose (Bot API getUpdates.allowed_updates).
 DEFAULT_EXCLUDED = {"chat_member", "message_reaction", "message_reaction_count"}
 SENDING_METHODS = {"sendmessage", "sendphoto", "sendinvoice", "copymessage"}
-FILE_KINDS = ("video", "document")  # media a user can send besides photos, as Bot API objects
+# Media besides photos, as Bot API objects (a location is no file, but a copy carries it the same way).
+FILE_KINDS = ("video", "document", "voice", "sticker", "location")
+# Service messages of forum topics (Bot API Message fields); they cannot be copied.
+TOPIC_SERVICE = ("forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened")
+MIGRATION_SERVICE = ("migrate_to_chat_id", "migrate_from_chat_id")
+# Who Telegram names as the sender of a message an anonymous admin posts as the group.
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group"} | {
+    "username": "GroupAnonymousBot"
+}
+UPGRADED = "group chat was upgraded to a supergroup chat"
 
 
 class World:
@@ -35,6 +48,7 @@ class World:
         self.bot_username = bot_username
         self.users: dict[int, SandboxUser] = {}
         self.channels: dict[int, Channel] = {}
+        self.groups: dict[int, Group] = {}
         self.chats: dict[int, list[SentMessage]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
         self.files: dict[str, bytes] = {}
@@ -54,6 +68,7 @@ class World:
         self._ids = itertools.count(1)
         # Updates: a queue Telegram keeps until the bot confirms them (offset or a 2xx webhook answer).
         self.updates: list[dict[str, Any]] = []
+        self.delivered: list[dict[str, Any]] = []  # every update ever enqueued (for redelivery)
         self._update_ids = itertools.count(1)
         self.confirmed_up_to = 0
         self.allowed_updates: list[str] | None = None
@@ -70,8 +85,10 @@ class World:
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
 
-    def recipient(self, chat_id: int | str) -> SandboxUser | Channel:
+    def recipient(self, chat_id: int | str) -> SandboxUser | Channel | Group:
         """The chat a bot writes to; Telegram's errors for unknown chats and users who blocked the bot."""
+        if isinstance(chat_id, int) and chat_id in self.groups:
+            return self.group(chat_id)
         if isinstance(chat_id, str):
             channel = self.channel(chat_id)
             if not channel.bot_is_admin:
@@ -86,6 +103,25 @@ class World:
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
         return user
 
+    def group(self, chat_id: int | str) -> Group:
+        """A group the bot may write to: an upgraded basic group answers with its supergroup's id."""
+        group = self.groups.get(chat_id) if isinstance(chat_id, int) else None
+        if group is None or group.bot_status in ("left", "kicked"):
+            raise bad_request("chat not found")
+        if group.migrated_to is not None:
+            raise BotApiError(400, f"Bad Request: {UPGRADED}", migrate_to_chat_id=group.migrated_to)
+        return group
+
+    def thread(self, chat_id: int, thread_id: int | None) -> int | None:
+        """The topic a message goes to (`message_thread_id`): it must exist in that forum."""
+        if thread_id is None:
+            return None
+        group = self.groups.get(chat_id)
+        topic = group.topics.get(thread_id) if group is not None and group.is_forum else None
+        if topic is None or topic.deleted:
+            raise bad_request("message thread not found")
+        return thread_id
+
     def channel(self, chat_id: int | str) -> Channel:
         for channel in self.channels.values():
             if chat_id in (channel.id, f"@{channel.username}") or (
@@ -95,6 +131,28 @@ class World:
         raise bad_request("chat not found")
 
     # --- messages -----------------------------------------------------------------------------
+    def media_fields(self, kind: str, data: bytes, file_name: str = "file.bin") -> dict[str, Any]:
+        """What a person's message of `kind` holds, as Bot API objects; the bytes kept by file_id."""
+        file_id = self.next_id(f"{kind}-")
+        self.files[file_id] = data
+        ids = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)}
+        if kind == "photo":
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+            return {"photo": data, "extra": {"photo_sizes": [ids | {"width": width, "height": height}]}}
+        objects = {
+            "video": ids | {"width": 640, "height": 360, "duration": 5},
+            "document": ids | {"file_name": file_name, "mime_type": "application/octet-stream"},
+            "voice": ids | {"duration": 3, "mime_type": "audio/ogg"},
+            "sticker": ids
+            | {"type": "regular", "width": 512, "height": 512, "is_animated": False}
+            | {"is_video": False},
+            "location": {"latitude": 55.75, "longitude": 37.62},
+        }
+        if kind not in objects:
+            raise ValueError(f"unsupported media kind {kind!r}: photo, {', '.join(objects)}")
+        return {"extra": {kind: objects[kind]}}
+
     def add_message(self, chat_id: int, from_bot: bool, **fields: Any) -> SentMessage:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message = SentMessage(chat_id, next(counter), from_bot, int(time.time()), **fields)
@@ -112,6 +170,8 @@ class World:
     def chat_json(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.users:
             return self.users[chat_id].as_chat()
+        if chat_id in self.groups:
+            return self.groups[chat_id].as_chat()
         channel = self.channels[chat_id]
         return {"id": channel.id, "type": "channel", "title": channel.title, "username": channel.username}
 
@@ -123,8 +183,14 @@ class World:
         }
         if message.from_bot:
             data["from"] = self.bot_user()
+        elif message.as_group:
+            data["from"], data["sender_chat"] = GROUP_ANONYMOUS_BOT, self.chat_json(message.chat_id)
+        elif message.sender_id is not None:
+            data["from"] = self.users[message.sender_id].as_user()
         elif message.chat_id in self.users:
             data["from"] = self.users[message.chat_id].as_user()
+        if message.thread_id is not None:
+            data["message_thread_id"], data["is_topic_message"] = message.thread_id, True
         if message.text is not None:
             data["text"] = message.text
             if not message.from_bot and message.text.startswith("/"):
@@ -146,7 +212,7 @@ class World:
                 "currency": invoice.currency,
                 "total_amount": invoice.total_amount,
             }
-        for key in ("successful_payment", "refunded_payment"):
+        for key in ("successful_payment", "refunded_payment", *TOPIC_SERVICE, *MIGRATION_SERVICE):
             if key in message.extra:
                 data[key] = message.extra[key]
         if message.reply_markup is not None and "inline_keyboard" in message.reply_markup:
@@ -205,6 +271,7 @@ class World:
         update_id = next(self._update_ids)
         async with self.changed:
             self.updates.append({"update_id": update_id, kind: body})
+            self.delivered.append(self.updates[-1])
             self.changed.notify_all()
         return update_id
 

@@ -1,4 +1,4 @@
-"""`vpnshop` command line: up, worker, api, bot, migrate, hosts, demo."""
+"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, demo."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run the Temporal worker only")
     commands.add_parser("api", help="run the HTTP API only")
     commands.add_parser("bot", help="run the Telegram bot only")
+    commands.add_parser("support", help="run the support desk's bot only (SUPPORT_BOT_TOKEN)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser(
         "demo",
@@ -75,7 +76,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
 
         await upgrade(settings.db_url)
     else:
-        role = {"worker": processes.run_worker, "api": processes.run_api, "bot": processes.run_bot}[command]
+        role = {
+            "worker": processes.run_worker,
+            "api": processes.run_api,
+            "bot": processes.run_bot,
+            "support": processes.run_support,
+        }[command]
         # Scaled roles never start an embedded server and never migrate: they join the cluster in
         # TEMPORAL_ADDRESS, after `vpnshop migrate` has run once.
         if settings.embedded_temporal:

@@ -59,6 +59,12 @@ async def run_bot(ctx: AppContext, stop: asyncio.Event) -> None:
     await run(ctx, stop)
 
 
+async def run_support(ctx: AppContext, stop: asyncio.Event) -> None:
+    from bot.support.main import run_support as run
+
+    await run(ctx, stop)
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,4 +128,4 @@ async def up(settings: Settings, stop: asyncio.Event | None = None) -> None:
     with preflight.claim(settings):
         if settings.embedded_temporal:
             log.info("starting vpnshop: API %s, Temporal UI %s", settings.base_url, settings.temporal_web)
-        await run_roles(settings, [run_worker, run_api, run_bot], migrate=True, stop=stop)
+        await run_roles(settings, [run_worker, run_api, run_bot, run_support], migrate=True, stop=stop)

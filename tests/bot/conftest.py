@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 from temporalio.client import Client
 
+from tests.bot.desk_kit import SupportDesk, open_desk
 from tests.bot.kit import Shop, open_shop
 from tests.conftest import Database
 
@@ -44,4 +45,23 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def shop(shop_with: OpenShop) -> AsyncIterator[Shop]:
     async with shop_with() as opened:
+        yield opened
+
+
+OpenDesk = Callable[..., AbstractAsyncContextManager[SupportDesk]]
+
+
+@pytest.fixture
+def desk_with(sqlite_db: Database, temporal_client: Client, task_queue: str) -> OpenDesk:
+    """Opens the support desk's own bot with setting overrides (and basic_group=True)."""
+
+    def opener(**settings: Any) -> AbstractAsyncContextManager[SupportDesk]:
+        return open_desk(sqlite_db, temporal_client, task_queue, **settings)
+
+    return opener
+
+
+@pytest.fixture
+async def desk(desk_with: OpenDesk) -> AsyncIterator[SupportDesk]:
+    async with desk_with() as opened:
         yield opened

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -78,8 +79,11 @@ def test_env_example_documents_every_setting() -> None:
 
 
 def _make_dry_run(target: str, venv: Path) -> list[str]:
+    # Run as a fresh top-level make: under `make test` the inherited MAKELEVEL/MAKEFLAGS would add
+    # "Entering/Leaving directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, check=True, env=env
     )
     return done.stdout.splitlines()
 

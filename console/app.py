@@ -11,12 +11,20 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, plans, settings, signin
+from console.routes import audit, home, hosts, plans, settings, signin, support
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
 
-ROUTERS = (signin.router, home.router, audit.router, plans.router, hosts.router, settings.router)
+ROUTERS = (
+    signin.router,
+    home.router,
+    support.router,
+    audit.router,
+    plans.router,
+    hosts.router,
+    settings.router,
+)
 STATIC = Path(__file__).parent / "static"
 
 

@@ -25,12 +25,12 @@ from shop.messaging.pacing import RateLimiter
 from shop.messaging.telegram_send import SendOutcome, paced
 from shop.models import MessageDirection, SupportDelivery
 from shop.support import journal, tickets
+from shop.support.journal import CONTENT_KINDS
 from shop.support.summary import summarize
 from shop.support.tickets import Ticket
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CONTENT_KINDS = ("text", "photo", "video", "document", "voice", "sticker")
 OPERATOR_STATUSES = ("creator", "administrator")
 REPLAYED = 10  # messages replayed into a restored topic
 THREAD_GONE = "message thread not found"

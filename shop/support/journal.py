@@ -13,6 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from shop.db import SessionFactory
 from shop.models import MessageDirection, SupportDelivery, SupportMessage, SupportTicket, utcnow
 
+# What the desk copies and records (a message's `kind`); the rest is refused with an answer.
+CONTENT_KINDS = ("text", "photo", "video", "document", "voice", "sticker")
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -22,6 +25,7 @@ class Entry:
     source_chat_id: int
     source_message_id: int
     kind: str
+    author_id: int | None  # the operator who answered (None: the customer, or the group itself)
     status: SupportDelivery
     error: str | None
     copy_message_id: int | None
@@ -36,7 +40,7 @@ class Entry:
 def _entry(row: SupportMessage) -> Entry:
     return Entry(
         row.id, row.ticket_id, row.direction, row.source_chat_id, row.source_message_id, row.kind,
-        row.status, row.error, row.copy_message_id, row.created_at,
+        row.author_id, row.status, row.error, row.copy_message_id, row.created_at,
     )  # fmt: skip
 
 
@@ -48,6 +52,7 @@ async def record(
     message_id: int,
     kind: str,
     author_id: int | None = None,
+    now: datetime | None = None,
 ) -> Entry:
     """The message's row, written now or found from an earlier delivery of the same update."""
     try:
@@ -55,6 +60,7 @@ async def record(
             row = SupportMessage(
                 ticket_id=ticket_id, direction=direction, source_chat_id=chat_id,
                 source_message_id=message_id, kind=kind, author_id=author_id,
+                created_at=now or utcnow(),
             )  # fmt: skip
             session.add(row)
             await session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.db import SessionFactory
@@ -28,6 +28,15 @@ class Ticket:
     @property
     def is_open(self) -> bool:
         return self.status is TicketStatus.OPEN
+
+    @property
+    def topic_url(self) -> str | None:
+        """The topic in Telegram for a member of the group: only supergroups (ids -100…) have
+        t.me/c/ links, and forum topics live only in supergroups."""
+        chat = str(self.chat_id)
+        if self.thread_id is None or not chat.startswith("-100") or len(chat) <= 4:
+            return None
+        return f"https://t.me/c/{chat[4:]}/{self.thread_id}"
 
 
 def _ticket(row: SupportTicket) -> Ticket:
@@ -173,6 +182,15 @@ class WaitingTicket:
     waiting: timedelta | None  # since the customer's oldest unanswered message (None: answered)
 
 
+def _with_customer() -> Select[SupportTicket, str, str | None]:
+    return select(SupportTicket, User.full_name, User.username).join(User, User.id == SupportTicket.user_id)
+
+
+def _waiting(row: SupportTicket, name: str, username: str | None, now: datetime) -> WaitingTicket:
+    waiting = now - row.waiting_since if row.waiting_since else None
+    return WaitingTicket(_ticket(row), name, username, waiting)
+
+
 async def open_tickets(sessions: SessionFactory, now: datetime | None = None) -> list[WaitingTicket]:
     """Open tickets for the operators' queue (the console): the longest-waiting first, then the
     answered ones, newest opening first."""
@@ -180,8 +198,7 @@ async def open_tickets(sessions: SessionFactory, now: datetime | None = None) ->
     async with sessions() as session:
         rows = (
             await session.execute(
-                select(SupportTicket, User.full_name, User.username)
-                .join(User, User.id == SupportTicket.user_id)
+                _with_customer()
                 .where(SupportTicket.status == TicketStatus.OPEN)
                 .order_by(
                     SupportTicket.waiting_since.is_(None),
@@ -190,7 +207,16 @@ async def open_tickets(sessions: SessionFactory, now: datetime | None = None) ->
                 )
             )
         ).all()
-    return [
-        WaitingTicket(_ticket(row), name, username, now - row.waiting_since if row.waiting_since else None)
-        for row, name, username in rows
-    ]
+    return [_waiting(row, name, username, now) for row, name, username in rows]
+
+
+async def waiting_ticket(
+    sessions: SessionFactory, ticket_id: int, now: datetime | None = None
+) -> WaitingTicket:
+    """One ticket, open or closed, with its customer (LookupError: no such ticket)."""
+    async with sessions() as session:
+        found = (await session.execute(_with_customer().where(SupportTicket.id == ticket_id))).first()
+    if found is None:
+        raise LookupError(ticket_id)
+    row, name, username = found
+    return _waiting(row, name, username, now or utcnow())

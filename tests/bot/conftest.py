@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from temporalio.client import Client
 
 from tests.bot.desk_kit import SupportDesk, open_desk
-from tests.bot.kit import Shop, open_shop
+from tests.bot.kit import Person, Shop, open_shop
 from tests.conftest import Database
 
 OpenShop = Callable[..., AbstractAsyncContextManager[Shop]]
@@ -40,6 +41,22 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield launched
         await launched.close()
+
+
+CONSOLE_LINK = re.compile(r"https?://\S+/console/signin/\S+")
+
+
+async def console_signed_in(browser: Browser, operator: Person) -> tuple[BrowserContext, Page]:
+    """`/console` in the bot, and the link it sends opened and used on a phone-sized page."""
+    await operator.says("/console")
+    found = CONSOLE_LINK.search(operator.last.text or "")
+    assert found is not None, operator.last.text
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    await page.goto(found.group(0))
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="Dashboard").wait_for()
+    return context, page
 
 
 @pytest.fixture

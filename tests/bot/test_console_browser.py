@@ -5,8 +5,6 @@ that plan in the bot and buys it, and the access reaches the panel."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 from playwright.async_api import Browser, Page
@@ -14,12 +12,11 @@ from playwright.async_api import Browser, Page
 from api.app import create_app
 from sandbox.serving import serve
 from shop.operators import audit
-from tests.bot.conftest import ADMIN_ID, OpenShop
+from tests.bot.conftest import ADMIN_ID, OpenShop, console_signed_in
 from tests.bot.test_buy import access_card
 from tests.panel_fixtures import StartPanel
 
 pytestmark = pytest.mark.browser
-LINK = re.compile(r"https?://\S+/console/signin/\S+")
 
 
 async def add_host(page: Page, base: str, url: str, username: str, password: str, inbound: int) -> None:
@@ -61,14 +58,7 @@ async def test_operator_sets_up_the_shop_and_a_customer_buys(
         await rita.taps("Купить подписку")
         assert rita.last.text == "Сейчас нет доступных тарифов. Загляните позже."
 
-        await boss.says("/console")
-        found = LINK.search(boss.last.text or "")
-        assert found is not None
-        context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        page = await context.new_page()
-        await page.goto(found.group(0))
-        await page.get_by_role("button", name="Sign in").click()
-        await page.get_by_role("heading", name="Dashboard").wait_for()
+        context, page = await console_signed_in(browser, boss)
         cookies = {cookie["name"]: cookie for cookie in await context.cookies()}
         assert cookies["vpnshop_console"]["httpOnly"] and cookies["vpnshop_console"]["sameSite"] == "Lax"
 

@@ -5,8 +5,6 @@ dashboard shows the shop."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.async_api import Browser
 
@@ -14,10 +12,9 @@ from api.app import create_app
 from sandbox.serving import serve
 from shop.operators import audit
 from shop.storefront.fields import Source
-from tests.bot.conftest import ADMIN_ID, OpenShop
+from tests.bot.conftest import ADMIN_ID, OpenShop, console_signed_in
 
 pytestmark = pytest.mark.browser
-LINK = re.compile(r"https?://\S+/console/signin/\S+")
 
 
 async def test_owner_edits_a_text_and_the_bot_shows_it_without_a_restart(
@@ -31,14 +28,7 @@ async def test_owner_edits_a_text_and_the_bot_shows_it_without_a_restart(
         await ann.taps("About")
         assert ann.last.text is not None and ann.last.text.startswith("ℹ️ vpnshop")
 
-        await boss.says("/console")
-        found = LINK.search(boss.last.text or "")
-        assert found is not None
-        context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        page = await context.new_page()
-        await page.goto(found.group(0))
-        await page.get_by_role("button", name="Sign in").click()
-        await page.get_by_role("heading", name="Dashboard").wait_for()
+        context, page = await console_signed_in(browser, boss)
         assert await page.get_by_text("paid, active").count() == 1
 
         await page.get_by_role("link", name="Settings").click()

@@ -77,6 +77,7 @@ class PaymentMethod(enum.StrEnum):
     CRYPTOPAY = "cryptopay"
     STARS = "stars"
     P2P = "p2p"
+    BALANCE = "balance"  # the customer's RUB balance (shop.balance): no provider, debited once
 
 
 class PaymentStatus(enum.StrEnum):
@@ -88,6 +89,14 @@ class PaymentStatus(enum.StrEnum):
     EXPIRED = "expired"
     REVIEW = "review"
     REFUNDED = "refunded"
+
+
+class PaymentPurpose(enum.StrEnum):
+    """What a payment buys: days for the payer, money on their balance, or a gift for someone else."""
+
+    SUBSCRIPTION = "subscription"
+    TOPUP = "topup"
+    GIFT = "gift"
 
 
 class WithdrawalStatus(enum.StrEnum):
@@ -254,7 +263,10 @@ class Payment(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # ours, minted at method choice
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    plan_id: Mapped[int] = mapped_column(Integer, ForeignKey("plans.id"))
+    plan_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("plans.id"))  # None: a top-up
+    purpose: Mapped[PaymentPurpose] = mapped_column(
+        _enum(PaymentPurpose, "payment_purpose"), default=PaymentPurpose.SUBSCRIPTION, server_default="subscription"
+    )
     method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(8))
@@ -536,4 +548,116 @@ class QuickReply(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Promo codes, the balance and gifts (issue 19) -------------------------------------------------
+
+
+class PromoKind(enum.StrEnum):
+    PERCENT = "percent"  # `value` percent off the order
+    FIXED = "fixed"  # `value` RUB off the order
+    BONUS_DAYS = "bonus_days"  # `value` days more with the purchase
+    FREE_DAYS = "free_days"  # `value` days at once, no purchase (an activation code)
+
+
+class PromoCode(Base):
+    """A code the owner hands out. `used` counts the uses that hold (a conditional UPDATE keeps it
+    at most `max_uses` whatever the concurrency; the CHECK is the last line)."""
+
+    __tablename__ = "promo_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # upper case
+    kind: Mapped[PromoKind] = mapped_column(_enum(PromoKind, "promo_kind"))
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    max_uses: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
+    used: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    once_per_customer: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_purchase_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    plan_ids: Mapped[str] = mapped_column(String(256), default="")  # comma-separated; empty: every plan
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("used >= 0 AND (max_uses IS NULL OR used <= max_uses)", name="ck_promo_codes_used"),
+    )
+
+
+class PromoUse(Base):
+    """One use of a code: fixed into a payment when it is minted (UNIQUE payment_id), or a free-day
+    activation (no payment). `holder` is the customer while the use counts against "once per
+    customer" (UNIQUE with the code); a released use (expired, refunded payment) clears it."""
+
+    __tablename__ = "promo_uses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_id: Mapped[int] = mapped_column(Integer, ForeignKey("promo_codes.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    payment_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("payments.id", ondelete="CASCADE"), unique=True
+    )
+    holder: Mapped[int | None] = mapped_column(BigInteger)
+    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))  # RUB off
+    bonus_days: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("code_id", "holder"),)
+
+
+class PromoChoice(Base):
+    """The code a customer entered for their next order (one at a time)."""
+
+    __tablename__ = "promo_choices"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    code_id: Mapped[int] = mapped_column(Integer, ForeignKey("promo_codes.id", ondelete="CASCADE"))
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BalanceKind(enum.StrEnum):
+    TOPUP = "topup"
+    PURCHASE = "purchase"
+    REFERRAL = "referral"
+    ADJUSTMENT = "adjustment"
+    REFUND = "refund"
+
+
+class BalanceEntry(Base):
+    """One movement of a customer's RUB balance (signed); the balance is their sum. `source_key`
+    (UNIQUE) applies each movement once: the payment, the gift, the operator's form."""
+
+    __tablename__ = "balance_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[BalanceKind] = mapped_column(_enum(BalanceKind, "balance_kind"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    source_key: Mapped[str] = mapped_column(String(128), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("amount <> 0", name="ck_balance_entries_amount_nonzero"),)
+
+
+class Gift(Base):
+    """A plan bought for someone else: its code goes to the payer; the first customer to open it
+    claims it (a conditional UPDATE) and gets the days as a grant keyed by the gift."""
+
+    __tablename__ = "gifts"
+
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(40), ForeignKey("payments.id", ondelete="CASCADE"), unique=True)
+    payer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plan_name: Mapped[str] = mapped_column(String(64))
+    days: Mapped[int] = mapped_column(Integer)
+    worth: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # RUB, what a refund gives back
+    redeemed_by: Mapped[int | None] = mapped_column(BigInteger)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

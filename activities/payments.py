@@ -18,13 +18,24 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import purposes
 from bot.texts import t
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import Access, access_of, operator_languages
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
+from shop.models import (
+    Payment,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+    Plan,
+    Subscription,
+    User,
+    utcnow,
+)
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
+from shop.promo import uses
 from shop.settings import Settings
 from shop.storefront.store import Storefront
 from shop.transitions import TransitionRefused
@@ -69,6 +80,8 @@ class Order(BaseModel):
     receipt_email: str | None
     test_mode: bool | None
     timings: Timings
+    # Histories recorded before purposes existed carry none: they all bought days for the payer.
+    purpose: PaymentPurpose = PaymentPurpose.SUBSCRIPTION
 
 
 class PaymentRef(BaseModel):
@@ -162,10 +175,15 @@ class PaymentActivities:
     async def load_order(self, inp: PaymentRef) -> Order | None:
         async with self.sessions() as session:
             payment = await session.get(Payment, inp.payment_id)
-            plan = await session.get(Plan, payment.plan_id) if payment else None
-        if payment is None or plan is None:
+            plan = await session.get(Plan, payment.plan_id) if payment and payment.plan_id else None
+        if payment is None or (plan is None and payment.purpose is not PaymentPurpose.TOPUP):
             return None
         subscription = await ensure_subscription(self.sessions, payment.user_id)
+        shop_name = (await self.storefront.current()).shop_name
+        days = plan.duration_days if plan else 0
+        promo = await uses.of_payment(self.sessions, payment.id)
+        if promo is not None and promo.released_at is None:
+            days += promo.bonus_days
         return Order(
             payment_id=payment.id,
             user_id=payment.user_id,
@@ -173,14 +191,15 @@ class PaymentActivities:
             method=payment.method,
             amount=payment.amount,
             currency=payment.currency,
-            seconds=int(timedelta(days=plan.duration_days).total_seconds()),
-            description=f"{(await self.storefront.current()).shop_name}: {plan.name}",
+            seconds=int(timedelta(days=days).total_seconds()),
+            description=f"{shop_name}: {plan.name if plan else t('ru', 'topup_description')}",
             status=payment.status,
             provider_payment_id=payment.provider_payment_id,
             pay_url=payment.confirmation_url,
             receipt_email=payment.receipt_email,
             test_mode=self.settings.yookassa_test_mode if payment.method is PaymentMethod.YOOKASSA else None,
             timings=self._timings(),
+            purpose=payment.purpose,
         )
 
     @activity.defn
@@ -270,7 +289,11 @@ class PaymentActivities:
             "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
         }
         customer_key, operator_key = MESSAGES[inp.event]
-        if inp.event is PaymentEvent.DELIVERED:
+        if inp.event is PaymentEvent.DELIVERED and payment.purpose is not PaymentPurpose.SUBSCRIPTION:
+            await self.telegram.send(
+                user.id, await purposes.delivered_text(self.sessions, self.settings, payment, user)
+            )
+        elif inp.event is PaymentEvent.DELIVERED:
             await self.telegram.send_access(user.id, user.language, await access_of(self.sessions, user.id))
         elif customer_key:
             await self.telegram.send(user.id, t(user.language, customer_key, **values))

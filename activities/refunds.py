@@ -64,7 +64,7 @@ class RefundActivities:
             payment = await session.get(Payment, inp.payment_id)
             if payment is None:
                 return RefundPlan(valid=False, reason="unknown payment")
-            plan = await session.get(Plan, payment.plan_id)
+            plan = await session.get(Plan, payment.plan_id) if payment.plan_id else None
             purchase = await session.scalar(select(Grant).where(Grant.source_key == payment.id))
         if purchase is None or plan is None:
             # Nothing was granted for this payment, so the refund takes nothing back.

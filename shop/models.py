@@ -265,7 +265,9 @@ class Payment(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("plans.id"))  # None: a top-up
     purpose: Mapped[PaymentPurpose] = mapped_column(
-        _enum(PaymentPurpose, "payment_purpose"), default=PaymentPurpose.SUBSCRIPTION, server_default="subscription"
+        _enum(PaymentPurpose, "payment_purpose"),
+        default=PaymentPurpose.SUBSCRIPTION,
+        server_default="subscription",
     )
     method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
@@ -595,7 +597,9 @@ class PromoUse(Base):
     __tablename__ = "promo_uses"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code_id: Mapped[int] = mapped_column(Integer, ForeignKey("promo_codes.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("promo_codes.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     payment_id: Mapped[str | None] = mapped_column(
         String(40), ForeignKey("payments.id", ondelete="CASCADE"), unique=True
@@ -614,7 +618,9 @@ class PromoChoice(Base):
 
     __tablename__ = "promo_choices"
 
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     code_id: Mapped[int] = mapped_column(Integer, ForeignKey("promo_codes.id", ondelete="CASCADE"))
     chosen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -652,7 +658,9 @@ class Gift(Base):
     __tablename__ = "gifts"
 
     code: Mapped[str] = mapped_column(String(24), primary_key=True)
-    payment_id: Mapped[str] = mapped_column(String(40), ForeignKey("payments.id", ondelete="CASCADE"), unique=True)
+    payment_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("payments.id", ondelete="CASCADE"), unique=True
+    )
     payer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     plan_name: Mapped[str] = mapped_column(String(64))
     days: Mapped[int] = mapped_column(Integer)

@@ -19,6 +19,7 @@ from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
 from activities.panels import PanelActivities
 from activities.payments import PaymentActivities
+from activities.purposes import PurposeActivities
 from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
@@ -104,6 +105,7 @@ def activities_for(
         payments.set_status,
         payments.notify,
         payments.refund_stars_charge,
+        PurposeActivities(ctx.sessions).fulfil,
         referrals.reward_referrer,
         referrals.notify_referrer,
         refunds.check_refund,

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         SetStatusInput,
     )
     from shop import search_attributes
-    from shop.models import GrantKind, PaymentMethod, PaymentStatus
+    from shop.models import GrantKind, PaymentMethod, PaymentPurpose, PaymentStatus
     from shop.payments.base import Expected, ProviderPayment, ProviderStatus, mismatches
     from shop.payments.stars import StarsCharge, as_provider_payment
     from shop.payments.status import FINAL
@@ -47,6 +47,8 @@ REFERRAL_PATCH = "referral-reward"
 # Runs started before "access first" replay waiting for the whole provisioning child.
 ACCESS_FIRST_PATCH = "access-first"
 EARLY_HINT_PATCH = "early-hint"
+# Top-ups and gifts deliver money or a code instead of days (only runs of such payments reach it).
+PURPOSE_PATCH = "payment-purpose"
 AWAITING_OPERATOR = "waiting for the operator"
 
 
@@ -183,6 +185,10 @@ class PaymentWorkflow(PaymentSteps, HostReports):
         return await self._poll_provider(order)
 
     async def _deliver(self, order: Order) -> None:
+        if order.purpose is not PaymentPurpose.SUBSCRIPTION and workflow.patched(PURPOSE_PATCH):
+            self.stage = "fulfilling"
+            await self._fulfil(order)
+            return
         self.stage = "granting"
         await workflow.execute_activity_method(
             LedgerActivities.apply_grant,

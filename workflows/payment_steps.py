@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentEvent,
         RefundChargeInput,
     )
+    from activities.purposes import FulfilInput, PurposeActivities
     from activities.referrals import ReferralActivities, RewardInput
     from shop.models import GrantKind
     from shop.payments.base import ProviderPayment
@@ -105,3 +106,13 @@ class PaymentSteps:
                 )
         except ActivityError as error:
             workflow.logger.warning("payment %s: referral reward failed: %s", order.payment_id, error.cause)
+
+    async def _fulfil(self, order: Order) -> None:
+        """A top-up or a gift: credit the balance or mint the gift code, keyed by the payment."""
+        await workflow.execute_activity_method(
+            PurposeActivities.fulfil,
+            FulfilInput(payment_id=order.payment_id),
+            start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
+            retry_policy=PATIENT,
+        )

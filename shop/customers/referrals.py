@@ -232,6 +232,11 @@ async def _balance(session: AsyncSession, user_id: int) -> tuple[Decimal, Decima
     return earned, max(Decimal(0).quantize(CENT), earned - out)
 
 
+async def spendable(session: AsyncSession, user_id: int) -> Decimal:
+    """The referral balance as this session sees it (the caller holds the customer's lock)."""
+    return (await _balance(session, user_id))[1]
+
+
 async def _open_request(session: AsyncSession, user_id: int) -> Withdrawal | None:
     return await session.scalar(
         select(Withdrawal).where(

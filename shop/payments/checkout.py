@@ -10,14 +10,16 @@ the same link. P2P: the customer's "I have paid" and the operator's decision go 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 
+from shop.balance import ledger as balance_ledger
 from shop.context import AppContext
 from shop.customers import referrals
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan
+from shop.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Plan
 from shop.operators import audit
 from shop.operators.audit import Actor
-from shop.payments import hints
+from shop.payments import hints, pricing
 from shop.payments.plans import PlanView
 from shop.payments.service import (
     CheckoutError,
@@ -28,6 +30,7 @@ from shop.payments.service import (
     start_checkout,
 )
 from shop.payments.status import FINAL
+from shop.promo import uses
 
 CLOSED = FINAL | {PaymentStatus.SUCCEEDED}
 
@@ -44,6 +47,14 @@ class DiscountSpent(PaymentClosed):
     """A discounted order opened before the invitee's first purchase, tapped after it: start anew."""
 
 
+class PromoLost(PaymentClosed):
+    """The order's promo code use was given back (the order was abandoned, then made again)."""
+
+
+class BalanceTooLow(Exception):
+    """A balance payment the balance does not cover: nothing was debited."""
+
+
 class PaymentNotReady(Exception):
     """The provider's link is not there yet (a slow provider, a busy worker): tap again later."""
 
@@ -56,6 +67,8 @@ class OpenedPayment:
     amount: Decimal
     currency: str
     discount_percent: int  # the invitee's first-purchase discount included in `amount`
+    promo_discount: Decimal = Decimal(0)  # RUB off by the customer's promo code
+    bonus_days: int = 0  # days a promo code adds to the plan's
 
 
 @dataclass(frozen=True)
@@ -71,41 +84,71 @@ class PaymentOffer:
     url: str | None = None  # YooKassa confirmation URL, Crypto Pay invoice URL
     stars: int | None = None  # Telegram Stars: the bot sends an XTR invoice with payload = payment_id
     requisites: str | None = None  # manual P2P transfer: card/phone to pay to
+    paid: bool = False  # paid from the balance: nothing more to pay, delivery is under way
 
 
 class Checkout:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    async def methods(self, plan: PlanView) -> list[PaymentMethod]:
-        """The methods that are enabled and configured and can pay this plan, in display order."""
+    async def methods(self, plan: PlanView, user_id: int | None = None) -> list[PaymentMethod]:
+        """The methods that are enabled and configured and can pay this plan, in display order;
+        the balance only for a customer who has money on it."""
         owner = await self.ctx.storefront.current()
         stars = owner.stars_price(plan.price_stars, plan.price)
-        return [method for method in available_methods(self.ctx.settings, owner) if plan.sells(method, stars)]
+        has_money = user_id is not None and await balance_ledger.balance(self.ctx.sessions, user_id) > 0
+        return [
+            method
+            for method in available_methods(self.ctx.settings, owner)
+            if plan.sells(method, stars) and (method is not PaymentMethod.BALANCE or has_money)
+        ]
+
+    async def topup_methods(self) -> list[PaymentMethod]:
+        owner = await self.ctx.storefront.current()
+        return [m for m in available_methods(self.ctx.settings, owner) if m in pricing.TOPUP_METHODS]
 
     async def discount(self, user_id: int) -> int:
         """The percent off the customer's next order (an invitee's first purchase), 0 when none."""
         owner = await self.ctx.storefront.current()
         return await referrals.first_purchase_discount(self.ctx.sessions, owner, user_id)
 
-    async def open_payment(self, user_id: int, plan_id: int, method: PaymentMethod) -> OpenedPayment:
-        """Records a new payment for this pick, its amount fixed now (LookupError: plan or method gone)."""
+    async def open_payment(
+        self,
+        user_id: int,
+        plan_id: int | None,
+        method: PaymentMethod,
+        purpose: PaymentPurpose = PaymentPurpose.SUBSCRIPTION,
+        topup: Decimal | None = None,
+    ) -> OpenedPayment:
+        """Records a new payment for this pick, its amount fixed now (LookupError: plan or method
+        gone; CheckoutError: the chosen promo code cannot apply, a top-up amount out of range)."""
         owner = await self.ctx.storefront.current()
         if method not in available_methods(self.ctx.settings, owner):
             raise LookupError(method)
+        hold = timedelta(minutes=self.ctx.settings.payment_deadline_minutes)
         try:
             payment = await record_payment(
-                self.ctx.sessions, owner, new_payment_id(), user_id, plan_id, method
-            )
+                self.ctx.sessions, owner, new_payment_id(), user_id, plan_id, method,
+                purpose=purpose, topup=topup, hold=hold,
+            )  # fmt: skip
         except CheckoutError as refused:
+            if refused.key.startswith(("promo_", "topup_")):
+                raise
             raise LookupError(refused.key) from None
-        return OpenedPayment(payment.id, payment.amount, payment.currency, payment.discount_percent)
+        promo = await uses.of_payment(self.ctx.sessions, payment.id)
+        return OpenedPayment(
+            payment.id, payment.amount, payment.currency, payment.discount_percent,
+            promo.discount if promo else Decimal(0), promo.bonus_days if promo else 0,
+        )  # fmt: skip
 
-    async def _own(self, user_id: int, payment_id: str) -> tuple[Payment, Plan]:
+    async def _own(self, user_id: int, payment_id: str) -> tuple[Payment, Plan | None]:
+        """The customer's payment and its plan (None for a top-up)."""
         async with self.ctx.sessions() as session:
             payment = await session.get(Payment, payment_id[:40])
-            plan = await session.get(Plan, payment.plan_id) if payment else None
-        if payment is None or plan is None or payment.user_id != user_id:
+            plan = await session.get(Plan, payment.plan_id) if payment and payment.plan_id else None
+        if payment is None or payment.user_id != user_id:
+            raise PaymentNotFound(payment_id)
+        if plan is None and payment.purpose is not PaymentPurpose.TOPUP:
             raise PaymentNotFound(payment_id)
         return payment, plan
 
@@ -113,18 +156,29 @@ class Checkout:
         """Starts or joins the payment's workflow; raises PaymentNotFound / PaymentClosed /
         PaymentNotReady."""
         payment, plan = await self._own(user_id, payment_id)
-        if payment.status in CLOSED:
+        from_balance = payment.method is PaymentMethod.BALANCE
+        # A balance payment is `succeeded` once debited: a tap again starts its workflow if need be.
+        if payment.status in CLOSED and not (from_balance and payment.status is PaymentStatus.SUCCEEDED):
             raise PaymentClosed(payment_id)
         unpaid = payment.status is PaymentStatus.CREATED
         if unpaid and await referrals.discount_spent(self.ctx.sessions, payment):
             raise DiscountSpent(payment_id)
+        if unpaid and await uses.hold_lost(self.ctx.sessions, payment.id):
+            raise PromoLost(payment_id)
         try:
-            started = await start_checkout(self.ctx, user_id, plan.id, payment.method, payment.id)
-        except CheckoutError:  # the method was switched off since the order was shown
+            started = await start_checkout(
+                self.ctx, user_id, plan.id if plan else None, payment.method, payment.id
+            )
+        except CheckoutError as refused:  # the method was switched off since the order was shown
+            if refused.key == "pay_balance_short":
+                raise BalanceTooLow(payment_id) from None
             raise PaymentClosed(payment_id) from None
+        days = plan.duration_days if plan else 0
         offer = PaymentOffer(
-            payment.id, payment.method, payment.amount, payment.currency, plan.name, plan.duration_days
+            payment.id, payment.method, payment.amount, payment.currency, plan.name if plan else "", days
         )
+        if from_balance:
+            return replace(offer, paid=True)
         if started.stars_invoice is not None:
             return replace(offer, stars=started.stars_invoice.amount)
         if started.status in CLOSED:

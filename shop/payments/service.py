@@ -15,19 +15,18 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from shop.balance import purchase
+from shop.balance.ledger import BalanceShort
 from shop.context import AppContext
-from shop.customers import referrals
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
-from shop.payments import hints
-from shop.payments.plans import has_paid, view
-from shop.payments.stars import CURRENCY as STARS_CURRENCY
+from shop.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Plan, utcnow
+from shop.payments import hints, pricing
+from shop.payments.pricing import CheckoutError
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
@@ -38,14 +37,6 @@ from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)
 LINK_WAIT = timedelta(seconds=8)
-
-
-class CheckoutError(Exception):
-    """The checkout cannot go on; `key` names the customer text in the bot catalogues."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 class Checkout(BaseModel):
@@ -71,6 +62,7 @@ def available_methods(settings: Settings, owner: OwnerSettings) -> list[PaymentM
         PaymentMethod.CRYPTOPAY: settings.cryptopay_token is not None,
         PaymentMethod.STARS: True,
         PaymentMethod.P2P: bool(owner.p2p_requisites),
+        PaymentMethod.BALANCE: True,
     }
     return [method for method, ready in configured.items() if ready and owner.method_enabled(method)]
 
@@ -80,56 +72,40 @@ async def record_payment(
     owner: OwnerSettings,
     payment_id: str,
     user_id: int,
-    plan_id: int,
+    plan_id: int | None,
     method: PaymentMethod,
     receipt_email: str | None = None,
+    *,
+    purpose: PaymentPurpose | None = None,
+    topup: Decimal | None = None,
+    hold: timedelta = timedelta(hours=2),
 ) -> Payment:
     """The payment row for this id, created on first use; refuses an id bound to another order.
 
-    The amount is fixed here, with an invitee's first-purchase discount for every method alike, so
-    the provider is later checked against this exact amount."""
+    The amount is fixed here (`shop.payments.pricing`), with an invitee's first-purchase discount
+    and the customer's promo code for every method alike, so the provider is later checked against
+    this exact amount. `purpose` None: whatever the recorded payment buys (a subscription when new);
+    a top-up has no plan and carries its `topup` amount."""
     async with sessions() as session:
         existing = await session.get(Payment, payment_id)
     if existing is None:
-        discount = await referrals.first_purchase_discount(sessions, owner, user_id)
-        paid_before = await has_paid(sessions, user_id)
+        if purpose is PaymentPurpose.TOPUP:
+            if topup is None:
+                raise CheckoutError("pay_unknown")
+            await pricing.mint_topup(sessions, payment_id, user_id, method, topup, "RUB")
+        elif plan_id is None:
+            raise CheckoutError("pay_unknown")
+        else:
+            await pricing.mint_plan_payment(
+                sessions, owner, payment_id, user_id, plan_id, method, receipt_email,
+                purpose or PaymentPurpose.SUBSCRIPTION, hold,
+            )  # fmt: skip
         async with sessions() as session:
-            plan = await session.get(Plan, plan_id)
-            if plan is None or not plan.active:
-                raise CheckoutError("pay_plan_unavailable")
-            offer = view(plan)
-            stars = owner.stars_price(plan.price_stars, plan.price)
-            # The bot shows only what fits; this holds when a button outlived an operator's change.
-            if not offer.sells(method, stars):
-                raise CheckoutError("pay_method_unavailable")
-            if not offer.offered_to(paid_before):
-                raise CheckoutError("pay_plan_unavailable")
-            if method is PaymentMethod.STARS:
-                assert stars is not None  # sells() refuses Stars without a Stars price
-                amount = Decimal(referrals.discounted_stars(stars, discount))
-                currency = STARS_CURRENCY
-            else:
-                amount, currency = referrals.discounted(plan.price, discount), plan.currency
-            session.add(
-                Payment(
-                    id=payment_id,
-                    user_id=user_id,
-                    plan_id=plan_id,
-                    method=method,
-                    amount=amount,
-                    currency=currency,
-                    receipt_email=receipt_email,
-                    discount_percent=discount,
-                    price_rub=referrals.discounted(plan.price, discount),
-                )
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()  # the other click inserted it first: use theirs
             existing = await session.scalar(select(Payment).where(Payment.id == payment_id))
-            assert existing is not None
-    if (existing.user_id, existing.plan_id, existing.method) != (user_id, plan_id, method):
+        assert existing is not None
+    if (existing.user_id, existing.plan_id, existing.method) != (user_id, plan_id, method) or (
+        purpose is not None and existing.purpose is not purpose
+    ):
         raise CheckoutError("pay_unknown")
     return existing
 
@@ -176,16 +152,24 @@ async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLin
 async def start_checkout(
     ctx: AppContext,
     user_id: int,
-    plan_id: int,
+    plan_id: int | None,
     method: PaymentMethod,
     payment_id: str,
     receipt_email: str | None = None,
 ) -> Checkout:
-    """Idempotent per `payment_id`: every click returns the same payment and the same link."""
+    """Idempotent per `payment_id`: every click returns the same payment and the same link.
+    A balance payment is debited here, once (CheckoutError "pay_balance_short" when short), and
+    its workflow starts already paid."""
     owner = await ctx.storefront.current()
     if method not in available_methods(ctx.settings, owner):
         raise CheckoutError("pay_method_unavailable")
     payment = await record_payment(ctx.sessions, owner, payment_id, user_id, plan_id, method, receipt_email)
+    if method is PaymentMethod.BALANCE:
+        try:
+            await purchase.pay_from_balance(ctx.sessions, payment.id)
+        except BalanceShort:
+            raise CheckoutError("pay_balance_short") from None
+        payment = await _payment(ctx, payment.id) or payment
     checkout = Checkout(
         payment_id=payment.id,
         method=method,

@@ -13,6 +13,7 @@ from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, User
 from shop.payments.base import ProviderPayment, ProviderStatus
+from shop.promo import uses
 
 CURRENCY = "XTR"
 
@@ -69,4 +70,6 @@ async def pre_checkout_problem(
         return "pay_price_changed"
     if await referrals.discount_spent(sessions, payment):  # a second invoice of the first purchase
         return "pay_discount_spent"
+    if await uses.hold_lost(sessions, payment.id):  # its promo code use went to a newer order
+        return "pay_promo_lost"
     return None

@@ -6,6 +6,7 @@ from typing import Any
 
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentStatus, utcnow
+from shop.promo import uses
 from shop.transitions import move
 
 S = PaymentStatus
@@ -29,5 +30,12 @@ FINAL = frozenset({S.DELIVERED, S.CANCELED, S.EXPIRED, S.REVIEW, S.REFUNDED})
 async def transition(
     sessions: SessionFactory, payment_id: str, target: PaymentStatus, **fields: Any
 ) -> PaymentStatus:
-    """Move the payment to `target` (setting `fields` too); see `shop.transitions.move`."""
-    return await move(sessions, Payment, payment_id, target, ALLOWED_FROM, updated_at=utcnow(), **fields)
+    """Move the payment to `target` (setting `fields` too); see `shop.transitions.move`. A payment
+    that ends without money gives its promo code use back; a delivered one settles the code the
+    customer had chosen. Both run on every call (idempotent), so a retry after a crash finishes them."""
+    previous = await move(sessions, Payment, payment_id, target, ALLOWED_FROM, updated_at=utcnow(), **fields)
+    if target in uses.RELEASING:
+        await uses.release_payment(sessions, payment_id)
+    elif target is S.DELIVERED:
+        await uses.settle(sessions, payment_id)
+    return previous

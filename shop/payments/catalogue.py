@@ -154,7 +154,7 @@ class PlanCatalogue:
     async def rows(self) -> list[PlanRow]:
         async with self.sessions() as session:
             grouped = await session.execute(select(Payment.plan_id, func.count()).group_by(Payment.plan_id))
-            counts = {int(plan_id): int(count) for plan_id, count in grouped}
+            counts = {int(plan_id): int(count) for plan_id, count in grouped if plan_id is not None}
             plans = await session.scalars(select(Plan).order_by(Plan.sort_order, Plan.id))
             return [PlanRow(plan.id, _draft(plan), plan.sort_order, counts.get(plan.id, 0)) for plan in plans]
 

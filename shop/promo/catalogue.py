@@ -125,7 +125,8 @@ def parse_promo(form: Mapping[str, Any]) -> PromoDraft:
         raise Invalid(errors)
     return PromoDraft(
         code, kind, value, max_uses,
-        bool(form.get("once_per_customer")), bool(form.get("first_purchase_only")), start, end, plans, bool(form.get("active")), _text(form, "comment")[:500],
+        bool(form.get("once_per_customer")), bool(form.get("first_purchase_only")), start, end,
+        plans, bool(form.get("active")), _text(form, "comment")[:500],
     )  # fmt: skip
 
 
@@ -169,7 +170,7 @@ class PromoCatalogue:
                 .where(Payment.status.in_(PAID))
                 .group_by(PromoUse.code_id)
             )
-            money = {code_id: (Decimal(rev), Decimal(off)) for code_id, rev, off in figures}
+            money = {code_id: (Decimal(rev or 0), Decimal(off or 0)) for code_id, rev, off in figures}
             codes = await session.scalars(
                 select(PromoCode).order_by(PromoCode.created_at.desc(), PromoCode.id)
             )

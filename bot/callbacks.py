@@ -26,6 +26,8 @@ class Screen(enum.StrEnum):
     LANGUAGE = "lang"
     ADMIN = "admin"
     REFERRAL = "ref"
+    BALANCE = "bal"
+    GIFT = "gift"
 
 
 class Platform(enum.StrEnum):
@@ -152,3 +154,31 @@ class WithdrawalDecision(CallbackData, prefix="wdd"):
 
 class SupportChat(CallbackData, prefix="sup"):
     """ "Write to support" (the shop bot is the desk): opens the customer's ticket."""
+
+
+class PromoAsk(CallbackData, prefix="promo"):
+    """ "Have a code?" on the methods screen: the next message is the code, then that screen again."""
+
+    plan_id: int
+
+
+class TopUp(CallbackData, prefix="topup"):
+    amount: Annotated[int, Field(ge=1)]
+
+
+class TopUpMethod(CallbackData, prefix="tmethod"):
+    amount: Annotated[int, Field(ge=1)]
+    method: PaymentMethod
+
+
+class GiftPlan(CallbackData, prefix="gplan"):
+    plan_id: int
+
+
+class GiftMethod(CallbackData, prefix="gmethod"):
+    plan_id: int
+    method: PaymentMethod
+
+
+class MoveReferral(CallbackData, prefix="refmove"):
+    """Moves the referral balance onto the main balance."""

@@ -25,10 +25,12 @@ from bot.routers import (
     language,
     menu,
     payments,
+    promo,
     referral,
     start,
     subscription,
     trial,
+    wallet,
     withdrawals,
 )
 from bot.support.routers import Desks, group_router, resume, shop_bot_router
@@ -42,7 +44,7 @@ from shop.settings import Settings
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
-COMMANDS = ("start", "menu", "subscription", "buy", "help", "support")
+COMMANDS = ("start", "menu", "subscription", "buy", "balance", "promo", "gift", "help", "support")
 
 
 def build_bot(settings: Settings, token: SecretStr | None = None) -> Bot:
@@ -80,7 +82,7 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
         dispatcher.include_router(extra)
     # The referral router first: it takes the messages of a customer typing payout details.
     features = (
-        referral, start, menu, buy, trial, subscription, help, language,
+        referral, promo, start, menu, buy, wallet, trial, subscription, help, language,
         console, admin, broadcast, withdrawals, payments,
     )  # fmt: skip
     for router in features:

@@ -19,10 +19,10 @@ from shop.gifts import store as gifts
 from shop.gifts.store import GiftRefused
 from shop.models import (
     AuditEntry,
-    Payment,
     BalanceEntry,
     BalanceKind,
     Grant,
+    Payment,
     PaymentMethod,
     PaymentPurpose,
     PaymentStatus,
@@ -81,7 +81,9 @@ async def test_a_short_balance_refuses_and_writes_nothing(db: Database) -> None:
     await subscriber(db.sessions, 4101)
     month = await plan(db.sessions, price="199.00")
     await ledger.record(db.sessions, 4101, BalanceKind.TOPUP, Decimal(50), "topup:x", "test")
-    payment = await record_payment(db.sessions, OWNER, new_payment_id(), 4101, month.id, PaymentMethod.BALANCE)
+    payment = await record_payment(
+        db.sessions, OWNER, new_payment_id(), 4101, month.id, PaymentMethod.BALANCE
+    )
     with pytest.raises(BalanceShort) as short:
         await pay_from_balance(db.sessions, payment.id)
     assert (short.value.balance, short.value.needed) == (Decimal(50), Decimal(199))
@@ -92,7 +94,10 @@ async def test_a_short_balance_refuses_and_writes_nothing(db: Database) -> None:
 async def test_an_operator_adjustment_is_audited_once_and_cannot_overdraw(db: Database) -> None:
     await subscriber(db.sessions, 4201)
     moved = await asyncio.gather(
-        *(ledger.adjust(db.sessions, OPERATOR, 4201, Decimal(30), "outage apology", "nonce1") for _ in range(3))
+        *(
+            ledger.adjust(db.sessions, OPERATOR, 4201, Decimal(30), "outage apology", "nonce1")
+            for _ in range(3)
+        )
     )
     assert sorted(m.applied for m in moved) == [False, False, True]
     with pytest.raises(BalanceShort):
@@ -100,7 +105,9 @@ async def test_an_operator_adjustment_is_audited_once_and_cannot_overdraw(db: Da
     await ledger.adjust(db.sessions, OPERATOR, 4201, Decimal(-10), "typo", "nonce3")
     assert await ledger.balance(db.sessions, 4201) == Decimal(20)
     async with db.sessions() as session:
-        reasons = list(await session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "balance.adjust")))
+        reasons = list(
+            await session.scalars(select(AuditEntry.reason).where(AuditEntry.action == "balance.adjust"))
+        )
     assert sorted(reasons) == ["outage apology", "typo"]
 
 
@@ -109,7 +116,9 @@ async def test_the_referral_balance_moves_to_the_main_one_once(db: Database) -> 
     await subscriber(db.sessions, 4301)
     payment = await delivered_payment(db.sessions, owner, 4301, price="500.00")
     async with db.sessions() as session, session.begin():
-        session.add(ReferralReward(payment_id=payment.id, referrer_id=4301, invitee_id=4301, amount=Decimal(50)))
+        session.add(
+            ReferralReward(payment_id=payment.id, referrer_id=4301, invitee_id=4301, amount=Decimal(50))
+        )
     moved = await asyncio.gather(*(move_referral_balance(db.sessions, 4301) for _ in range(3)))
     assert sorted(moved) == [0, 0, Decimal(50)]
     assert await ledger.balance(db.sessions, 4301) == Decimal(50)
@@ -123,7 +132,9 @@ async def paid_gift(db: Database, payer: int) -> gifts.GiftView:
         purpose=PaymentPurpose.GIFT,
     )  # fmt: skip
     await transition(db.sessions, payment.id, PaymentStatus.SUCCEEDED)
-    first, again = await asyncio.gather(gifts.mint(db.sessions, payment.id), gifts.mint(db.sessions, payment.id))
+    first, again = await asyncio.gather(
+        gifts.mint(db.sessions, payment.id), gifts.mint(db.sessions, payment.id)
+    )
     assert first.code == again.code
     return first
 
@@ -133,13 +144,17 @@ async def test_a_gift_opened_by_two_customers_at_once_goes_to_one(db: Database) 
         await subscriber(db.sessions, customer, f"c{customer}")
     gift = await paid_gift(db, 4401)
     outcomes = await asyncio.gather(
-        gifts.claim(db.sessions, gift.code, 4402), gifts.claim(db.sessions, gift.code, 4403), return_exceptions=True
+        gifts.claim(db.sessions, gift.code, 4402),
+        gifts.claim(db.sessions, gift.code, 4403),
+        return_exceptions=True,
     )
     won = [o for o in outcomes if isinstance(o, gifts.Claimed)]
     lost = [o for o in outcomes if isinstance(o, GiftRefused)]
     assert len(won) == 1 and len(lost) == 1 and lost[0].key == "gift_taken"
     async with db.sessions() as session:
-        keyed = list(await session.scalars(select(Grant).where(Grant.source_key == gifts.grant_key(gift.code))))
+        keyed = list(
+            await session.scalars(select(Grant).where(Grant.source_key == gifts.grant_key(gift.code)))
+        )
     assert len(keyed) == 1 and keyed[0].duration_seconds == 30 * 86400
     again = await gifts.claim(db.sessions, gift.code.lower(), won[0].gift.redeemed_by or 0)
     assert again.first is False  # the winner opening the link again: no second grant
@@ -147,12 +162,15 @@ async def test_a_gift_opened_by_two_customers_at_once_goes_to_one(db: Database) 
         await gifts.refund(db.sessions, OPERATOR, gift.code, "asked")
 
 
-async def test_an_unclaimed_gift_is_refunded_to_the_payer_once_and_then_cannot_be_claimed(db: Database) -> None:
+async def test_an_unclaimed_gift_is_refunded_to_the_payer_once_and_then_cannot_be_claimed(
+    db: Database,
+) -> None:
     await subscriber(db.sessions, 4501)
     await subscriber(db.sessions, 4502, "Bob")
     gift = await paid_gift(db, 4501)
     outcomes = await asyncio.gather(
-        *(gifts.refund(db.sessions, OPERATOR, gift.code, "changed mind") for _ in range(2)), return_exceptions=True
+        *(gifts.refund(db.sessions, OPERATOR, gift.code, "changed mind") for _ in range(2)),
+        return_exceptions=True,
     )
     assert sum(isinstance(o, gifts.GiftView) for o in outcomes) == 1
     assert await ledger.balance(db.sessions, 4501) == Decimal("299.00")

@@ -32,12 +32,15 @@ SHARED_TOP_LEVEL = {
 }
 CAPABILITIES = {
     "access",
+    "balance",
     "customers",
+    "gifts",
     "messaging",
     "migrations",
     "operators",
     "panel",
     "payments",
+    "promo",
     "runtime",
     "storefront",
     "subscription",

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from shop.models import Grant, PaymentMethod, PaymentStatus, PromoCode, PromoKind, PromoUse
+from shop.models import Grant, PaymentMethod, PaymentStatus, PromoCode, PromoUse
 from shop.operators.audit import Actor
 from shop.operators.forms import Invalid
 from shop.payments.pricing import CheckoutError
@@ -42,9 +42,9 @@ async def counted(db: Database, code_id: int) -> tuple[int, int]:
     async with db.sessions() as session:
         used = await session.scalar(select(PromoCode.used).where(PromoCode.id == code_id))
         held = await session.scalar(
-            select(func.count()).select_from(PromoUse).where(
-                PromoUse.code_id == code_id, PromoUse.released_at.is_(None)
-            )
+            select(func.count())
+            .select_from(PromoUse)
+            .where(PromoUse.code_id == code_id, PromoUse.released_at.is_(None))
         )
     return int(used or 0), int(held or 0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Pay, PickMethod, PickPlan, Screen, Transferred
+from bot.callbacks import Pay, PickMethod, PickPlan, PromoAsk, Screen, Transferred
 from bot.keyboards.menu import back
 from bot.texts import price, t
 from shop.models import PaymentMethod
@@ -38,8 +38,9 @@ def method_label(lang: str, method: PaymentMethod, owner: OwnerSettings) -> str:
 
 
 def methods(
-    lang: str, plan_id: int, available: list[PaymentMethod], owner: OwnerSettings
+    lang: str, plan_id: int, available: list[PaymentMethod], owner: OwnerSettings, ask_code: bool = False
 ) -> InlineKeyboardMarkup:
+    """`ask_code`: the shop has promo codes, so "Have a code?" is offered."""
     rows = [
         [
             InlineKeyboardButton(
@@ -49,6 +50,11 @@ def methods(
         ]
         for method in available
     ]
+    if ask_code and available:
+        code = InlineKeyboardButton(
+            text=t(lang, "btn_have_code"), callback_data=PromoAsk(plan_id=plan_id).pack()
+        )
+        rows.append([code])
     rows.append([back(lang, Screen.BUY)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

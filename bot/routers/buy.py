@@ -20,19 +20,27 @@ from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
 from shop.customers.referrals import discounted
 from shop.customers.users import Customer, access_of
+from shop.models import PaymentMethod, PaymentPurpose
 from shop.payments.checkout import (
+    BalanceTooLow,
     Checkout,
     DiscountSpent,
+    OpenedPayment,
     PaymentClosed,
     PaymentNotFound,
     PaymentNotReady,
     PaymentOffer,
+    PromoLost,
 )
 from shop.payments.plans import PlanView, active_plan, active_plans, has_paid
+from shop.payments.pricing import CheckoutError
 from shop.payments.stars import CURRENCY as STARS
+from shop.promo import codes as promo_codes
 
 T = TypeVar("T")
 REFUSALS: dict[type[Exception], str] = {
+    BalanceTooLow: "pay_balance_short",
+    PromoLost: "pay_promo_lost",
     DiscountSpent: "pay_discount_spent",
     PaymentNotFound: "payment_not_found",
     PaymentClosed: "payment_closed",
@@ -83,6 +91,32 @@ async def _offered(ctx: AppContext, customer: Customer, plan_id: int) -> PlanVie
     return plan
 
 
+async def methods_screen(
+    ctx: AppContext, checkout: Checkout, customer: Customer, lang: str, plan: PlanView
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The plan with its price for this customer (referral discount, chosen code) and the methods."""
+    available = await checkout.methods(plan, customer.id)
+    owner = await ctx.storefront.current()
+    if not available:
+        return t(lang, "no_methods"), keyboards.methods(lang, plan.id, [], owner)
+    discount = await checkout.discount(customer.id)
+    amount = discounted(plan.price, discount)
+    shown = amount_text(lang, plan.price, amount, plan.currency, discount)
+    terms = await checkout.promo_terms(customer.id, plan.id)
+    text = t(lang, "choose_method", plan=escape(plan.title(lang)), days=plan.days, price=shown)
+    if terms is not None:
+        off = amount - terms.price(amount)
+        text += "\n" + promo_line(lang, terms.code, off, terms.bonus_days, plan.currency)
+    ask = await promo_codes.any_for_purchases(ctx.sessions)
+    return text, keyboards.methods(lang, plan.id, available, owner, ask_code=ask)
+
+
+def promo_line(lang: str, code: str, off: Decimal, bonus_days: int, currency: str) -> str:
+    if bonus_days:
+        return t(lang, "promo_bonus_in_order", code=escape(code), days=bonus_days)
+    return t(lang, "promo_in_order", code=escape(code), discount=price(off, currency))
+
+
 async def pick_plan(
     query: CallbackQuery,
     callback_data: PickPlan,
@@ -95,16 +129,8 @@ async def pick_plan(
     if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
-    available = await checkout.methods(plan)
-    owner = await ctx.storefront.current()
-    if not available:
-        await show(query, t(lang, "no_methods"), keyboards.methods(lang, plan.id, [], owner))
-        await query.answer()
-        return
-    discount = await checkout.discount(customer.id)
-    shown = amount_text(lang, plan.price, discounted(plan.price, discount), plan.currency, discount)
-    text = t(lang, "choose_method", plan=escape(plan.title(lang)), days=plan.days, price=shown)
-    await show(query, text, keyboards.methods(lang, plan.id, available, owner))
+    text, markup = await methods_screen(ctx, checkout, customer, lang, plan)
+    await show(query, text, markup)
     await query.answer()
 
 
@@ -120,11 +146,37 @@ async def pick_method(
     if plan is None:
         await alert(query, t(lang, "stale_button"))
         return
+    opened = await open_order(query, checkout, customer, lang, plan.id, callback_data.method)
+    if opened is None:
+        return
+    text = await order_text(ctx, lang, plan, opened, callback_data.method)
+    await show(query, text, keyboards.order(lang, opened.payment_id))
+    await query.answer()
+
+
+async def open_order(
+    query: CallbackQuery,
+    checkout: Checkout,
+    customer: Customer,
+    lang: str,
+    plan_id: int | None,
+    method: PaymentMethod,
+    purpose: PaymentPurpose = PaymentPurpose.SUBSCRIPTION,
+    topup: Decimal | None = None,
+) -> OpenedPayment | None:
+    """Mints the order; a refusal (a method gone, a code that cannot apply) is the customer's alert."""
     try:
-        opened = await checkout.open_payment(customer.id, plan.id, callback_data.method)
+        return await checkout.open_payment(customer.id, plan_id, method, purpose, topup)
+    except CheckoutError as refused:  # the chosen code cannot apply: said, and nothing minted
+        await alert(query, t(lang, refused.key))
     except LookupError:  # the method was switched off since the screen was shown
         await alert(query, t(lang, "stale_button"))
-        return
+    return None
+
+
+async def order_text(
+    ctx: AppContext, lang: str, plan: PlanView, opened: OpenedPayment, method: PaymentMethod
+) -> str:
     owner = await ctx.storefront.current()
     stars = owner.stars_price(plan.price_stars, plan.price)
     full = Decimal(stars or 0) if opened.currency == STARS else plan.price
@@ -134,10 +186,11 @@ async def pick_method(
         plan=escape(plan.title(lang)),
         days=plan.days,
         price=amount_text(lang, full, opened.amount, opened.currency, opened.discount_percent),
-        method=escape(keyboards.method_label(lang, callback_data.method, owner)),
+        method=escape(keyboards.method_label(lang, method, owner)),
     )
-    await show(query, text, keyboards.order(lang, opened.payment_id))
-    await query.answer()
+    if opened.promo_code:
+        text += "\n" + promo_line(lang, opened.promo_code, opened.promo_discount, opened.bonus_days, "RUB")
+    return text
 
 
 async def pay(
@@ -166,7 +219,9 @@ async def _checkout_step(query: CallbackQuery, lang: str, step: Awaitable[T]) ->
 
 async def present(query: CallbackQuery, bot: Bot, customer: Customer, lang: str, offer: PaymentOffer) -> None:
     amount = price(offer.amount, offer.currency)
-    if offer.stars is not None:
+    if offer.paid:
+        await show(query, t(lang, "pay_from_balance_done"))
+    elif offer.stars is not None:
         await bot.send_invoice(
             customer.id,
             title=offer.title[:32],

@@ -1,5 +1,6 @@
 """/start: registration (with a ref_<id> deep link on the first visit), then onboarding, then the menu
-(or the plans, for the `renew` deep link of the /sub page's Renew button)."""
+(or the plans, for the `renew` deep link of the /sub page's Renew button); a `promo_CODE` link applies
+the code, a `gift_CODE` link opens the gift."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ from bot.callbacks import AcceptTerms
 from bot.keyboards.menu import onboarding
 from bot.routers.buy import plans_screen
 from bot.routers.menu import send_menu
+from bot.routers.promo import apply_code
+from bot.routers.wallet import open_gift
 from bot.texts import t
 from bot.ui import alert, menu_keyboard
 from shop.context import AppContext
 from shop.customers.referrals import referrer_from
 from shop.customers.users import Customer, accept_terms, get_customer, register
+from shop.gifts.store import from_start as gift_from
+from shop.promo.codes import from_start as promo_from
 from shop.storefront.fields import OwnerSettings
 from shop.subscription.deeplinks import RENEW_START
 
@@ -55,6 +60,10 @@ async def start(message: Message, command: CommandObject, bot: Bot, ctx: AppCont
         await message.answer(onboarding_text(lang, owner), reply_markup=onboarding(lang, owner))
         return
     await message.answer(greeting(lang, owner, sender.full_name, created), reply_markup=menu_keyboard(lang))
+    if (code := promo_from(command.args)) is not None:  # a promo link: the code, then the menu
+        await message.answer(await apply_code(ctx, customer, lang, code))
+    elif (gift := gift_from(command.args)) is not None:
+        await message.answer(await open_gift(bot, ctx, customer, lang, gift))
     if command.args == RENEW_START:  # from the Renew button of the /sub page: straight to the plans
         text, markup = await plans_screen(ctx, customer, lang)
         await message.answer(text, reply_markup=markup)

@@ -16,11 +16,11 @@ from decimal import Decimal
 from shop.balance import ledger as balance_ledger
 from shop.context import AppContext
 from shop.customers import referrals
-from shop.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Plan
+from shop.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Plan, PromoKind, utcnow
 from shop.operators import audit
 from shop.operators.audit import Actor
 from shop.payments import hints, pricing
-from shop.payments.plans import PlanView
+from shop.payments.plans import PlanView, has_paid
 from shop.payments.service import (
     CheckoutError,
     available_methods,
@@ -30,7 +30,7 @@ from shop.payments.service import (
     start_checkout,
 )
 from shop.payments.status import FINAL
-from shop.promo import uses
+from shop.promo import codes, uses
 
 CLOSED = FINAL | {PaymentStatus.SUCCEEDED}
 
@@ -67,7 +67,8 @@ class OpenedPayment:
     amount: Decimal
     currency: str
     discount_percent: int  # the invitee's first-purchase discount included in `amount`
-    promo_discount: Decimal = Decimal(0)  # RUB off by the customer's promo code
+    promo_code: str = ""  # the customer's code fixed into this order, "" when none
+    promo_discount: Decimal = Decimal(0)  # RUB off by that code
     bonus_days: int = 0  # days a promo code adds to the plan's
 
 
@@ -136,10 +137,23 @@ class Checkout:
                 raise
             raise LookupError(refused.key) from None
         promo = await uses.of_payment(self.ctx.sessions, payment.id)
+        if promo is None:
+            return OpenedPayment(payment.id, payment.amount, payment.currency, payment.discount_percent)
+        code = await codes.text_of(self.ctx.sessions, promo.code_id)
         return OpenedPayment(
             payment.id, payment.amount, payment.currency, payment.discount_percent,
-            promo.discount if promo else Decimal(0), promo.bonus_days if promo else 0,
+            code, promo.discount, promo.bonus_days,
         )  # fmt: skip
+
+    async def promo_terms(self, user_id: int, plan_id: int) -> codes.Terms | None:
+        """The customer's chosen code as it would apply to this plan now; None when none would."""
+        code = await codes.chosen(self.ctx.sessions, user_id)
+        if code is None or code.kind is PromoKind.FREE_DAYS:
+            return None
+        try:
+            return codes.check(code, utcnow(), await has_paid(self.ctx.sessions, user_id), plan_id)
+        except codes.PromoRefused:
+            return None  # the order says why when it is made
 
     async def _own(self, user_id: int, payment_id: str) -> tuple[Payment, Plan | None]:
         """The customer's payment and its plan (None for a top-up)."""

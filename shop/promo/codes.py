@@ -123,3 +123,26 @@ async def chosen(sessions: SessionFactory, user_id: int) -> PromoCode | None:
             .join(PromoChoice, PromoChoice.code_id == PromoCode.id)
             .where(PromoChoice.user_id == user_id)
         )
+
+
+async def any_for_purchases(sessions: SessionFactory) -> bool:
+    """Whether the shop has an active code a purchase can use (then the bot offers "Have a code?")."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(PromoCode.id).where(PromoCode.active, PromoCode.kind != PromoKind.FREE_DAYS).limit(1)
+        )
+    return found is not None
+
+
+def describe(terms: Terms) -> tuple[str, dict[str, object]]:
+    """The catalogue key and values that tell the customer what the chosen code does."""
+    if terms.kind is PromoKind.PERCENT:
+        return "promo_applied_percent", {"value": int(terms.value)}
+    if terms.kind is PromoKind.FIXED:
+        return "promo_applied_fixed", {"amount": terms.value}
+    return f"promo_applied_{terms.kind.value}", {"days": int(terms.value)}
+
+
+async def text_of(sessions: SessionFactory, code_id: int) -> str:
+    async with sessions() as session:
+        return await session.scalar(select(PromoCode.code).where(PromoCode.id == code_id)) or ""

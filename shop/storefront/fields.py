@@ -153,6 +153,8 @@ class OwnerSettings(BaseModel):
     # Above 90 % a first purchase would be nearly free (and 100 % a 0 ₽ payment no provider takes).
     referral_discount_percent: Annotated[int, Field(ge=0, le=90)] = 5
     referral_min_withdrawal: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)] = Decimal(100)
+    # Rewards credited straight to the customer's balance (spendable) instead of the withdrawable one.
+    referral_to_balance: bool = False
     # Payment methods: offered when on here and configured (credentials in the environment).
     yookassa_enabled: bool = True
     cryptopay_enabled: bool = True
@@ -162,6 +164,8 @@ class OwnerSettings(BaseModel):
     cryptopay_name: Name = ""
     stars_name: Name = ""
     p2p_name: Name = ""
+    balance_enabled: bool = True  # paying from the RUB balance (offered when there is money on it)
+    balance_name: Name = ""
     p2p_requisites: Annotated[str, Field(max_length=500), AfterValidator(str.strip)] = ""
     # Stars for 1 RUB, for plans without their own Stars price; 0: such plans are not sold for Stars.
     stars_rate: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=4)] = Decimal(0)
@@ -262,9 +266,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "force_channel_subscription"),
     "trial": ("trial_enabled", "trial_days"),
     "referral": ("referrals_enabled", "referral_percent", "referral_discount_percent",
-                 "referral_min_withdrawal"),
+                 "referral_min_withdrawal", "referral_to_balance"),
     "payments": ("yookassa_enabled", "yookassa_name", "cryptopay_enabled", "cryptopay_name",
-                 "stars_enabled", "stars_name", "stars_rate", "p2p_enabled", "p2p_name", "p2p_requisites"),
+                 "stars_enabled", "stars_name", "stars_rate", "p2p_enabled", "p2p_name", "p2p_requisites",
+                 "balance_enabled", "balance_name"),
     "reminders": ("reminder_marks", "trial_reminder_marks"),
 }  # fmt: skip
 TEXT_KEYS = tuple(f"{name}.{lang}" for name in TEXT_NAMES for lang in LANGUAGES)

@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities.payments import Telegram
 from bot.texts import price, t
+from shop.balance.referral import move_referral_balance
 from shop.customers import referrals
 from shop.db import SessionFactory
 from shop.storefront.store import Storefront
@@ -42,6 +43,8 @@ class ReferralActivities:
         reward = await referrals.record_reward(self.sessions, owner, inp.payment_id)
         if reward is None:
             return None
+        if owner.referral_to_balance:  # spendable at once; a retry finds nothing more to move
+            await move_referral_balance(self.sessions, reward.referrer_id)
         return RewardResult(referrer_id=reward.referrer_id, amount=reward.amount, applied=reward.applied)
 
     @activity.defn

@@ -42,6 +42,12 @@ async def apply_code(ctx: AppContext, customer: Customer, lang: str, text: str) 
                 date=date(done.grant.expires_at),
             )
         terms = codes.check(code, utcnow(), await has_paid(ctx.sessions, customer.id))
+        if (
+            code is not None
+            and code.once_per_customer
+            and await uses.holds(ctx.sessions, code.id, customer.id)
+        ):
+            raise PromoRefused("promo_already_used")
     except PromoRefused as refused:
         return t(lang, refused.key)
     await codes.choose(ctx.sessions, customer.id, terms.id)

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.access.ledger import grant
 from shop.balance.ledger import move
+from shop.customers.accounts import ensure_subscription
 from shop.db import SessionFactory
-from shop.models import BalanceKind, Gift, GrantKind, Payment, PaymentPurpose, Plan, Subscription, utcnow
+from shop.models import BalanceKind, Gift, GrantKind, Payment, PaymentPurpose, Plan, utcnow
 from shop.operators import audit
 from shop.operators.audit import Actor
 
@@ -119,6 +120,7 @@ async def claim(sessions: SessionFactory, code: str, user_id: int) -> Claimed:
     gift = await get(sessions, code)
     if gift is None:
         raise GiftRefused("gift_unknown")
+    subscription = await ensure_subscription(sessions, user_id)  # before the claim: the grant needs it
     async with sessions() as session, session.begin():
         await session.execute(
             update(Gift)
@@ -129,12 +131,8 @@ async def claim(sessions: SessionFactory, code: str, user_id: int) -> Claimed:
     assert fresh is not None
     if fresh.redeemed_by != user_id:
         raise GiftRefused("gift_refunded" if fresh.refunded_at else "gift_taken")
-    async with sessions() as session:
-        subscription_id = await session.scalar(select(Subscription.id).where(Subscription.user_id == user_id))
-    if subscription_id is None:
-        raise LookupError(user_id)
     result = await grant(
-        sessions, subscription_id, grant_key(fresh.code), timedelta(days=fresh.days), GrantKind.GIFT,
+        sessions, subscription.id, grant_key(fresh.code), timedelta(days=fresh.days), GrantKind.GIFT,
         f"gift:{fresh.payer_id}",
     )  # fmt: skip
     return Claimed(fresh, result.applied, result.expires_at)

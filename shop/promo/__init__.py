@@ -5,6 +5,7 @@ A use is reserved when the payment that carries the code is minted (the discount
 amount then, like the referral discount), by a conditional UPDATE of the code's counter, so a limit
 holds under any concurrency; a payment that expires, is cancelled or refunded gives its use back.
 
-May use the shared modules and `shop.access` (the ledger, for free-day codes) and
+May use the shared modules, `shop.access` (the ledger, for free-day codes), `shop.customers`
+(the customer's subscription row) and
 `shop.operators` (the audit log). Never `api`, `bot`, `console`, `worker`, `sandbox` or the runtime.
 """

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.access.ledger import GrantResult, grant
+from shop.customers.accounts import ensure_subscription
 from shop.db import SessionFactory
 from shop.models import (
     Grant,
@@ -157,8 +158,8 @@ async def activate(
     assert code is not None
     if code.kind is not PromoKind.FREE_DAYS:
         raise PromoRefused("promo_needs_purchase")
-    if subscription is None:
-        raise PromoRefused("promo_unknown")
+    if subscription is None:  # a customer who never had access: their row comes with the grant
+        subscription = await ensure_subscription(sessions, user_id)
     key = free_days_key(code.id, user_id)
     try:
         async with sessions() as session, session.begin():
@@ -191,3 +192,12 @@ async def settle(sessions: SessionFactory, payment_id: str) -> None:
                     PromoChoice.user_id == use.user_id, PromoChoice.code_id == use.code_id
                 )
             )
+
+
+async def holds(sessions: SessionFactory, code_id: int, user_id: int) -> bool:
+    """Whether this customer holds a use of the code (once-per-customer codes keep it for good)."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(PromoUse.id).where(PromoUse.code_id == code_id, PromoUse.holder == user_id)
+        )
+    return found is not None

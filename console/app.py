@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, plans, settings, signin, support
+from console.routes import audit, home, hosts, plans, promo, settings, signin, support, wallet
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
@@ -22,6 +22,8 @@ ROUTERS = (
     support.router,
     audit.router,
     plans.router,
+    promo.router,
+    wallet.router,
     hosts.router,
     settings.router,
 )

@@ -21,6 +21,8 @@ NAV: list[tuple[str, str, Role]] = [
     ("/console/", "nav_home", Role.SUPPORT),
     ("/console/support", "nav_support", Role.SUPPORT),
     ("/console/plans", "nav_plans", Role.OWNER),
+    ("/console/promo", "nav_promo", Role.OWNER),
+    ("/console/balance", "nav_balance", Role.OWNER),
     ("/console/hosts", "nav_hosts", Role.OWNER),
     ("/console/settings", "nav_settings", Role.OWNER),
     ("/console/audit", "nav_audit", Role.OWNER),

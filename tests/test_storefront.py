@@ -137,7 +137,8 @@ async def test_a_change_reaches_another_process_without_a_restart(db: Database) 
     console = make_context(db, None, "q")
     owner = await bot.storefront.current()
     assert owner.referral_percent == 10
-    assert available_methods(bot.settings, owner) == [PaymentMethod.YOOKASSA]
+    # The balance needs no credentials: it is on until the owner switches it off.
+    assert available_methods(bot.settings, owner) == [PaymentMethod.YOOKASSA, PaymentMethod.BALANCE]
 
     await console.storefront.update(
         {
@@ -150,7 +151,7 @@ async def test_a_change_reaches_another_process_without_a_restart(db: Database) 
     )
     owner = await bot.storefront.current()
     assert owner.referral_percent == 25
-    assert available_methods(bot.settings, owner) == [PaymentMethod.P2P]
+    assert available_methods(bot.settings, owner) == [PaymentMethod.P2P, PaymentMethod.BALANCE]
     assert owner.method_name(PaymentMethod.P2P) == "Card" and owner.method_name(PaymentMethod.STARS) == ""
 
 

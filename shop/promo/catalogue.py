@@ -43,6 +43,12 @@ class PromoDraft:
     active: bool
     comment: str
 
+    @property
+    def value_text(self) -> str:
+        """20 for 20.00, 99.5 for 99.50: how people write it."""
+        text = f"{self.value:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
 
 @dataclass(frozen=True)
 class PromoRow:

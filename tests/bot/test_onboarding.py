@@ -128,6 +128,9 @@ async def test_commands_are_published_in_both_languages(shop: Shop) -> None:
         "menu",
         "subscription",
         "buy",
+        "balance",
+        "promo",
+        "gift",
         "help",
         "support",
     ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Pay, PickMethod, PickPlan, PromoAsk, Screen, Transferred
@@ -12,7 +15,13 @@ from shop.payments.plans import PlanView
 from shop.storefront.fields import OwnerSettings
 
 
-def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
+def plans(
+    lang: str,
+    items: list[PlanView],
+    pick: Callable[[int], CallbackData] = lambda plan_id: PickPlan(plan_id=plan_id),
+    back_to: Screen = Screen.MENU,
+) -> InlineKeyboardMarkup:
+    """The plans as buttons; `pick` packs a plan's id (to buy it, or to give it as a gift)."""
     rows = [
         [
             InlineKeyboardButton(
@@ -23,12 +32,12 @@ def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
                     days=plan.days,
                     price=price(plan.price, plan.currency),
                 ),
-                callback_data=PickPlan(plan_id=plan.id).pack(),
+                callback_data=pick(plan.id).pack(),
             )
         ]
         for plan in items
     ]
-    rows.append([back(lang)])
+    rows.append([back(lang, back_to)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -37,19 +46,24 @@ def method_label(lang: str, method: PaymentMethod, owner: OwnerSettings) -> str:
     return owner.method_name(method) or t(lang, f"method_{method.value}")
 
 
+def method_rows(
+    lang: str,
+    available: list[PaymentMethod],
+    owner: OwnerSettings,
+    pick: Callable[[PaymentMethod], CallbackData],
+) -> list[list[InlineKeyboardButton]]:
+    """One button per method; `pick` packs what the order is (a plan, a top-up, a gift)."""
+    return [
+        [InlineKeyboardButton(text=method_label(lang, method, owner), callback_data=pick(method).pack())]
+        for method in available
+    ]
+
+
 def methods(
     lang: str, plan_id: int, available: list[PaymentMethod], owner: OwnerSettings, ask_code: bool = False
 ) -> InlineKeyboardMarkup:
     """`ask_code`: the shop has promo codes, so "Have a code?" is offered."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=method_label(lang, method, owner),
-                callback_data=PickMethod(plan_id=plan_id, method=method).pack(),
-            )
-        ]
-        for method in available
-    ]
+    rows = method_rows(lang, available, owner, lambda method: PickMethod(plan_id=plan_id, method=method))
     if ask_code and available:
         code = InlineKeyboardButton(
             text=t(lang, "btn_have_code"), callback_data=PromoAsk(plan_id=plan_id).pack()

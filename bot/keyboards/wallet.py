@@ -1,5 +1,4 @@
-"""The balance screen (top-ups, gifts, moving the referral balance), top-up and gift methods, and
-the "Have a code?" button of the methods screen."""
+"""The balance screen (top-ups, gifts, moving the referral balance), top-up and gift methods."""
 
 from __future__ import annotations
 
@@ -7,8 +6,8 @@ from decimal import Decimal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import GiftMethod, GiftPlan, MoveReferral, PromoAsk, Screen, TopUp, TopUpMethod
-from bot.keyboards.buy import method_label
+from bot.callbacks import GiftMethod, GiftPlan, MoveReferral, Screen, TopUp, TopUpMethod
+from bot.keyboards.buy import method_rows, plans
 from bot.keyboards.menu import back, button
 from bot.texts import price, t
 from shop.models import PaymentMethod
@@ -36,54 +35,18 @@ def balance(lang: str, referral: Decimal) -> InlineKeyboardMarkup:
 def topup_methods(
     lang: str, amount: int, methods: list[PaymentMethod], owner: OwnerSettings
 ) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=method_label(lang, method, owner),
-                callback_data=TopUpMethod(amount=amount, method=method).pack(),
-            )
-        ]
-        for method in methods
-    ]
+    rows = method_rows(lang, methods, owner, lambda method: TopUpMethod(amount=amount, method=method))
     rows.append([back(lang, Screen.BALANCE)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def gift_plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=t(
-                    lang,
-                    "plan_button",
-                    name=plan.title(lang),
-                    days=plan.days,
-                    price=price(plan.price, plan.currency),
-                ),
-                callback_data=GiftPlan(plan_id=plan.id).pack(),
-            )
-        ]
-        for plan in items
-    ]
-    rows.append([back(lang, Screen.BALANCE)])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return plans(lang, items, lambda plan_id: GiftPlan(plan_id=plan_id), Screen.BALANCE)
 
 
 def gift_methods(
     lang: str, plan_id: int, methods: list[PaymentMethod], owner: OwnerSettings
 ) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=method_label(lang, method, owner),
-                callback_data=GiftMethod(plan_id=plan_id, method=method).pack(),
-            )
-        ]
-        for method in methods
-    ]
+    rows = method_rows(lang, methods, owner, lambda method: GiftMethod(plan_id=plan_id, method=method))
     rows.append([back(lang, Screen.GIFT)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def ask_code(lang: str, plan_id: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=t(lang, "btn_have_code"), callback_data=PromoAsk(plan_id=plan_id).pack())

@@ -28,7 +28,7 @@ from shop.gifts import store as gifts
 from shop.gifts.store import GiftRefused
 from shop.models import PaymentPurpose
 from shop.payments.checkout import Checkout
-from shop.payments.plans import active_plan, active_plans
+from shop.payments.plans import PlanView, active_plan, active_plans
 
 HISTORY = 5
 
@@ -101,6 +101,14 @@ async def topup_method(
     await query.answer()
 
 
+async def _plan(query: CallbackQuery, lang: str, ctx: AppContext, plan_id: int) -> PlanView | None:
+    """The plan behind a gift button; a withdrawn one is the customer's "out of date" alert."""
+    plan = await active_plan(ctx.sessions, plan_id)
+    if plan is None:
+        await alert(query, t(lang, "stale_button"))
+    return plan
+
+
 async def gift_plan(
     query: CallbackQuery,
     callback_data: GiftPlan,
@@ -109,9 +117,8 @@ async def gift_plan(
     customer: Customer,
     lang: str,
 ) -> None:
-    plan = await active_plan(ctx.sessions, callback_data.plan_id)
+    plan = await _plan(query, lang, ctx, callback_data.plan_id)
     if plan is None:
-        await alert(query, t(lang, "stale_button"))
         return
     methods = await checkout.methods(plan, customer.id)
     owner = await ctx.storefront.current()
@@ -136,9 +143,8 @@ async def gift_method(
     customer: Customer,
     lang: str,
 ) -> None:
-    plan = await active_plan(ctx.sessions, callback_data.plan_id)
+    plan = await _plan(query, lang, ctx, callback_data.plan_id)
     if plan is None:
-        await alert(query, t(lang, "stale_button"))
         return
     opened = await open_order(
         query, checkout, customer, lang, plan.id, callback_data.method, PaymentPurpose.GIFT

@@ -10,11 +10,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from activities.referrals import ReferralActivities, RewardInput
 from shop.balance import ledger
 from shop.balance.ledger import BalanceShort
 from shop.balance.purchase import pay_from_balance
 from shop.balance.referral import move_referral_balance
 from shop.customers import referrals
+from shop.customers.accounts import register_user
 from shop.gifts import store as gifts
 from shop.gifts.store import GiftRefused
 from shop.models import (
@@ -32,7 +34,7 @@ from shop.operators.audit import Actor
 from shop.payments.service import new_payment_id, record_payment
 from shop.payments.status import transition
 from shop.storefront.fields import OwnerSettings
-from tests.conftest import Database
+from tests.conftest import Database, make_context
 from tests.factories import delivered_payment, plan, subscriber
 
 OWNER = OwnerSettings(referrals_enabled=False)
@@ -178,3 +180,17 @@ async def test_an_unclaimed_gift_is_refunded_to_the_payer_once_and_then_cannot_b
         await gifts.claim(db.sessions, gift.code, 4502)
     with pytest.raises(GiftRefused, match="gift_unknown"):
         await gifts.claim(db.sessions, "NOSUCHGIFT", 4502)
+
+
+async def test_with_the_owner_setting_a_referral_reward_lands_on_the_balance_once(db: Database) -> None:
+    ctx = make_context(db, None, "q", settings_cache_seconds=0)
+    await ctx.storefront.update({"referral_to_balance": True, "referral_discount_percent": 0}, OPERATOR)
+    await register_user(db.sessions, 4601, "ref", "Referrer")
+    await register_user(db.sessions, 4602, "inv", "Invitee", referrer_id=4601)
+    await subscriber(db.sessions, 4602, "Invitee")
+    payment = await delivered_payment(db.sessions, await ctx.storefront.current(), 4602, price="500.00")
+    rewarding = ReferralActivities(db.sessions, ctx.storefront, None)
+    for _ in range(2):  # a retried activity
+        await rewarding.reward_referrer(RewardInput(payment_id=payment.id))
+    assert await ledger.balance(db.sessions, 4601) == Decimal("50.00")
+    assert (await referrals.summary(db.sessions, 4601)).balance == 0  # nothing left to withdraw

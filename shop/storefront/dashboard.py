@@ -121,7 +121,10 @@ async def _paid_by_day(
     day = _utc_day(session, Payment.paid_at)
     rows = await session.execute(
         select(day, Payment.method, Payment.currency, func.sum(Payment.amount), func.count())
-        .where(Payment.status.in_(PAID), Payment.paid_at >= _start(days))
+        # Paid from the balance: that money was counted when the balance was topped up.
+        .where(
+            Payment.status.in_(PAID), Payment.paid_at >= _start(days), Payment.method != PaymentMethod.BALANCE
+        )
         .group_by(day, Payment.method, Payment.currency)
     )
     return [

@@ -15,6 +15,7 @@ from shop.operators.audit import Actor
 from shop.operators.forms import Invalid
 from shop.payments.pricing import CheckoutError
 from shop.payments.service import new_payment_id, record_payment
+from shop.payments.stars import pre_checkout_problem
 from shop.payments.status import transition
 from shop.promo import codes, uses
 from shop.promo.catalogue import PromoCatalogue, parse_promo
@@ -190,3 +191,21 @@ async def test_the_console_form_refuses_bad_input_field_by_field(db: Database) -
     await promo(db, "TAKEN")
     with pytest.raises(Invalid, match="taken"):
         await promo(db, "taken")
+
+
+async def test_an_abandoned_order_gives_its_use_to_the_next_one_and_can_no_longer_be_paid(
+    db: Database,
+) -> None:
+    month = await plan(db.sessions, price="200.00", stars=100)
+    code = await promo(db, max_uses="1")
+    await subscriber(db.sessions, 3501)
+    await codes.choose(db.sessions, 3501, code.id)
+    stars = OwnerSettings(referrals_enabled=False, stars_enabled=True)
+    first = await record_payment(db.sessions, stars, new_payment_id(), 3501, month.id, PaymentMethod.STARS)
+    assert first.amount == Decimal(80)
+    # The customer goes back and orders again (another method): the new order holds the one use.
+    second = await order(db, 3501, month.id)
+    assert await counted(db, code.id) == (1, 1)
+    assert await uses.hold_lost(db.sessions, first.id) and not await uses.hold_lost(db.sessions, second)
+    # The first order's Stars invoice, paid now, is refused before Telegram takes the money.
+    assert await pre_checkout_problem(db.sessions, first.id, "XTR", 80, 3501) == "pay_promo_lost"

@@ -90,7 +90,7 @@ async def mint_plan_payment(
                 raise CheckoutError("pay_plan_unavailable")
             terms = None
             if code is not None and code.kind is not PromoKind.FREE_DAYS:
-                terms = codes.check(code, utcnow(), paid_before, plan.id)
+                terms = codes.check(code, utcnow(), paid_before, plan.id, counted=False)
             rub = referrals.discounted(plan.price, discount)
             worth = terms.price(rub) if terms else rub
             if method is PaymentMethod.STARS:

@@ -79,16 +79,18 @@ def check(
     now: datetime,
     paid_before: bool,
     plan_id: int | None = None,
+    counted: bool = True,
 ) -> Terms:
     """The code's terms when it may be used now (for this plan, when given); PromoRefused if not.
-    The counter is only looked at here for a clear message: the reservation enforces the limit."""
+    The counter is only looked at here for a clear message (`counted`): the reservation enforces
+    the limit, after giving back uses of abandoned orders, so the checkout leaves it to that."""
     if code is None or not code.active:
         raise PromoRefused("promo_unknown")
     if code.valid_from is not None and now < code.valid_from:
         raise PromoRefused("promo_not_yet")
     if code.valid_until is not None and now >= code.valid_until:
         raise PromoRefused("promo_expired")
-    if code.max_uses is not None and code.used >= code.max_uses:
+    if counted and code.max_uses is not None and code.used >= code.max_uses:
         raise PromoRefused("promo_exhausted")
     if code.first_purchase_only and paid_before:
         raise PromoRefused("promo_first_only")

@@ -35,6 +35,7 @@ CAPABILITIES = {
     "customers",
     "messaging",
     "migrations",
+    "money",
     "operators",
     "panel",
     "payments",

@@ -34,6 +34,7 @@ CAPABILITIES = {
     "access",
     "customers",
     "messaging",
+    "metrics",
     "migrations",
     "money",
     "operators",

@@ -373,4 +373,10 @@ TEXTS: dict[str, str] = {
     "error_bad_date": "Enter dates as YYYY-MM-DD.",
     "error_period_reversed": "The first day comes after the last one.",
     "error_period_too_long": "At most 366 days at a time.",
+    "dash_service": "Service (as /metrics)",
+    "dash_time_to_access": "payment → access, median / 95 % ({count} delivered)",
+    "dash_reminders": "reminders sent / failed (on record)",
+    "dash_webhooks": "payment webhooks since this API started",
+    "dash_sub_requests": "/sub requests by status since this API started",
+    "dash_panel_errors": "panel errors by host, this process",
 }

@@ -373,4 +373,10 @@ TEXTS: dict[str, str] = {
     "error_bad_date": "Введите даты в виде ГГГГ-ММ-ДД.",
     "error_period_reversed": "Первый день позже последнего.",
     "error_period_too_long": "Не больше 366 дней за раз.",
+    "dash_service": "Сервис (как в /metrics)",
+    "dash_time_to_access": "оплата → доступ, медиана / 95 % (выдано: {count})",
+    "dash_reminders": "напоминаний отправлено / с ошибкой (в базе)",
+    "dash_webhooks": "вебхуки оплаты с запуска API",
+    "dash_sub_requests": "запросы /sub по статусам с запуска API",
+    "dash_panel_errors": "ошибки панелей по хостам, этот процесс",
 }

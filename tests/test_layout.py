@@ -32,6 +32,7 @@ SHARED_TOP_LEVEL = {
 }
 CAPABILITIES = {
     "access",
+    "backups",
     "customers",
     "messaging",
     "metrics",

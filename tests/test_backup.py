@@ -19,20 +19,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, text
 
+from console.auth import LANG_COOKIE
 from shop.access.ledger import grant
 from shop.backups.digest import table_digests
 from shop.backups.make import make_backup
 from shop.backups.manifest import SECRET_KEY_NOTE, BackupRefused, manifest_path, read_verified
+from shop.backups.shelf import shelved
 from shop.db import create_engine, session_factory
 from shop.models import AuditEntry, GrantKind, User
+from shop.operators import audit
 from shop.runtime import preflight
 from shop.runtime.backups_cli import backup, restore
 from shop.runtime.migrate import upgrade
 from shop.runtime.temporal import free_port
 from shop.settings import Settings, load_settings
 from tests.conftest import Database
+from tests.console_client import OWNER, SUPPORT, console_context, sign_in
 from tests.panel_fixtures import TEST_KEY
 from tests.shop_seed import generate, insert_seeded
+from tests.sub_client import api_client
 
 NOW = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
 HEAD = "0007_support_desk"
@@ -232,3 +237,37 @@ def test_the_command_line(tmp_path: Path) -> None:
         1,
         f"vpnshop: {tmp_path / 'nope.db'}: no such file",
     )
+
+
+async def test_the_console_makes_lists_and_serves_backups(sqlite_db: Database, tmp_path: Path) -> None:
+    await _seed(sqlite_db)
+    ctx = console_context(sqlite_db, data_dir=tmp_path / "data")
+    async with api_client(ctx) as client:
+        csrf = await sign_in(client, ctx, OWNER)
+        client.cookies.set(LANG_COOKIE, "en")
+        empty = await client.get("/console/backups")
+        assert "No backups yet." in empty.text and "Keep the secret key too." in empty.text
+        assert (await client.post("/console/backups", data={})).status_code == 403  # no CSRF token
+        made = await client.post("/console/backups", data={"csrf_token": csrf})
+        assert made.status_code == 303 and made.headers["location"] == "/console/backups?done=done_backup"
+        [item] = await shelved(ctx.settings)
+        assert item.manifest is not None
+        now = await table_digests(sqlite_db.url)  # the backup's own entry came after the backup
+        assert item.manifest.tables["audit_log"].rows == now["audit_log"].rows - 1 == 20
+        assert {k: v for k, v in item.manifest.tables.items() if k != "audit_log"} == {
+            k: v for k, v in now.items() if k != "audit_log"
+        }
+        page = (await client.get("/console/backups")).text
+        assert item.path.name in page and item.manifest.sha256[:16] in page
+        download = await client.get(f"/console/backups/file/{item.path.name}")
+        assert download.status_code == 200 and download.content == item.path.read_bytes()
+        served = await client.get(f"/console/backups/file/{item.path.name}.json")
+        assert served.json()["sha256"] == item.manifest.sha256
+        for name in ("..%2Fvpnshop.db", "secret.key", "vpnshop.lock"):
+            assert (await client.get(f"/console/backups/file/{name}")).status_code == 404
+        rows, _ = await audit.entries(ctx.sessions)
+        assert [(r.action, r.actor_id, r.target) for r in rows if r.action.startswith("backup.")] == [
+            ("backup.create", OWNER, f"backup:{item.path.name}")
+        ]
+        await sign_in(client, ctx, SUPPORT)
+        assert (await client.get("/console/backups")).status_code == 403

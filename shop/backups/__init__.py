@@ -7,6 +7,6 @@ manifest describe exactly what the dump holds. The panel passwords inside stay e
 DATA_DIR/secret.key (or ENCRYPTION_KEY), which is *not* in the backup: keep it too.
 
 Deciding whether the shop is running, migrating a restored database and the command line live in
-`shop.runtime.backups_cli`. May use the shared modules only. Never `api`, `bot`, `console`,
-`worker`, `sandbox` or the runtime.
+`shop.runtime.backups_cli`. May use the shared modules and `shop.operators` (the audit log).
+Never `api`, `bot`, `console`, `worker`, `sandbox` or the runtime.
 """

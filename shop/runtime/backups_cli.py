@@ -25,12 +25,11 @@ from shop.backups.digest import TableDigest, digests_on, revision_on
 from shop.backups.make import database_kind, default_path, make_backup, sqlite_path
 from shop.backups.manifest import SECRET_KEY_NOTE, BackupRefused, Manifest, read_verified
 from shop.backups.restore import put_in_place
+from shop.backups.shelf import backups_dir
 from shop.crypto import KEY_FILE
 from shop.runtime import preflight
 from shop.runtime.migrate import upgrade
 from shop.settings import Settings
-
-BACKUPS_DIR = "backups"
 
 
 def add_parser(commands: Any) -> None:
@@ -60,7 +59,7 @@ def describe(manifest: Manifest, path: Path) -> str:
 
 
 async def backup(settings: Settings, out: Path | None = None) -> tuple[Path, Manifest]:
-    target = out or default_path(settings.data_dir / BACKUPS_DIR, database_kind(settings.db_url))
+    target = out or default_path(backups_dir(settings), database_kind(settings.db_url))
     return target, await make_backup(settings.db_url, target)
 
 
@@ -182,7 +181,7 @@ async def restore(settings: Settings, file: Path) -> Restored:
         kept = None
         if _exists(settings):
             kept, _ = await backup(
-                settings, default_path(settings.data_dir / BACKUPS_DIR, kind, prefix="before-restore")
+                settings, default_path(backups_dir(settings), kind, prefix="before-restore")
             )
         try:
             await put_in_place(settings.db_url, kind, file)

@@ -20,13 +20,11 @@ router = APIRouter()
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
-    token = ctx.settings.metrics_token
-    if token is None:
+    token = ctx.settings.metrics_token.get_secret_value() if ctx.settings.metrics_token else ""
+    if not token:  # unset or empty: an empty token must never match an empty "Bearer "
         return PlainTextResponse("not found\n", status_code=404)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.get_secret_value().encode()
-    ):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
         return PlainTextResponse(
             "a bearer token is required (METRICS_TOKEN)\n",
             status_code=401,

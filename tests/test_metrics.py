@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 from sqlalchemy import select
 from temporalio.client import Client
 
@@ -63,6 +64,8 @@ async def test_without_the_token_nothing(db: Database, temporal_client: Client, 
         httpx.AsyncClient(base_url=bench.api) as http,
     ):
         assert (await http.get("/metrics")).status_code == 404  # no METRICS_TOKEN: no such page
+        bench.ctx.settings.metrics_token = SecretStr("")  # empty counts as unset, even for a bare "Bearer"
+        assert (await http.get("/metrics", headers={"Authorization": "Bearer"})).status_code == 404
     async with (
         payment_bench(db, temporal_client, task_queue, worker=False, metrics_token=TOKEN) as bench,
         httpx.AsyncClient(base_url=bench.api) as http,

@@ -25,7 +25,7 @@ BATCH = 1000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> Any:
+def cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -100,5 +100,5 @@ async def csv_rows(sessions: SessionFactory, kind: str, batch: int = BATCH) -> A
         async for rows in result.partitions():
             buffer.seek(0)
             buffer.truncate()
-            writer.writerows([_cell(value) for value in row] for row in rows)
+            writer.writerows([cell(value) for value in row] for row in rows)
             yield buffer.getvalue()

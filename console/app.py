@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, plans, promo, settings, signin, support, wallet
+from console.routes import audit, backups, home, hosts, money, plans, promo, settings, signin, support, wallet
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
@@ -26,6 +26,8 @@ ROUTERS = (
     wallet.router,
     hosts.router,
     settings.router,
+    money.router,
+    backups.router,
 )
 STATIC = Path(__file__).parent / "static"
 

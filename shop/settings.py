@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     payment_poll_first_seconds: int = Field(10, ge=1)
     payment_poll_max_seconds: int = Field(300, ge=1)
     payment_sweep_minutes: int = Field(10, ge=1)
+    sales_digest_minutes: int = Field(10, ge=1, le=1440)  # operators hear of sales once per interval
     payment_sweep_lookback_hours: int = Field(48, ge=1)
     provider_timeout_seconds: float = Field(10.0, gt=0)
 
@@ -141,6 +142,8 @@ class Settings(BaseSettings):
     settings_cache_seconds: float = Field(3.0, ge=0, le=300)
     # The console dashboard's figures are recomputed at most this often per API process.
     dashboard_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    # `/metrics` answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, it is 404.
+    metrics_token: SecretStr | None = None
 
     log_level: str = "INFO"
 

@@ -32,11 +32,14 @@ SHARED_TOP_LEVEL = {
 }
 CAPABILITIES = {
     "access",
+    "backups",
     "balance",
     "customers",
     "gifts",
     "messaging",
+    "metrics",
     "migrations",
+    "money",
     "operators",
     "panel",
     "payments",

@@ -116,7 +116,7 @@ def parse_promo(form: Mapping[str, Any]) -> PromoDraft:
             try:
                 moments[field] = _moment(_text(form, field))
             except ValueError:
-                errors[field] = "bad_date"
+                errors[field] = "bad_moment"
     start, end = moments["valid_from"], moments["valid_until"]
     if start and end and end <= start:
         errors["valid_until"] = "before_start"

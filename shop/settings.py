@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     settings_cache_seconds: float = Field(3.0, ge=0, le=300)
     # The console dashboard's figures are recomputed at most this often per API process.
     dashboard_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    # `/metrics` answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, it is 404.
+    metrics_token: SecretStr | None = None
 
     log_level: str = "INFO"
 

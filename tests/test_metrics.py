@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from console.auth import LANG_COOKIE
 from shop.metrics.counters import panel_host
+from shop.metrics.records import DeliveryTimes
 from shop.models import Payment, PaymentMethod, Reminder, ReminderStatus, Subscription, utcnow
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
@@ -196,3 +197,13 @@ async def test_the_figures_match_a_scripted_run(
     # Reminders on record.
     assert _value(after, "vpnshop_reminders", status="sent") == 3
     assert _value(after, "vpnshop_reminders", status="failed") == 1
+
+
+def test_the_dashboards_quantiles_read_the_buckets_as_prometheus_does() -> None:
+    # 10 payments: 4 within 1 s, 8 within 2 s, all 10 within 5 s.
+    times = DeliveryTimes([(1.0, 4), (2.0, 8), (5.0, 10), (10.0, 10)], 10, 20.0)
+    assert times.quantile(0.2) == 0.5  # rank 2 of the first 4, linearly within 0..1 s
+    assert times.quantile(0.5) == 1.25  # rank 5: the first of the 4 in 1..2 s
+    assert times.quantile(0.95) == 4.25  # rank 9.5 of 8..10 in 2..5 s
+    assert DeliveryTimes([(1.0, 0)], 0, 0.0).quantile(0.5) is None
+    assert DeliveryTimes([(1.0, 0), (2.0, 0)], 3, 30.0).quantile(0.5) == 2.0  # beyond the last bound

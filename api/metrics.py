@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from shop.context import AppContext
@@ -32,3 +32,12 @@ async def metrics(request: Request) -> Response:
         )
     body = await exposition(ctx.sessions)
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+def metrics_app(ctx: AppContext) -> FastAPI:
+    """`/metrics` alone, for a process without the API (`vpnshop worker` on its own): its counters
+    and the records, behind the same token."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    app.include_router(router)
+    return app

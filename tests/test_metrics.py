@@ -6,6 +6,7 @@ the sandboxes saw and the database holds, not with numbers written here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -16,10 +17,13 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from console.auth import LANG_COOKIE
-from shop.metrics.counters import panel_host
+from shop.metrics.counters import count_panel_request, panel_host
+from shop.metrics.records import DeliveryTimes
 from shop.models import Payment, PaymentMethod, Reminder, ReminderStatus, Subscription, utcnow
 from shop.payments.service import new_payment_id, start_checkout
-from tests.conftest import Database
+from shop.runtime.processes import run_worker_metrics
+from shop.runtime.temporal import free_port
+from tests.conftest import Database, make_context
 from tests.console_client import sign_in
 from tests.factories import plan, subscriber
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
@@ -196,3 +200,44 @@ async def test_the_figures_match_a_scripted_run(
     # Reminders on record.
     assert _value(after, "vpnshop_reminders", status="sent") == 3
     assert _value(after, "vpnshop_reminders", status="failed") == 1
+
+
+def test_the_dashboards_quantiles_read_the_buckets_as_prometheus_does() -> None:
+    # 10 payments: 4 within 1 s, 8 within 2 s, all 10 within 5 s.
+    times = DeliveryTimes([(1.0, 4), (2.0, 8), (5.0, 10), (10.0, 10)], 10, 20.0)
+    assert times.quantile(0.2) == 0.5  # rank 2 of the first 4, linearly within 0..1 s
+    assert times.quantile(0.5) == 1.25  # rank 5: the first of the 4 in 1..2 s
+    assert times.quantile(0.95) == 4.25  # rank 9.5 of 8..10 in 2..5 s
+    assert DeliveryTimes([(1.0, 0)], 0, 0.0).quantile(0.5) is None
+    assert DeliveryTimes([(1.0, 0), (2.0, 0)], 3, 30.0).quantile(0.5) == 2.0  # beyond the last bound
+
+
+async def test_a_worker_on_its_own_serves_its_counters(sqlite_db: Database) -> None:
+    port = free_port()
+    ctx = make_context(sqlite_db, None, "metrics-test", metrics_token=TOKEN, worker_metrics_port=port)
+    count_panel_request("http://panel.example:2053/secret-path/", answered=False)  # as the worker would
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_worker_metrics(ctx, stop))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                try:
+                    answer = await http.get("/metrics", headers=AUTH)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            assert answer.status_code == 200
+            samples = _samples(answer.text)
+            assert (
+                _value(
+                    samples, "vpnshop_panel_requests_total", host="panel.example:2053", outcome="unavailable"
+                )
+                >= 1
+            )
+            assert "secret-path" not in answer.text
+            assert (await http.get("/metrics")).status_code == 401
+    finally:
+        stop.set()
+        await serving
+    unset = make_context(sqlite_db, None, "metrics-test")
+    await asyncio.wait_for(run_worker_metrics(unset, asyncio.Event()), 5)  # no port: returns at once

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.db import SessionFactory
@@ -54,12 +54,6 @@ class Records:
     reminders: dict[str, int]  # status -> reminders on record
 
 
-def _seconds(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", Payment.delivered_at - Payment.paid_at)
-    return (func.julianday(Payment.delivered_at) - func.julianday(Payment.paid_at)) * 86400.0
-
-
 async def _payments(session: AsyncSession) -> dict[tuple[str, str], int]:
     rows = await session.execute(
         select(Payment.method, Payment.status, func.count()).group_by(Payment.method, Payment.status)
@@ -67,23 +61,42 @@ async def _payments(session: AsyncSession) -> dict[tuple[str, str], int]:
     return {(str(method.value), str(status.value)): int(n) for method, status, n in rows.all()}
 
 
+def _delivery_columns(session: AsyncSession) -> list[Any]:
+    """count, total seconds, then the payments within each bucket (cumulative), in one pass."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Timestamp arithmetic per row, one epoch at the end: extract() on every row's interval
+        # made this query twice as slow at 300,000 payments (bench/console_bench.py).
+        return [
+            func.count(),
+            func.coalesce(func.extract("epoch", func.sum(Payment.delivered_at - Payment.paid_at)), 0),
+            *(
+                func.count().filter(
+                    Payment.delivered_at <= Payment.paid_at + literal_column(f"interval '{bound:g} seconds'")
+                )
+                for bound in BUCKETS  # constants of this module: nothing typed reaches the SQL
+            ),
+        ]
+    seconds = (func.julianday(Payment.delivered_at) - func.julianday(Payment.paid_at)) * 86400.0
+    return [
+        func.count(),
+        func.coalesce(func.sum(seconds), 0),
+        *(func.count().filter(seconds <= bound) for bound in BUCKETS),
+    ]
+
+
 async def _delivery(session: AsyncSession) -> DeliveryTimes:
-    seconds = _seconds(session)
-    # One pass: a sum per bucket (cumulative, as the exposition format wants them).
     row = (
         await session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(seconds), 0),
-                *(func.coalesce(func.sum(case((seconds <= bound, 1), else_=0)), 0) for bound in BUCKETS),
-            ).where(Payment.delivered_at.is_not(None), Payment.paid_at.is_not(None))
+            select(*_delivery_columns(session)).where(
+                Payment.delivered_at.is_not(None), Payment.paid_at.is_not(None)
+            )
         )
     ).one()
     count, total, *within = (str(value) for value in row)
     return DeliveryTimes(
         [(bound, int(n)) for bound, n in zip(BUCKETS, within, strict=True)],
         int(count),
-        float(Decimal(str(total))),
+        float(Decimal(total)),
     )
 
 

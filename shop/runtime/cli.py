@@ -92,7 +92,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             raise SettingsError(f"invalid setting TEMPORAL_ADDRESS: required by `vpnshop {command}`")
         if command == "bot":
             preflight.require_public_url(settings)
-        await processes.run_roles(settings, [role], migrate=False)
+        roles: list[processes.Role] = [role]
+        if command == "worker":  # its panel counters, where no API process runs beside it
+            roles.append(processes.run_worker_metrics)
+        await processes.run_roles(settings, roles, migrate=False)
 
 
 def console_link(settings: Settings, telegram_id: int) -> str:

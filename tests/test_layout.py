@@ -38,6 +38,7 @@ CAPABILITIES = {
     "operators",
     "panel",
     "payments",
+    "proxy",
     "runtime",
     "storefront",
     "subscription",

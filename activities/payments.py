@@ -22,9 +22,10 @@ from bot.texts import t
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import Access, access_of, operator_languages
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
+from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Product, Subscription, User, utcnow
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
+from shop.proxy.access import ProxyAccess, proxy_access
 from shop.settings import Settings
 from shop.storefront.store import Storefront
 from shop.transitions import TransitionRefused
@@ -36,6 +37,8 @@ class Telegram(Protocol):
     async def send(self, chat_id: int, text: str) -> bool: ...
 
     async def send_access(self, chat_id: int, language: str, access: Access) -> bool: ...
+
+    async def send_proxy(self, chat_id: int, language: str, proxy: ProxyAccess) -> bool: ...
 
     async def tell_operator(
         self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False
@@ -69,6 +72,7 @@ class Order(BaseModel):
     receipt_email: str | None
     test_mode: bool | None
     timings: Timings
+    product: Product = Product.VPN  # the plan's: what the grant extends and what gets provisioned
 
 
 class PaymentRef(BaseModel):
@@ -181,6 +185,7 @@ class PaymentActivities:
             receipt_email=payment.receipt_email,
             test_mode=self.settings.yookassa_test_mode if payment.method is PaymentMethod.YOOKASSA else None,
             timings=self._timings(),
+            product=plan.product,
         )
 
     @activity.defn
@@ -250,6 +255,10 @@ class PaymentActivities:
             )
         return payment, user, subscription
 
+    async def _product(self, payment: Payment) -> Product:
+        async with self.sessions() as session:
+            return await session.scalar(select(Plan.product).where(Plan.id == payment.plan_id)) or Product.VPN
+
     @activity.defn
     async def notify(self, inp: NotifyInput) -> None:
         """Tell the customer and/or the operators. At-least-once: a retry may repeat a message."""
@@ -270,7 +279,9 @@ class PaymentActivities:
             "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
         }
         customer_key, operator_key = MESSAGES[inp.event]
-        if inp.event is PaymentEvent.DELIVERED:
+        if inp.event is PaymentEvent.DELIVERED and await self._product(payment) is Product.PROXY:
+            await self.telegram.send_proxy(user.id, user.language, await proxy_access(self.sessions, user.id))
+        elif inp.event is PaymentEvent.DELIVERED:
             await self.telegram.send_access(user.id, user.language, await access_of(self.sessions, user.id))
         elif customer_key:
             await self.telegram.send(user.id, t(user.language, customer_key, **values))

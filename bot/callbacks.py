@@ -26,6 +26,7 @@ class Screen(enum.StrEnum):
     LANGUAGE = "lang"
     ADMIN = "admin"
     REFERRAL = "ref"
+    PROXY = "proxy"
 
 
 class Platform(enum.StrEnum):

@@ -25,6 +25,7 @@ from bot.routers import (
     language,
     menu,
     payments,
+    proxy,
     referral,
     start,
     subscription,
@@ -80,7 +81,7 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
         dispatcher.include_router(extra)
     # The referral router first: it takes the messages of a customer typing payout details.
     features = (
-        referral, start, menu, buy, trial, subscription, help, language,
+        referral, start, menu, buy, proxy, trial, subscription, help, language,
         console, admin, broadcast, withdrawals, payments,
     )  # fmt: skip
     for router in features:

@@ -26,6 +26,7 @@ from workflows.provision import (
     ProvisionSubscriptionWorkflow,
     provision_workflow_id,
 )
+from workflows.proxy_delivery import PROXY_PATCH, ProxyDelivery
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
@@ -37,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         SetStatusInput,
     )
     from shop import search_attributes
-    from shop.models import GrantKind, PaymentMethod, PaymentStatus
+    from shop.models import GrantKind, PaymentMethod, PaymentStatus, Product
     from shop.payments.base import Expected, ProviderPayment, ProviderStatus, mismatches
     from shop.payments.stars import StarsCharge, as_provider_payment
     from shop.payments.status import FINAL
@@ -51,7 +52,7 @@ AWAITING_OPERATOR = "waiting for the operator"
 
 
 @workflow.defn
-class PaymentWorkflow(PaymentSteps, HostReports):
+class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery):
     def __init__(self) -> None:
         super().__init__()
         self.stage = "starting"
@@ -183,6 +184,9 @@ class PaymentWorkflow(PaymentSteps, HostReports):
         return await self._poll_provider(order)
 
     async def _deliver(self, order: Order) -> None:
+        if order.product is Product.PROXY and workflow.patched(PROXY_PATCH):
+            await self._deliver_proxy(order)
+            return
         self.stage = "granting"
         await workflow.execute_activity_method(
             LedgerActivities.apply_grant,

@@ -12,22 +12,15 @@ from shop.payments.plans import PlanView
 from shop.storefront.fields import OwnerSettings
 
 
+def plan_button(lang: str, plan: PlanView) -> InlineKeyboardButton:
+    text = t(
+        lang, "plan_button", name=plan.title(lang), days=plan.days, price=price(plan.price, plan.currency)
+    )
+    return InlineKeyboardButton(text=text, callback_data=PickPlan(plan_id=plan.id).pack())
+
+
 def plans(lang: str, items: list[PlanView]) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=t(
-                    lang,
-                    "plan_button",
-                    name=plan.title(lang),
-                    days=plan.days,
-                    price=price(plan.price, plan.currency),
-                ),
-                callback_data=PickPlan(plan_id=plan.id).pack(),
-            )
-        ]
-        for plan in items
-    ]
+    rows = [[plan_button(lang, plan)] for plan in items]
     rows.append([back(lang)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

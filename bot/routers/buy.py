@@ -20,6 +20,7 @@ from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
 from shop.customers.referrals import discounted
 from shop.customers.users import Customer, access_of
+from shop.models import Product
 from shop.payments.checkout import (
     Checkout,
     DiscountSpent,
@@ -30,6 +31,7 @@ from shop.payments.checkout import (
 )
 from shop.payments.plans import PlanView, active_plan, active_plans, has_paid
 from shop.payments.stars import CURRENCY as STARS
+from shop.proxy.access import proxy_on_sale
 
 T = TypeVar("T")
 REFUSALS: dict[type[Exception], str] = {
@@ -75,11 +77,14 @@ def amount_text(lang: str, full: Decimal, amount: Decimal, currency: str, discou
     )
 
 
-async def _offered(ctx: AppContext, customer: Customer, plan_id: int) -> PlanView | None:
-    """The plan behind a button, if it is still shown and still offered to this customer."""
+async def _offered(ctx: AppContext, customer: Customer, plan_id: int) -> PlanView | str:
+    """The plan behind a button, if it is still shown and still offered to this customer; else the
+    text key of the refusal."""
     plan = await active_plan(ctx.sessions, plan_id)
     if plan is None or not plan.offered_to(await has_paid(ctx.sessions, customer.id)):
-        return None
+        return "stale_button"
+    if plan.product is Product.PROXY and not await proxy_on_sale(ctx.sessions):
+        return "proxy_unavailable"
     return plan
 
 
@@ -92,8 +97,8 @@ async def pick_plan(
     lang: str,
 ) -> None:
     plan = await _offered(ctx, customer, callback_data.plan_id)
-    if plan is None:
-        await alert(query, t(lang, "stale_button"))
+    if isinstance(plan, str):
+        await alert(query, t(lang, plan))
         return
     available = await checkout.methods(plan)
     owner = await ctx.storefront.current()
@@ -117,13 +122,15 @@ async def pick_method(
     lang: str,
 ) -> None:
     plan = await _offered(ctx, customer, callback_data.plan_id)
-    if plan is None:
-        await alert(query, t(lang, "stale_button"))
+    if isinstance(plan, str):
+        await alert(query, t(lang, plan))
         return
     try:
         opened = await checkout.open_payment(customer.id, plan.id, callback_data.method)
-    except LookupError:  # the method was switched off since the screen was shown
-        await alert(query, t(lang, "stale_button"))
+    except LookupError as refused:  # the method, or the proxy's panel, was switched off meanwhile
+        await alert(
+            query, t(lang, "proxy_unavailable" if refused.args == ("proxy_unavailable",) else "stale_button")
+        )
         return
     owner = await ctx.storefront.current()
     stars = owner.stars_price(plan.price_stars, plan.price)

@@ -321,4 +321,18 @@ TEXTS: dict[str, str] = {
     "desk_quick_missing": "No saved answer “{name}”. /quick lists them.",
     "desk_quick_usage": "Usage: /quick add &lt;name&gt; &lt;text&gt; (name: up to 32 of a-z, 0-9, _ and -), "
     "/quick del &lt;name&gt;, /q &lt;name&gt;. Nothing was changed.",
+    # Telegram proxy
+    "btn_proxy": "📡 Telegram proxy",
+    "proxy_title": "📡 <b>Telegram proxy</b>\n\nA private MTProto proxy opens Telegram where it is blocked; "
+    "it works inside Telegram itself, no VPN app needed.",
+    "proxy_status_active": "✅ Your proxy is active until {date} ({days} days left). A new plan extends it.",
+    "proxy_status_expired": "⌛ Your proxy expired on {date}. Renew it and the same link works again.",
+    "proxy_status_preparing": "⏳ Your proxy is being set up; its link comes in a message as soon as it is ready.",
+    "proxy_pick_plan": "Choose a plan:",
+    "proxy_no_plans": "No proxy plans are on sale right now. Please check back later.",
+    "proxy_unavailable": "📡 The Telegram proxy is not on sale right now. Nothing was charged; please check back later.",
+    "heading_proxy_paid": "🎉 <b>Your Telegram proxy is ready!</b>",
+    "proxy_card": "{heading}\n\nValid until: <b>{date}</b>\n\nProxy link:\n<code>{link}</code>\n\n"
+    "Tap “Connect” and Telegram adds the proxy by itself.",
+    "btn_proxy_connect": "🔌 Connect",
 }

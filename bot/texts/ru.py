@@ -326,4 +326,18 @@ TEXTS: dict[str, str] = {
     "desk_quick_missing": "Нет готового ответа «{name}». Список: /quick",
     "desk_quick_usage": "Формат: /quick add &lt;имя&gt; &lt;текст&gt; (имя: до 32 символов a-z, 0-9, _ и -), "
     "/quick del &lt;имя&gt;, /q &lt;имя&gt;. Ничего не изменено.",
+    # Telegram-прокси
+    "btn_proxy": "📡 Telegram Proxy",
+    "proxy_title": "📡 <b>Telegram Proxy</b>\n\nЛичный MTProto-прокси открывает Telegram там, где он заблокирован; "
+    "работает прямо в Telegram, без VPN-приложения.",
+    "proxy_status_active": "✅ Прокси активен до {date} (осталось {days} дн.). Новый тариф продлит его.",
+    "proxy_status_expired": "⌛ Прокси истёк {date}. Продлите его, и прежняя ссылка снова заработает.",
+    "proxy_status_preparing": "⏳ Прокси настраивается; ссылка придёт сообщением, как только он будет готов.",
+    "proxy_pick_plan": "Выберите тариф:",
+    "proxy_no_plans": "Сейчас нет тарифов для прокси. Загляните позже.",
+    "proxy_unavailable": "📡 Telegram Proxy сейчас не продаётся. Оплата не списана; загляните позже.",
+    "heading_proxy_paid": "🎉 <b>Ваш Telegram Proxy готов!</b>",
+    "proxy_card": "{heading}\n\nДействует до: <b>{date}</b>\n\nСсылка прокси:\n<code>{link}</code>\n\n"
+    "Нажмите «Подключить», и Telegram добавит прокси сам.",
+    "btn_proxy_connect": "🔌 Подключить",
 }

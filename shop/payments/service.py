@@ -24,11 +24,12 @@ from temporalio.service import RPCError
 from shop.context import AppContext
 from shop.customers import referrals
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
+from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Product, utcnow
 from shop.payments import hints
 from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
+from shop.proxy.access import proxy_on_sale
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
 from workflows.payment import PaymentWorkflow
@@ -104,6 +105,8 @@ async def record_payment(
                 raise CheckoutError("pay_method_unavailable")
             if not offer.offered_to(paid_before):
                 raise CheckoutError("pay_plan_unavailable")
+            if offer.product is Product.PROXY and not await proxy_on_sale(sessions):
+                raise CheckoutError("proxy_unavailable")
             if method is PaymentMethod.STARS:
                 assert stars is not None  # sells() refuses Stars without a Stars price
                 amount = Decimal(referrals.discounted_stars(stars, discount))

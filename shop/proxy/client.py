@@ -67,6 +67,10 @@ class ProxyUser(BaseModel):
 
 
 def iso_z(moment: datetime) -> str:
+    """Whole seconds, rounded up: the panel's expiry is never short of the ledger's (which would
+    cost a whole extra `renew` day on the next sync)."""
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

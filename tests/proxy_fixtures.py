@@ -7,7 +7,7 @@ from decimal import Decimal
 from sandbox.mtg import SandboxMtg
 from shop.context import AppContext
 from shop.crypto import Sealer
-from shop.models import MtgHost, Plan, ProxyClient, Product, Subscription
+from shop.models import MtgHost, Plan, Product, ProxyClient, Subscription
 from shop.proxy.hosts import MtgHostService, parse_mtg_input
 
 

@@ -13,7 +13,12 @@ from shop.proxy.hosts import MtgHostService, parse_mtg_input
 
 async def add_mtg_host(ctx: AppContext, mtg: SandboxMtg, name: str = "mtg") -> MtgHost:
     service = MtgHostService(ctx.sessions, Sealer.from_settings(ctx.settings))
-    values = {"name": name, "panel_url": mtg.url, "username": mtg.username, "password": mtg.password}
+    values: dict[str, object] = {
+        "name": name,
+        "panel_url": mtg.url,
+        "username": mtg.username,
+        "password": mtg.password,
+    }
     return await service.add(parse_mtg_input(values))
 
 

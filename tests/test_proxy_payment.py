@@ -67,7 +67,7 @@ async def test_buying_the_proxy_delivers_its_card_with_connect_and_copy(
         row = await proxy_row(bench.ctx, sub.id)
         assert row is not None and row.link and row.link.startswith("tg://proxy?server=")
         assert row.link in str(card["text"])
-        connect, copy = card["buttons"][:2]  # type: ignore[index]
+        connect, copy = card["buttons"][:2]
         assert connect["url"] == f"{bench.ctx.settings.base_url}/proxy/{sub.token}"
         assert copy["copy_text"] == {"text": row.link}
         assert sub.expires_at is None and sub.proxy_expires_at is not None  # the VPN is untouched

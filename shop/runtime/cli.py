@@ -1,4 +1,4 @@
-"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, demo."""
+"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, mtg, demo."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 from shop.operators.roles import role_of
 from shop.operators.signin import signin_link
-from shop.runtime import hosts_cli, preflight
+from shop.runtime import hosts_cli, mtg_cli, preflight
 from shop.runtime.temporal import TemporalStartError
 from shop.settings import Settings, SettingsError, load_settings
 
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run the shop against sandboxes and buy one subscription end to end (DATA_DIR: data/demo)",
     )
     hosts_cli.add_parser(commands)
+    mtg_cli.add_parser(commands)
     link = commands.add_parser(
         "console-link", help="print a one-time sign-in link to the web console (first setup)"
     )
@@ -59,6 +60,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     command = args.command
     if command == "hosts":
         print(await hosts_cli.run(args, settings))
+    elif command == "mtg":
+        print(await mtg_cli.run(args, settings))
     elif command == "console-link":
         print(console_link(settings, args.telegram_id))
     elif command == "demo":

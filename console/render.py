@@ -22,6 +22,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/console/support", "nav_support", Role.SUPPORT),
     ("/console/plans", "nav_plans", Role.OWNER),
     ("/console/hosts", "nav_hosts", Role.OWNER),
+    ("/console/mtg", "nav_mtg", Role.OWNER),
     ("/console/settings", "nav_settings", Role.OWNER),
     ("/console/audit", "nav_audit", Role.OWNER),
 ]

@@ -335,4 +335,7 @@ TEXTS: dict[str, str] = {
     "proxy_card": "{heading}\n\nValid until: <b>{date}</b>\n\nProxy link:\n<code>{link}</code>\n\n"
     "Tap “Connect” and Telegram adds the proxy by itself.",
     "btn_proxy_connect": "🔌 Connect",
+    "reminder_proxy_soon": "⏳ Your Telegram proxy ends {when} ({left} left). Renew it to keep Telegram open; the link stays the same.",
+    "reminder_proxy_expired": "⌛ Your Telegram proxy has stopped. Renew it and the same link works again.",
+    "reminder_proxy_winback": "👋 Your Telegram proxy ended {when}. Renew it in two taps; the link is the same.",
 }

@@ -340,4 +340,7 @@ TEXTS: dict[str, str] = {
     "proxy_card": "{heading}\n\nДействует до: <b>{date}</b>\n\nСсылка прокси:\n<code>{link}</code>\n\n"
     "Нажмите «Подключить», и Telegram добавит прокси сам.",
     "btn_proxy_connect": "🔌 Подключить",
+    "reminder_proxy_soon": "⏳ Ваш Telegram Proxy заканчивается {when} (осталось {left}). Продлите, чтобы Telegram работал; ссылка останется прежней.",
+    "reminder_proxy_expired": "⌛ Ваш Telegram Proxy остановлен. Продлите его, и прежняя ссылка снова заработает.",
+    "reminder_proxy_winback": "👋 Ваш Telegram Proxy закончился {when}. Продлите в два касания; ссылка та же.",
 }

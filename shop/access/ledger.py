@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shop.db import SessionFactory
 from shop.models import Grant, GrantKind, Product, Subscription, utcnow
@@ -29,7 +29,7 @@ class GrantResult:
     grant_expiry: datetime  # the expiry this source key produced when it was applied
 
 
-def expiry_column(product: Product) -> Any:
+def expiry_column(product: Product) -> InstrumentedAttribute[datetime | None]:
     """The subscription's column caching this product's expiry."""
     return Subscription.proxy_expires_at if product is Product.PROXY else Subscription.expires_at
 

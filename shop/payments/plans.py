@@ -88,13 +88,18 @@ async def active_plan(sessions: SessionFactory, plan_id: int) -> PlanView | None
 
 
 async def ensure_plan(
-    sessions: SessionFactory, name: str, days: int, price: Decimal, currency: str
+    sessions: SessionFactory,
+    name: str,
+    days: int,
+    price: Decimal,
+    currency: str,
+    product: Product = Product.VPN,
 ) -> PlanView:
     """The active plan called `name`, created with these terms when there is none (idempotent setup)."""
     async with sessions() as session, session.begin():
         plan = await session.scalar(select(Plan).where(Plan.name == name, Plan.active))
         if plan is None:
-            plan = Plan(name=name, duration_days=days, price=price, currency=currency)
+            plan = Plan(name=name, duration_days=days, price=price, currency=currency, product=product)
             session.add(plan)
             await session.flush()
         return view(plan)

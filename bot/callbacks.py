@@ -27,6 +27,7 @@ class Screen(enum.StrEnum):
     ADMIN = "admin"
     REFERRAL = "ref"
     PROXY = "proxy"
+    PROXY_TRIAL = "proxy_trial"
 
 
 class Platform(enum.StrEnum):

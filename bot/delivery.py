@@ -82,14 +82,16 @@ def proxy_redirect(settings: Settings, token: str) -> str:
     return f"{settings.base_url}/proxy/{token}"
 
 
-def proxy_card(lang: str, proxy: ProxyAccess, settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+def proxy_card(
+    lang: str, proxy: ProxyAccess, settings: Settings, heading_key: str = "heading_proxy_paid"
+) -> tuple[str, InlineKeyboardMarkup]:
     """The proxy's card: its link with Connect and Copy, or "being set up" while it has none yet."""
     if not proxy.link or proxy.token is None:
         return t(lang, "proxy_status_preparing"), proxy_keyboards.preparing(lang)
     text = t(
         lang,
         "proxy_card",
-        heading=t(lang, "heading_proxy_paid"),
+        heading=t(lang, heading_key),
         date=date(proxy.expires_at),
         link=escape(proxy.link),
     )

@@ -37,7 +37,7 @@ from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, Remin
 from workflows.grant import GrantAccessWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
-from workflows.proxy import ProvisionProxyWorkflow, ProxyUpkeepWorkflow
+from workflows.proxy import GrantProxyWorkflow, ProvisionProxyWorkflow, ProxyUpkeepWorkflow
 from workflows.reconcile import ReconcilePanelsWorkflow
 from workflows.refund import RefundChargeWorkflow, RefundWorkflow
 from workflows.sweeper import PaymentSweepWorkflow
@@ -58,6 +58,7 @@ WORKFLOWS: list[type] = [
     BroadcastWorkflow,
     ProvisionProxyWorkflow,
     ProxyUpkeepWorkflow,
+    GrantProxyWorkflow,
 ]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through

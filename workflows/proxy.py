@@ -20,7 +20,9 @@ from temporalio.exceptions import ActivityError, FailureError
 from workflows.provision import HOST_REPORT, HostReport
 
 with workflow.unsafe.imports_passed_through():
+    from activities.ledger import ApplyGrantInput, ApplyGrantResult, LedgerActivities
     from activities.proxy import ProxiesDueInput, ProxyActivities, ProxyRef
+    from shop.models import GrantKind, Product
     from shop.proxy.provisioning import SERVING, ProxySync
 
 PER_ATTEMPT = timedelta(seconds=60)
@@ -138,3 +140,36 @@ class ProxyUpkeepWorkflow:
                     report.in_line += 1
         workflow.logger.info("proxy upkeep: %s", report.model_dump())
         return report
+
+
+class GrantProxyInput(BaseModel):
+    subscription_id: int
+    source_key: str
+    seconds: int
+    kind: GrantKind
+    actor: str
+
+
+class GrantProxyResult(ApplyGrantResult):
+    provisioning: ProvisionProxyResult
+
+
+@workflow.defn
+class GrantProxyWorkflow:
+    """A proxy grant that is not a payment (the proxy's trial, an operator's gift), then its proxy:
+    `grant:<source key>`, as GrantAccessWorkflow is for the VPN."""
+
+    @workflow.run
+    async def run(self, inp: GrantProxyInput) -> GrantProxyResult:
+        granted = await workflow.execute_activity_method(
+            LedgerActivities.apply_grant,
+            ApplyGrantInput(**inp.model_dump(), product=Product.PROXY),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+        )
+        provisioning = await workflow.execute_child_workflow(
+            ProvisionProxyWorkflow.run,
+            ProvisionProxyInput(subscription_id=inp.subscription_id),
+            id=proxy_workflow_id(inp.subscription_id, f"grant:{inp.source_key}"),
+        )
+        return GrantProxyResult(**granted.model_dump(), provisioning=provisioning)

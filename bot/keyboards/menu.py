@@ -10,8 +10,8 @@ from bot.texts import t
 from shop.storefront.fields import OwnerSettings
 
 
-def button(lang: str, key: str, screen: Screen) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=t(lang, key), callback_data=Nav(to=screen).pack())
+def button(lang: str, key: str, screen: Screen, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=t(lang, key, **values), callback_data=Nav(to=screen).pack())
 
 
 def back(lang: str, screen: Screen = Screen.MENU) -> InlineKeyboardButton:

@@ -29,8 +29,12 @@ def preparing(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button(lang, "btn_menu", Screen.MENU)]])
 
 
-def screen(lang: str, plans: list[PlanView], link: str = "", connect_url: str = "") -> InlineKeyboardMarkup:
+def screen(
+    lang: str, plans: list[PlanView], link: str = "", connect_url: str = "", trial_days: int = 0
+) -> InlineKeyboardMarkup:
     rows = [link_row(lang, link, connect_url)] if link and connect_url else []
+    if trial_days:
+        rows.append([button(lang, "btn_proxy_trial", Screen.PROXY_TRIAL, days=trial_days)])
     rows += [[plan_button(lang, plan)] for plan in plans]
     rows.append([back(lang)])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -338,4 +338,8 @@ TEXTS: dict[str, str] = {
     "reminder_proxy_soon": "⏳ Your Telegram proxy ends {when} ({left} left). Renew it to keep Telegram open; the link stays the same.",
     "reminder_proxy_expired": "⌛ Your Telegram proxy has stopped. Renew it and the same link works again.",
     "reminder_proxy_winback": "👋 Your Telegram proxy ended {when}. Renew it in two taps; the link is the same.",
+    "btn_proxy_trial": "🎁 Try it free for {days} days",
+    "heading_proxy_trial": "🎁 <b>Your Telegram proxy trial is on!</b>",
+    "proxy_trial_disabled": "The proxy's free trial is not available right now.",
+    "proxy_trial_used": "You have already had the Telegram proxy, so the free trial is not available.",
 }

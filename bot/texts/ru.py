@@ -343,4 +343,8 @@ TEXTS: dict[str, str] = {
     "reminder_proxy_soon": "⏳ Ваш Telegram Proxy заканчивается {when} (осталось {left}). Продлите, чтобы Telegram работал; ссылка останется прежней.",
     "reminder_proxy_expired": "⌛ Ваш Telegram Proxy остановлен. Продлите его, и прежняя ссылка снова заработает.",
     "reminder_proxy_winback": "👋 Ваш Telegram Proxy закончился {when}. Продлите в два касания; ссылка та же.",
+    "btn_proxy_trial": "🎁 Попробовать бесплатно {days} дн.",
+    "heading_proxy_trial": "🎁 <b>Пробный Telegram Proxy включён!</b>",
+    "proxy_trial_disabled": "Пробный период прокси сейчас недоступен.",
+    "proxy_trial_used": "У вас уже был Telegram Proxy, поэтому пробный период недоступен.",
 }

@@ -8,9 +8,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select, update
 
+from bot.callbacks import Nav, Screen
 from sandbox.mtg import SandboxMtg
 from shop.crypto import Sealer
-from shop.models import Payment, Plan
+from shop.models import Grant, Payment, Plan
 from shop.proxy.access import proxy_access
 from shop.proxy.hosts import MtgHostService
 from tests.bot.conftest import OpenShop
@@ -42,7 +43,12 @@ async def test_buying_the_proxy_in_russian(shop_with: OpenShop) -> None:
         await vera.says("/menu")
         await vera.taps("📡 Telegram Proxy")
         assert (vera.last.text or "").startswith("📡 Telegram Proxy\n\nЛичный MTProto-прокси")
-        assert vera.last.button_texts == ["Прокси · 30 дн. — 99 ₽", "← Назад"]  # proxy plans only
+        # Proxy plans only, and the proxy's own trial (the shop's trial terms: 3 days).
+        assert vera.last.button_texts == [
+            "🎁 Попробовать бесплатно 3 дн.",
+            "Прокси · 30 дн. — 99 ₽",
+            "← Назад",
+        ]
         await vera.says("/buy")
         assert vera.last.button_texts == ["Месяц · 30 дн. — 199 ₽", "← Назад"]  # VPN plans only
 
@@ -65,7 +71,12 @@ async def test_buying_the_proxy_in_russian(shop_with: OpenShop) -> None:
 
         await vera.says("/proxy")  # the screen now shows the proxy and offers to extend it
         assert "✅ Прокси активен до" in (vera.last.text or "")
-        assert vera.last.button_texts[:2] == ["🔌 Подключить", "📋 Скопировать ссылку"]
+        assert vera.last.button_texts == [
+            "🔌 Подключить",
+            "📋 Скопировать ссылку",
+            "Прокси · 30 дн. — 99 ₽",
+            "← Назад",
+        ]
 
 
 async def test_bad_input_in_english_gets_a_clear_answer_and_changes_nothing(shop_with: OpenShop) -> None:
@@ -76,7 +87,7 @@ async def test_bad_input_in_english_gets_a_clear_answer_and_changes_nothing(shop
         await nick.says("/menu")
         await nick.taps("📡 Telegram proxy")
         screen = nick.last
-        assert screen.button_texts == ["Proxy · 30 days — 99 ₽", "← Back"]
+        assert screen.button_texts == ["🎁 Try it free for 3 days", "Proxy · 30 days — 99 ₽", "← Back"]
 
         # The operator disables the only MTG host while the screen is open.
         await MtgHostService(shop.ctx.sessions, Sealer.from_settings(shop.ctx.settings)).set_enabled(
@@ -107,3 +118,31 @@ async def test_bad_input_in_english_gets_a_clear_answer_and_changes_nothing(shop
             "No proxy plans are on sale right now. Please check back later."
         )
         assert await _payments(shop) == 0 and not mtg.state.users
+
+
+async def test_the_proxy_trial_once(shop_with: OpenShop) -> None:
+    async with shop_with() as shop, SandboxMtg() as mtg:
+        await add_mtg_host(shop.ctx, mtg)
+        await proxy_plan(shop.ctx, 30, "99")
+        tina = await shop.started(33, "Tina", "en")
+        await tina.says("/proxy")
+        screen = tina.last
+        await tina.taps("Try it free", on=screen)
+        card = tina.last
+        assert (card.text or "").startswith("🎁 Your Telegram proxy trial is on!")
+        proxy = await proxy_access(shop.ctx.sessions, 33)
+        assert proxy.active and proxy.link in (card.text or "") and proxy.days_left == 3
+        assert card.button_texts == ["🔌 Connect", "📋 Copy link", "🏠 Main menu"]
+        # The screen became the card; the trial button's data again (a double tap, an old copy):
+        answer = await tina.sends_callback(Nav(to=Screen.PROXY_TRIAL).pack(), on=card)
+        assert answer is not None and answer.show_alert
+        assert answer.text == "You have already had the Telegram proxy, so the free trial is not available."
+        assert len(mtg.state.users) == 1
+        async with shop.ctx.sessions() as session:
+            grants = list(await session.scalars(select(Grant.source_key)))
+        assert grants == ["proxy-trial:33"]
+        await tina.says("/proxy")
+        assert "🎁 Try it free for 3 days" not in tina.last.button_texts
+        assert (await proxy_access(shop.ctx.sessions, 33)).expires_at is not None
+        await tina.says("/menu")
+        assert "🎁 Try for free" in tina.last.button_texts  # the VPN's trial is its own, still on offer

@@ -1,5 +1,6 @@
 """Recorded runs of the proxy workflows: a proxy purchase delivered once its MTG panel is back (the
-payment's proxy branch and its provisioning child), and the upkeep stopping an ended proxy."""
+payment's proxy branch and its provisioning child), the proxy's trial, and the upkeep stopping an
+ended proxy."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from sandbox.mtg import SandboxMtg
 from shop.customers.accounts import ensure_subscription
 from shop.models import PaymentMethod, Subscription, utcnow
 from shop.payments.service import new_payment_id, start_checkout
+from shop.proxy.trial import proxy_trial_key, start_proxy_trial
 from tests.factories import subscriber
 from tests.histories.recorder import Recorder, Scenario, expect
 from tests.payments_env import SLOW_POLL, payment_bench
 from tests.proxy_fixtures import add_mtg_host, proxy_plan
 from worker.schedules import PROXY_UPKEEP_ID
+from workflows.grant import grant_workflow_id
 from workflows.payment_messages import workflow_id
 from workflows.proxy import ProvisionProxyWorkflow, ProxyUpkeepInput, ProxyUpkeepWorkflow, proxy_workflow_id
 
@@ -46,6 +49,10 @@ async def proxy(rec: Recorder) -> None:
         expect(result.status == "created", f"the proxy is created once the panel is back: {result}")
         await rec.save("proxy_provision_created", child)
 
+        await subscriber(bench.ctx.sessions, 1002, "Trial")
+        expect(await start_proxy_trial(bench.ctx, 1002), "the trial's proxy is up")
+        await rec.save("grant_proxy_trial", grant_workflow_id(proxy_trial_key(1002)))
+
         async with bench.ctx.sessions() as session, session.begin():
             ended = utcnow() - timedelta(minutes=1)
             await session.execute(
@@ -57,10 +64,15 @@ async def proxy(rec: Recorder) -> None:
             id=PROXY_UPKEEP_ID,
             task_queue=bench.ctx.settings.temporal_task_queue,
         )
-        expect(report.in_line == 1 and not next(iter(mtg.state.users.values())).active, f"stopped: {report}")
+        stopped = mtg.state.users[f"vpnshop-proxy-{sub.id}"]
+        expect(report.in_line == 1 and not stopped.active, f"stopped: {report}")
         await rec.save("proxy_upkeep_stopped", PROXY_UPKEEP_ID)
 
 
 SCENARIOS = [
-    Scenario("proxy", ("payment_proxy_delivered", "proxy_provision_created", "proxy_upkeep_stopped"), proxy),
+    Scenario(
+        "proxy",
+        ("payment_proxy_delivered", "proxy_provision_created", "grant_proxy_trial", "proxy_upkeep_stopped"),
+        proxy,
+    ),
 ]

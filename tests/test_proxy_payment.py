@@ -12,7 +12,16 @@ from temporalio.client import Client
 from bot.texts import t
 from sandbox.mtg import SandboxMtg
 from shop.customers.accounts import register_user
-from shop.models import Grant, PaymentMethod, PaymentStatus, Product, ReferralReward, Subscription
+from shop.models import (
+    Grant,
+    GrantKind,
+    PaymentMethod,
+    PaymentStatus,
+    Product,
+    ReferralReward,
+    Subscription,
+    utcnow,
+)
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import subscriber
@@ -85,6 +94,16 @@ async def test_buying_the_proxy_delivers_its_card_with_connect_and_copy(
                 select(ReferralReward).where(ReferralReward.payment_id == payment_id)
             )
         assert reward is not None and reward.referrer_id == 1002
+
+        # A full refund takes the proxy's days back (not the VPN's) and the proxy stops on its node.
+        bench.yookassa.refund(bench.yookassa.by_order(payment_id)["id"])
+        await bench.wait_status(payment_id, PaymentStatus.REFUNDED)
+        refunded = await _subscription(bench)
+        assert refunded.expires_at is None and refunded.proxy_expires_at is not None
+        assert refunded.proxy_expires_at <= utcnow()
+        await bench.telegram.wait_for(lambda: not mtg.state.users[row.name].active, 30)
+        refund_grant = (await bench.grants())[-1]
+        assert (refund_grant.product, refund_grant.kind) == (Product.PROXY, GrantKind.REFUND)
 
 
 async def test_a_panel_down_during_the_purchase_delivers_when_it_returns(

@@ -4,9 +4,6 @@ when the panel is down, unless `anyway`); the `vpnshop mtg` command end to end."
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from shop.proxy.hosts import MtgHostService, parse_mtg_input
 from shop.proxy.pool import MtgPool
 from shop.proxy.provisioning import ProxyProvisioner
 from tests.factories import subscriber
-from tests.panel_fixtures import TEST_KEY
+from tests.test_hosts import run_cli
 
 
 def _service(ctx: AppContext) -> MtgHostService:
@@ -122,19 +119,7 @@ async def test_delete_removes_the_proxies_from_the_panel_first(ctx: AppContext) 
 
 
 async def _mtg_cli(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "ENCRYPTION_KEY": TEST_KEY,
-        "DATA_DIR": str(tmp_path),
-        "PANEL_TIMEOUT_SECONDS": "3",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shop.runtime.cli", "mtg", *args, env=env, cwd=tmp_path,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate(stdin.encode())
-    return process.returncode or 0, out.decode(), err.decode()
+    return await run_cli(tmp_path, *args, stdin=stdin, command="mtg")
 
 
 async def test_mtg_cli_end_to_end(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ VPN entitlement is untouched; the referrer is rewarded for a proxy purchase too.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import httpx
 from sqlalchemy import select
 from temporalio.client import Client
@@ -58,14 +61,23 @@ async def _subscription(bench: PaymentBench) -> Subscription:
     return found
 
 
+@contextlib.asynccontextmanager
+async def proxy_bench(
+    database: Database, client: Client, task_queue: str
+) -> AsyncIterator[tuple[SandboxMtg, PaymentBench]]:
+    """The payments bench with a sandbox MTG panel registered as the shop's MTG host."""
+    async with (
+        SandboxMtg() as mtg,
+        payment_bench(database, client, task_queue, **(SLOW_POLL | panel_settings())) as bench,
+    ):
+        await add_mtg_host(bench.ctx, mtg)
+        yield mtg, bench
+
+
 async def test_buying_the_proxy_delivers_its_card_with_connect_and_copy(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:
-    async with (
-        SandboxMtg() as mtg,
-        payment_bench(sqlite_db, temporal_client, task_queue, **(SLOW_POLL | panel_settings())) as bench,
-    ):
-        await add_mtg_host(bench.ctx, mtg)
+    async with proxy_bench(sqlite_db, temporal_client, task_queue) as (mtg, bench):
         await register_user(bench.ctx.sessions, 1002, "inviter", "Inviter")
         await register_user(bench.ctx.sessions, CUSTOMER, "alice", "Alice", referrer_id=1002)
         payment_id = await _pay(bench)
@@ -109,11 +121,7 @@ async def test_buying_the_proxy_delivers_its_card_with_connect_and_copy(
 async def test_a_panel_down_during_the_purchase_delivers_when_it_returns(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:
-    async with (
-        SandboxMtg() as mtg,
-        payment_bench(sqlite_db, temporal_client, task_queue, **(SLOW_POLL | panel_settings())) as bench,
-    ):
-        await add_mtg_host(bench.ctx, mtg)
+    async with proxy_bench(sqlite_db, temporal_client, task_queue) as (mtg, bench):
         await subscriber(bench.ctx.sessions, CUSTOMER)
         await mtg.down()
         payment_id = await _pay(bench)

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from shop.access.hosts import HostError
-from shop.crypto import Sealer
-from shop.db import SessionFactory
+from shop.access.host_registry import HostError, HostRegistry, host_name, invalid, panel_url
 from shop.models import MtgHost, ProxyClient
 from shop.operators import audit
-from shop.operators.audit import Actor
 from shop.proxy.client import MtgClient, MtgCredentials, Node, mtg_timeout
 from shop.proxy.errors import MtgAuthError, MtgError, MtgUnavailable
 from shop.proxy.pool import MtgPool, credentials_for
@@ -40,28 +35,19 @@ class MtgHostInput(BaseModel):
     @field_validator("panel_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be http(s)://host:port/")
-        path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
-        return f"{parts.scheme}://{parts.netloc}{path}"
+        return panel_url(value, "http(s)://host:port/")
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if value != value.strip() or not value.isprintable():
-            raise ValueError("must be printable, without surrounding spaces")
-        return value
+        return host_name(value)
 
 
 def parse_mtg_input(values: dict[str, object]) -> MtgHostInput:
     try:
         return MtgHostInput.model_validate(values)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "input"
-        code = "required" if first["type"] in ("missing", "string_too_short") else "invalid"
-        raise HostError(f"invalid {field}: {first['msg']}", field, code) from None
+        raise invalid(error) from None
 
 
 async def check_mtg(credentials: MtgCredentials, timeout_seconds: float = 15.0) -> list[Node]:
@@ -82,28 +68,13 @@ async def check_mtg(credentials: MtgCredentials, timeout_seconds: float = 15.0) 
 
 
 @dataclass(frozen=True)
-class MtgHostService:
-    sessions: SessionFactory
-    sealer: Sealer
-    timeout: float = 15.0
-    actor: Actor | None = None
-
-    async def _audit(
-        self, action: str, name: str, before: dict[str, Any] | None, after: dict[str, Any] | None
-    ) -> None:
-        if self.actor is not None:
-            await audit.write(self.sessions, self.actor, action, f"mtg_host:{name}", before, after)
-
-    async def get(self, name: str) -> MtgHost:
-        async with self.sessions() as session:
-            host = await session.scalar(select(MtgHost).where(MtgHost.name == name))
-        if host is None:
-            raise HostError(f"no MTG host named {name!r}", "name", "unknown")
-        return host
+class MtgHostService(HostRegistry[MtgHost]):
+    model = MtgHost
+    noun = "MTG host"
+    kind = "mtg_host"
 
     async def hosts(self) -> list[MtgHost]:
-        async with self.sessions() as session:
-            return list(await session.scalars(select(MtgHost).order_by(MtgHost.sort_order, MtgHost.id)))
+        return await self.all()
 
     async def proxy_counts(self) -> dict[int, int]:
         async with self.sessions() as session:
@@ -112,10 +83,6 @@ class MtgHostService:
             )
         return {int(host_id): int(count) for host_id, count in rows}
 
-    async def any_enabled(self) -> bool:
-        async with self.sessions() as session:
-            return await session.scalar(select(MtgHost.id).where(MtgHost.enabled).limit(1)) is not None
-
     def _credentials(self, data: MtgHostInput) -> MtgCredentials:
         return MtgCredentials(data.panel_url, data.username, data.password)
 
@@ -123,21 +90,12 @@ class MtgHostService:
         return {**data.model_dump(exclude={"password"}), "password": bool(data.password)}
 
     async def add(self, data: MtgHostInput) -> MtgHost:
-        async with self.sessions() as session:
-            if await session.scalar(select(MtgHost.id).where(MtgHost.name == data.name)) is not None:
-                raise HostError(f"an MTG host named {data.name!r} already exists", "name", "duplicate")
+        await self.refuse_taken(data.name)
         await check_mtg(self._credentials(data), self.timeout)
         host = MtgHost(name=data.name)
         self._apply(host, data)
-        async with self.sessions() as session:
-            session.add(host)
-            try:
-                await session.commit()
-            except IntegrityError:
-                raise HostError(
-                    f"an MTG host named {data.name!r} already exists", "name", "duplicate"
-                ) from None
-        await self._audit("mtg_host.add", data.name, None, self._public(data))
+        await self.insert(host)
+        await self._audit("add", data.name, None, self._public(data))
         return host
 
     def _apply(self, host: MtgHost, data: MtgHostInput) -> None:
@@ -171,32 +129,10 @@ class MtgHostService:
         if any(key in changes for key in CONNECTION_FIELDS):
             await check_mtg(self._credentials(data), self.timeout)
         before = self._public(parse_mtg_input(self._current(host)))
-        async with self.sessions() as session:
-            stored = await session.get(MtgHost, host.id)
-            assert stored is not None
-            self._apply(stored, data)
-            try:
-                await session.commit()
-            except IntegrityError:
-                raise HostError(
-                    f"an MTG host named {data.name!r} already exists", "name", "duplicate"
-                ) from None
+        stored = await self.store(host.id, lambda row: self._apply(row, data), data.name)
         old, new = audit.changed(before, self._public(data))
         if new:
-            await self._audit("mtg_host.edit", name, old, new)
-        return stored
-
-    async def set_enabled(self, name: str, enabled: bool) -> MtgHost:
-        host = await self.get(name)
-        async with self.sessions() as session:
-            stored = await session.get(MtgHost, host.id)
-            assert stored is not None
-            changed = stored.enabled != enabled
-            stored.enabled = enabled
-            await session.commit()
-        if changed:
-            action = "mtg_host.enable" if enabled else "mtg_host.disable"
-            await self._audit(action, name, {"enabled": not enabled}, {"enabled": enabled})
+            await self._audit("edit", name, old, new)
         return stored
 
     async def check(self, name: str) -> list[Node]:
@@ -225,10 +161,6 @@ class MtgHostService:
             outcome["left"] = len(rows) - outcome["deleted"] - outcome["absent"]
         finally:
             await pool.aclose()
-        async with self.sessions() as session:
-            stored = await session.get(MtgHost, host.id)
-            if stored is not None:
-                await session.delete(stored)
-                await session.commit()
-        await self._audit("mtg_host.delete", name, {"panel_url": host.panel_url}, dict(outcome))
+        await self.remove_row(host)
+        await self._audit("delete", name, {"panel_url": host.panel_url}, dict(outcome))
         return outcome

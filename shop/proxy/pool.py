@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from shop.crypto import Sealer
 from shop.models import MtgHost
+from shop.panel.pool import KeyedLocks
 from shop.proxy.client import MtgClient, MtgCredentials, mtg_timeout
 
 
@@ -23,7 +24,7 @@ class MtgPool:
         self._sealer: Sealer | None = None
         self.timeout = mtg_timeout(timeout_seconds)
         self._clients: dict[int, tuple[str, MtgClient]] = {}
-        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._locks = KeyedLocks()
 
     @property
     def sealer(self) -> Sealer:
@@ -47,15 +48,8 @@ class MtgPool:
     async def serialised(self, subscription_id: int) -> AsyncIterator[None]:
         """One writer per customer's proxy within this process: `renew` adds days, so two runs
         reading the same expiry at once must not both add them."""
-        lock, users = self._locks.setdefault(subscription_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._locks[subscription_id]
+        async with self._locks.held(subscription_id):
+            yield
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, {}

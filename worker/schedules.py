@@ -38,6 +38,8 @@ from workflows.expiry import (
 )
 from workflows.proxy import ProxyUpkeepInput, ProxyUpkeepWorkflow
 from workflows.reconcile import RECONCILE_WORKFLOW_ID, ReconcileInput, ReconcilePanelsWorkflow
+from workflows.sales_digest import SCHEDULE_ID as SALES_DIGEST_ID
+from workflows.sales_digest import sales_digest_schedule
 from workflows.sweeper import SCHEDULE_ID as PAYMENT_SWEEP_ID
 from workflows.sweeper import payment_sweep_schedule
 
@@ -138,6 +140,7 @@ SCHEDULES: list[ScheduleDefinition] = [
         catchup=timedelta(hours=1),
     ),
     ScheduleDefinition(PAYMENT_SWEEP_ID, payment_sweep_schedule),
+    ScheduleDefinition(SALES_DIGEST_ID, sales_digest_schedule),
     periodic(
         PROXY_UPKEEP_ID,
         ProxyUpkeepWorkflow.run,

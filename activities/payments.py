@@ -266,7 +266,13 @@ class PaymentActivities:
         )
         g = inp.grant
         await ledger.grant(
-            self.sessions, g.subscription_id, g.source_key, timedelta(seconds=g.seconds), g.kind, g.actor
+            self.sessions,
+            g.subscription_id,
+            g.source_key,
+            timedelta(seconds=g.seconds),
+            g.kind,
+            g.actor,
+            product=g.product,
         )
 
     async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -33,6 +34,7 @@ from sandbox.panel import SandboxPanel
 from sandbox.serving import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.yookassa import FakeYooKassa
+from shop.access.host_registry import HostRegistry
 from shop.access.hosts import HostService, parse_input
 from shop.context import AppContext
 from shop.crypto import Sealer
@@ -102,29 +104,28 @@ def demo_settings(
     )
 
 
+async def _only_this_run(registry: HostRegistry[Any], prefix: str, name: str) -> bool:
+    """Sandboxes of earlier runs are gone, so their hosts are disabled; True when `name` is new."""
+    known = await registry.all()
+    for host in known:
+        if host.name.startswith(prefix) and host.name != name and host.enabled:
+            await registry.set_enabled(host.name, False)
+    return all(host.name != name for host in known)
+
+
 async def _register_host(ctx: AppContext, panel: SandboxPanel) -> None:
-    """This run's sandbox panel; panels of earlier runs are gone, so their hosts are disabled."""
     hosts = HostService(ctx.sessions, Sealer.from_settings(ctx.settings))
     name = f"{HOST_PREFIX}{panel.port}"
-    known = await hosts.list()
-    for host in known:
-        if host.name.startswith(HOST_PREFIX) and host.name != name and host.enabled:
-            await hosts.set_enabled(host.name, False)
-    if all(host.name != name for host in known):
+    if await _only_this_run(hosts, HOST_PREFIX, name):
         login: dict[str, object] = {"username": panel.username, "password": panel.password}
         place = {"name": name, "panel_url": panel.url, "inbound_id": panel.inbound_id, "flag": "🧪"}
         await hosts.add(parse_input(login | place))
 
 
 async def _register_mtg(ctx: AppContext, mtg: SandboxMtg) -> None:
-    """This run's sandbox MTG panel, as `_register_host` does for the 3x-ui panel."""
     service = MtgHostService(ctx.sessions, Sealer.from_settings(ctx.settings))
     name = f"{MTG_PREFIX}{mtg.port}"
-    known = await service.hosts()
-    for host in known:
-        if host.name.startswith(MTG_PREFIX) and host.name != name and host.enabled:
-            await service.set_enabled(host.name, False)
-    if all(host.name != name for host in known):
+    if await _only_this_run(service, MTG_PREFIX, name):
         values = {"name": name, "panel_url": mtg.url, "username": mtg.username, "password": mtg.password}
         await service.add(parse_mtg_input(dict(values)))
 

@@ -14,8 +14,10 @@ from temporalio.client import Client
 from sandbox.mtg import SandboxMtg
 from shop.access import ledger
 from shop.context import AppContext
-from shop.models import GrantKind, Product, Subscription, utcnow
+from shop.customers.admin import AccessSync, PanelSync
+from shop.models import GrantKind, Product, Subscription, User, utcnow
 from tests.factories import subscriber
+from tests.polling import eventually
 from tests.proxy_fixtures import add_mtg_host, proxy_row, subscription
 from workflows.proxy import (
     ProvisionProxyInput,
@@ -145,3 +147,24 @@ async def test_reconciliation_repairs_drift_on_the_panel(
     assert recreated is not None and recreated.active
     assert (await proxy_row(ctx, first.id)).link == mtg.link(gone)  # type: ignore[union-attr]
     assert mtg.user(stopped).active  # type: ignore[union-attr]
+
+
+async def test_a_ban_stops_the_proxy_at_once_and_an_unban_starts_it(
+    panel_worker: AppContext, temporal_client: Client, task_queue: str, mtg: SandboxMtg
+) -> None:
+    ctx = panel_worker
+    await add_mtg_host(ctx, mtg)
+    sub = await subscriber(ctx.sessions)
+    await buy(ctx, sub.id, "proxy-pay:1")
+    await provision(temporal_client, task_queue, sub.id, "buy")
+    [name] = mtg.state.users
+    sync = AccessSync(ctx)
+    for banned in (True, False):
+        async with ctx.sessions() as session, session.begin():
+            await session.execute(update(User).where(User.id == sub.user_id).values(banned=banned))
+        assert await sync.sync(sub.user_id) is PanelSync.STARTED
+
+        async def in_line(banned: bool = banned) -> bool:
+            return mtg.state.users[name].active is not banned
+
+        assert await eventually(in_line)

@@ -14,8 +14,11 @@ from temporalio.client import Client
 from sandbox.mtg import SandboxMtg
 from shop.access import ledger
 from shop.context import AppContext
+from shop.crypto import Sealer
 from shop.customers.admin import AccessSync, PanelSync
 from shop.models import GrantKind, Product, Subscription, User, utcnow
+from shop.proxy.hosts import MtgHostService
+from shop.proxy.provisioning import proxies_due
 from tests.factories import subscriber
 from tests.polling import eventually
 from tests.proxy_fixtures import add_mtg_host, proxy_row, subscription
@@ -56,6 +59,15 @@ async def upkeep(client: Client, queue: str, full: bool, run: str) -> ProxyUpkee
     )
 
 
+async def end_proxy(ctx: AppContext, sub_id: int) -> None:
+    """The proxy's entitlement ended a minute ago (as if its last day ran out)."""
+    async with ctx.sessions() as session, session.begin():
+        past = utcnow() - timedelta(minutes=1)
+        await session.execute(
+            update(Subscription).where(Subscription.id == sub_id).values(proxy_expires_at=past)
+        )
+
+
 async def buy(ctx: AppContext, sub_id: int, key: str) -> None:
     await ledger.grant(ctx.sessions, sub_id, key, MONTH, GrantKind.PURCHASE, "test", product=Product.PROXY)
 
@@ -86,11 +98,7 @@ async def test_buy_renew_expire_and_renew_after_expiry_keep_one_proxy_and_its_li
     assert list(mtg.state.users) == [user.name]
 
     # The entitlement ends: the upkeep (no panel reads needed to find it) stops the proxy.
-    async with ctx.sessions() as session, session.begin():
-        past = utcnow() - timedelta(minutes=1)
-        await session.execute(
-            update(Subscription).where(Subscription.id == sub.id).values(proxy_expires_at=past)
-        )
+    await end_proxy(ctx, sub.id)
     report = await upkeep(temporal_client, task_queue, False, "expire")
     assert (report.proxies, report.in_line) == (1, 1)
     assert mtg.user(user.name) is not None and not mtg.user(user.name).active  # type: ignore[union-attr]
@@ -168,3 +176,24 @@ async def test_a_ban_stops_the_proxy_at_once_and_an_unban_starts_it(
             return mtg.state.users[name].active is not banned
 
         assert await eventually(in_line)
+
+
+async def test_the_upkeep_leaves_proxies_of_a_disabled_host_alone(
+    panel_worker: AppContext, temporal_client: Client, task_queue: str, mtg: SandboxMtg
+) -> None:
+    ctx = panel_worker
+    await add_mtg_host(ctx, mtg)
+    first, second = await subscriber(ctx.sessions, 1001), await subscriber(ctx.sessions, 1002, "Bob")
+    await buy(ctx, first.id, "proxy-pay:1")
+    await provision(temporal_client, task_queue, first.id, "buy")
+    service = MtgHostService(ctx.sessions, Sealer.from_settings(ctx.settings))
+    await service.set_enabled("mtg", False)
+    await buy(ctx, second.id, "proxy-pay:2")  # entitled while no host is enabled
+    await end_proxy(ctx, first.id)
+    assert await proxies_due(ctx.sessions, full=True) == []  # nothing can be written: nothing is due
+    await service.set_enabled("mtg", True)
+    assert await proxies_due(ctx.sessions, full=False) == [first.id, second.id]
+    report = await upkeep(temporal_client, task_queue, False, "back")
+    assert (report.proxies, report.in_line) == (2, 2)
+    assert not mtg.state.users[f"vpnshop-proxy-{first.id}"].active
+    assert mtg.state.users[f"vpnshop-proxy-{second.id}"].active

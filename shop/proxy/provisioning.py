@@ -222,9 +222,12 @@ async def proxies_due(sessions: SessionFactory, full: bool, now: datetime | None
     """Subscriptions whose proxy should be synced now. Without `full`: those whose panel state the
     database says is behind (expired but still on, renewed but off, a new expiry not written,
     marked for reconciliation, or entitled with no proxy yet). With `full`: every proxy and every
-    entitlement, for the reconciliation that reads the panel to find drift nobody wrote down."""
+    entitlement, for the reconciliation that reads the panel to find drift nobody wrote down.
+    Proxies on a disabled MTG host, and entitlements while no host is enabled, wait: nothing could
+    be written for them (the operator's switch, not a fault)."""
     moment = now or utcnow()
     async with sessions() as session:
+        any_host = await session.scalar(select(MtgHost.id).where(MtgHost.enabled).limit(1)) is not None
         rows = await session.execute(
             select(
                 Subscription.id,
@@ -234,16 +237,21 @@ async def proxies_due(sessions: SessionFactory, full: bool, now: datetime | None
                 ProxyClient.expiry_written,
                 ProxyClient.enabled_written,
                 ProxyClient.needs_reconcile,
+                MtgHost.enabled,
             )
             .join(User, User.id == Subscription.user_id)
             .outerjoin(ProxyClient, ProxyClient.subscription_id == Subscription.id)
+            .outerjoin(MtgHost, MtgHost.id == ProxyClient.host_id)
             .where(Subscription.proxy_expires_at.is_not(None))
             .order_by(Subscription.id)
         )
     due: list[int] = []
-    for sub_id, expires, banned, row, written, enabled, marked in rows:
+    for sub_id, expires, banned, row, written, enabled, marked, host_on in rows:
         active = bool(expires and expires > moment and not banned)
-        behind = active if row is None else full or marked or enabled != active or written != expires
+        if row is None:
+            behind = active and any_host
+        else:
+            behind = bool(host_on) and (full or marked or enabled != active or written != expires)
         if behind:
             due.append(sub_id)
     return due

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, mtg, plans, settings, signin, support
+from console.routes import audit, backups, home, hosts, money, mtg, plans, settings, signin, support
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
@@ -25,6 +25,8 @@ ROUTERS = (
     hosts.router,
     mtg.router,
     settings.router,
+    money.router,
+    backups.router,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -23,7 +23,8 @@ from shop.context import AppContext
 from shop.metrics.counters import WEBHOOKS, webhook_outcome
 from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
-from shop.payments.hints import check_provider, find_payment, start_refund
+from shop.payments.hint_lookup import HintLookup
+from shop.payments.hints import Delivery, check_provider, start_refund
 from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,12 @@ def _text(value: object) -> str | None:
 
 
 async def _hint(
-    ctx: AppContext, method: PaymentMethod, provider_id: str, order_ref: str | None
+    ctx: AppContext, hints: HintLookup, method: PaymentMethod, provider_id: str, order_ref: str | None
 ) -> JSONResponse:
+    if hints.closed(method, provider_id):  # a duplicate of a closed payment: no query, no Temporal
+        return _answer(200, Delivery.CLOSED.value)
     try:
-        payment = await find_payment(ctx.sessions, method, provider_id, order_ref)
+        payment = await hints.find(method, provider_id, order_ref)
         if payment is None:
             log.warning("%s webhook for unknown payment %s (ref %r): ignored", method, provider_id, order_ref)
             return _answer(200, "unknown payment")
@@ -96,19 +99,21 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
         order_ref = metadata.get("order_id") if isinstance(metadata, dict) else None
         if not isinstance(metadata, dict) or not isinstance(order_ref, str | None):
             return _answer(400, "expected object.metadata to be an object with a string order_id")
-        return await _hint(ctx, PaymentMethod.YOOKASSA, provider_id, order_ref)
+        return await _hint(ctx, request.app.state.hints, PaymentMethod.YOOKASSA, provider_id, order_ref)
     if event == "refund.succeeded" and obj.get("payment_id"):
         payment_id = _text(obj["payment_id"])
         if payment_id is None:
             return _answer(400, "expected object.payment_id to be a string")
-        return await _refund(ctx, payment_id, provider_id)
+        return await _refund(ctx, request.app.state.hints, payment_id, provider_id)
     log.info("yookassa %r event ignored", event[:100])
     return _answer(200, "ignored")
 
 
-async def _refund(ctx: AppContext, provider_payment_id: str, refund_id: str) -> JSONResponse:
+async def _refund(
+    ctx: AppContext, hints: HintLookup, provider_payment_id: str, refund_id: str
+) -> JSONResponse:
     try:
-        payment = await find_payment(ctx.sessions, PaymentMethod.YOOKASSA, provider_payment_id, None)
+        payment = await hints.find(PaymentMethod.YOOKASSA, provider_payment_id, None)
         if payment is None:
             log.warning("yookassa refund %s for unknown payment %s: ignored", refund_id, provider_payment_id)
             return _answer(200, "unknown payment")
@@ -144,4 +149,4 @@ async def cryptopay_webhook(request: Request) -> JSONResponse:
         log.info("crypto pay %r update ignored", str(body.get("update_type"))[:100])
         return _answer(200, "ignored")
     order_ref = invoice.get("payload") if isinstance(invoice.get("payload"), str) else None
-    return await _hint(ctx, PaymentMethod.CRYPTOPAY, invoice_id, order_ref)
+    return await _hint(ctx, request.app.state.hints, PaymentMethod.CRYPTOPAY, invoice_id, order_ref)

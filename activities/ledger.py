@@ -9,7 +9,7 @@ from temporalio import activity
 
 from shop.access import ledger
 from shop.db import SessionFactory
-from shop.models import GrantKind
+from shop.models import GrantKind, Product
 
 
 class ApplyGrantInput(BaseModel):
@@ -18,6 +18,7 @@ class ApplyGrantInput(BaseModel):
     seconds: int
     kind: GrantKind
     actor: str
+    product: Product = Product.VPN
 
 
 class ApplyGrantResult(BaseModel):
@@ -38,5 +39,6 @@ class LedgerActivities:
             timedelta(seconds=inp.seconds),
             inp.kind,
             inp.actor,
+            product=inp.product,
         )
         return ApplyGrantResult(applied=result.applied, expires_at=result.expires_at)

@@ -31,6 +31,7 @@ from shop.models import (
     PaymentPurpose,
     PaymentStatus,
     Plan,
+    Product,
     Subscription,
     User,
     utcnow,
@@ -38,6 +39,7 @@ from shop.models import (
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
 from shop.promo import uses
+from shop.proxy.access import ProxyAccess, proxy_access
 from shop.settings import Settings
 from shop.storefront.store import Storefront
 from shop.transitions import TransitionRefused
@@ -49,6 +51,8 @@ class Telegram(Protocol):
     async def send(self, chat_id: int, text: str) -> bool: ...
 
     async def send_access(self, chat_id: int, language: str, access: Access) -> bool: ...
+
+    async def send_proxy(self, chat_id: int, language: str, proxy: ProxyAccess) -> bool: ...
 
     async def tell_operator(
         self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False
@@ -84,6 +88,7 @@ class Order(BaseModel):
     timings: Timings
     # Histories recorded before purposes existed carry none: they all bought days for the payer.
     purpose: PaymentPurpose = PaymentPurpose.SUBSCRIPTION
+    product: Product = Product.VPN  # the plan's: what the grant extends and what gets provisioned
 
 
 class PaymentRef(BaseModel):
@@ -209,6 +214,7 @@ class PaymentActivities:
             test_mode=self.settings.yookassa_test_mode if payment.method is PaymentMethod.YOOKASSA else None,
             timings=self._timings(),
             purpose=payment.purpose,
+            product=plan.product if plan else Product.VPN,
         )
 
     @activity.defn
@@ -280,7 +286,13 @@ class PaymentActivities:
         )
         g = inp.grant
         await ledger.grant(
-            self.sessions, g.subscription_id, g.source_key, timedelta(seconds=g.seconds), g.kind, g.actor
+            self.sessions,
+            g.subscription_id,
+            g.source_key,
+            timedelta(seconds=g.seconds),
+            g.kind,
+            g.actor,
+            product=g.product,
         )
 
     async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:
@@ -293,6 +305,10 @@ class PaymentActivities:
                 select(Subscription).where(Subscription.user_id == payment.user_id)
             )
         return payment, user, subscription
+
+    async def _product(self, payment: Payment) -> Product:
+        async with self.sessions() as session:
+            return await session.scalar(select(Plan.product).where(Plan.id == payment.plan_id)) or Product.VPN
 
     @activity.defn
     async def notify(self, inp: NotifyInput) -> None:
@@ -318,6 +334,8 @@ class PaymentActivities:
             await self.telegram.send(
                 user.id, await purposes.delivered_text(self.sessions, self.settings, payment, user)
             )
+        elif inp.event is PaymentEvent.DELIVERED and await self._product(payment) is Product.PROXY:
+            await self.telegram.send_proxy(user.id, user.language, await proxy_access(self.sessions, user.id))
         elif inp.event is PaymentEvent.DELIVERED:
             await self.telegram.send_access(user.id, user.language, await access_of(self.sessions, user.id))
         elif customer_key:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from temporalio import activity
 
 from shop.db import SessionFactory
-from shop.models import Grant, Payment, PaymentMethod, Plan
+from shop.models import Grant, Payment, PaymentMethod, Plan, Product
 from shop.payments.base import ProviderRefund, ProviderRejected
 
 
@@ -27,6 +27,7 @@ class RefundPlan(BaseModel):
     subscription_id: int = 0
     seconds: int = 0  # negative: how much access the refund takes back
     full: bool = False
+    product: Product = Product.VPN  # the entitlement the refunded purchase extended
 
 
 @runtime_checkable
@@ -81,4 +82,5 @@ class RefundActivities:
             subscription_id=purchase.subscription_id,
             seconds=-int(purchase.duration_seconds * fraction),
             full=fraction >= 1,
+            product=purchase.product,
         )

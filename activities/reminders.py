@@ -16,7 +16,7 @@ from shop.messaging import reminders
 from shop.messaging.pacing import RateLimiter
 from shop.messaging.reminders import ReminderPolicy
 from shop.messaging.telegram_send import SendOutcome, send_paced
-from shop.models import ReminderStatus, utcnow
+from shop.models import Product, ReminderStatus, utcnow
 from shop.storefront.store import Storefront
 
 
@@ -84,8 +84,11 @@ class ReminderActivities:
         if self.bot is None:
             activity.logger.info("reminders not claimed: TELEGRAM_BOT_TOKEN is not set")
             return ClaimResult(reminder_ids=[], telegram_configured=False)
-        ids = await reminders.claim_due(self.sessions, await self._policy(), inp.now or utcnow())
-        return ClaimResult(reminder_ids=ids, telegram_configured=True)
+        policy, now = await self._policy(), inp.now or utcnow()
+        ids: set[int] = set()
+        for product in Product:  # each product's expiry has its own cycle of reminders
+            ids.update(await reminders.claim_due(self.sessions, policy, now, product))
+        return ClaimResult(reminder_ids=sorted(ids), telegram_configured=True)
 
     @activity.defn
     async def send_reminders(self, inp: SendBatchInput) -> SendCounts:
@@ -113,10 +116,11 @@ class ReminderActivities:
         if outgoing is None:
             counts.skipped += 1
             return
-        text = reminder_text(outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now)
-        outcome, error = await send_paced(
-            self.bot, self.limiter, outgoing.user_id, text, renew_keyboard(outgoing.language)
+        text = reminder_text(
+            outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now, outgoing.product
         )
+        keyboard = renew_keyboard(outgoing.language, outgoing.product)
+        outcome, error = await send_paced(self.bot, self.limiter, outgoing.user_id, text, keyboard)
         await reminders.record(self.sessions, reminder_id, _COUNTER[outcome], now, error)
         if outcome is SendOutcome.BLOCKED:
             await mark_bot_blocked(self.sessions, outgoing.user_id, now)

@@ -1,5 +1,6 @@
 """/import/<token>/<app>: Telegram buttons open only http(s) links, so one-tap import goes through
-this redirect to the app's own scheme (shop/subscription/deeplinks.py).
+this redirect to the app's own scheme (shop/subscription/deeplinks.py); /proxy/<token> likewise
+opens the customer's Telegram proxy (`tg://proxy?…`, shop/proxy/access.py).
 
 It answers whether a token exists, so it spends the same per-client budget as /sub."""
 
@@ -13,6 +14,7 @@ from api.ratelimit import RateLimiter
 from api.sub import TOKEN, refusal_if_limited
 from shop.context import AppContext
 from shop.customers.users import token_exists
+from shop.proxy.access import link_for_token
 from shop.subscription.deeplinks import IMPORT_LINKS, import_link
 
 
@@ -33,5 +35,15 @@ def router_for(ctx: AppContext, limiter: RateLimiter) -> APIRouter:
         url = f"{ctx.settings.base_url}/sub/{token}"
         name = (await ctx.storefront.current()).shop_name
         return RedirectResponse(import_link(app, url, name), status_code=302)
+
+    @router.get("/proxy/{token}", include_in_schema=False)
+    async def open_proxy(token: str, request: Request) -> Response:
+        limited = refusal_if_limited(request, limiter, proxies)
+        if limited is not None:
+            return limited
+        link = await link_for_token(ctx.sessions, token) if TOKEN.fullmatch(token) else None
+        if link is None:
+            raise HTTPException(404, "no active Telegram proxy for this link")
+        return RedirectResponse(link, status_code=302, headers={"Cache-Control": "no-store"})
 
     return router

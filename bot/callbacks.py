@@ -28,6 +28,8 @@ class Screen(enum.StrEnum):
     REFERRAL = "ref"
     BALANCE = "bal"
     GIFT = "gift"
+    PROXY = "proxy"
+    PROXY_TRIAL = "proxy_trial"
 
 
 class Platform(enum.StrEnum):

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from html import escape
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
+from bot.keyboards import proxy as proxy_keyboards
 from bot.keyboards import subscription as keyboards
 from bot.texts import date, t
 from bot.ui import qr_png
 from shop.customers.users import Access, AccessState
+from shop.proxy.access import ProxyAccess
 from shop.settings import Settings
 
 
@@ -84,3 +86,24 @@ async def send_access(
 ) -> None:
     for call in access_card(bot, chat_id, lang, access, settings, heading_key):
         await call()
+
+
+def proxy_redirect(settings: Settings, token: str) -> str:
+    """The https address of the customer's `tg://proxy` link (Telegram buttons open only http(s))."""
+    return f"{settings.base_url}/proxy/{token}"
+
+
+def proxy_card(
+    lang: str, proxy: ProxyAccess, settings: Settings, heading_key: str = "heading_proxy_paid"
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The proxy's card: its link with Connect and Copy, or "being set up" while it has none yet."""
+    if not proxy.link or proxy.token is None:
+        return t(lang, "proxy_status_preparing"), proxy_keyboards.preparing(lang)
+    text = t(
+        lang,
+        "proxy_card",
+        heading=t(lang, heading_key),
+        date=date(proxy.expires_at),
+        link=escape(proxy.link),
+    )
+    return text, proxy_keyboards.card(lang, proxy.link, proxy_redirect(settings, proxy.token))

@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 
-from bot.delivery import access_card
+from bot.delivery import access_card, proxy_card
 from bot.keyboards.admin import payment_notice
 from shop.customers.users import Access
 from shop.messaging.pacing import RateLimiter
 from shop.messaging.telegram_send import SendOutcome, paced
+from shop.proxy.access import ProxyAccess
 from shop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,12 @@ class TelegramGateway:
         """The access card after a payment: link, copy button, QR code, instructions."""
         calls = access_card(self.bot, chat_id, language, access, self.settings)
         return await self._deliver(chat_id, "access card", calls)
+
+    async def send_proxy(self, chat_id: int, language: str, proxy: ProxyAccess) -> bool:
+        """The proxy's card after a payment: link, Connect, Copy."""
+        text, markup = proxy_card(language, proxy, self.settings)
+        call = lambda: self.bot.send_message(chat_id, text, reply_markup=markup)  # noqa: E731
+        return await self._deliver(chat_id, "proxy card", [call])
 
     async def tell_operator(
         self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False

@@ -26,6 +26,7 @@ from bot.routers import (
     menu,
     payments,
     promo,
+    proxy,
     referral,
     start,
     subscription,
@@ -82,7 +83,7 @@ def build_dispatcher(ctx: AppContext, extra_routers: tuple[Router, ...] = ()) ->
         dispatcher.include_router(extra)
     # The referral router first: it takes the messages of a customer typing payout details.
     features = (
-        referral, promo, start, menu, buy, wallet, trial, subscription, help, language,
+        referral, promo, start, menu, buy, proxy, wallet, trial, subscription, help, language,
         console, admin, broadcast, withdrawals, payments,
     )  # fmt: skip
     for router in features:

@@ -11,7 +11,20 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, backups, home, hosts, money, plans, promo, settings, signin, support, wallet
+from console.routes import (
+    audit,
+    backups,
+    home,
+    hosts,
+    money,
+    mtg,
+    plans,
+    promo,
+    settings,
+    signin,
+    support,
+    wallet,
+)
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
@@ -25,6 +38,7 @@ ROUTERS = (
     promo.router,
     wallet.router,
     hosts.router,
+    mtg.router,
     settings.router,
     money.router,
     backups.router,

@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/console/promo", "nav_promo", Role.OWNER),
     ("/console/balance", "nav_balance", Role.OWNER),
     ("/console/hosts", "nav_hosts", Role.OWNER),
+    ("/console/mtg", "nav_mtg", Role.OWNER),
     ("/console/money", "nav_money", Role.OWNER),
     ("/console/settings", "nav_settings", Role.OWNER),
     ("/console/backups", "nav_backups", Role.OWNER),

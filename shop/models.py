@@ -63,6 +63,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class Product(enum.StrEnum):
+    """What a plan sells and a grant extends: the VPN subscription or the Telegram MTProto proxy."""
+
+    VPN = "vpn"
+    PROXY = "proxy"
+
+
 class GrantKind(enum.StrEnum):
     PURCHASE = "purchase"
     TRIAL = "trial"
@@ -157,6 +164,8 @@ class Subscription(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     has_paid: Mapped[bool] = mapped_column(Boolean, default=False)
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The proxy entitlement's expiry: a cache of the ledger's proxy grants, like `expires_at`.
+    proxy_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -171,6 +180,9 @@ class Grant(Base):
         Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[GrantKind] = mapped_column(_enum(GrantKind, "grant_kind"))
+    product: Mapped[Product] = mapped_column(
+        _enum(Product, "product"), default=Product.VPN, server_default="vpn"
+    )
     source_key: Mapped[str] = mapped_column(String(128), unique=True)
     duration_seconds: Mapped[int] = mapped_column(BigInteger)
     resulting_expiry: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -194,6 +206,9 @@ class Plan(Base):
     methods: Mapped[str] = mapped_column(String(64), default="", server_default="")
     audience: Mapped[PlanAudience] = mapped_column(
         _enum(PlanAudience, "plan_audience"), default=PlanAudience.ANY, server_default="any"
+    )
+    product: Mapped[Product] = mapped_column(
+        _enum(Product, "product"), default=Product.VPN, server_default="vpn"
     )
     duration_days: Mapped[int] = mapped_column(Integer)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
@@ -247,6 +262,41 @@ class PanelClient(Base):
     needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (UniqueConstraint("subscription_id", "host_id"),)
+
+
+class MtgHost(Base):
+    """An MTG admin panel (Telegram MTProto proxies on its nodes); the password sealed like a host's."""
+
+    __tablename__ = "mtg_hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    panel_url: Mapped[str] = mapped_column(String(512))
+    username: Mapped[str] = mapped_column(String(128), default="")
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProxyClient(Base):
+    """A subscription's proxy on an MTG panel (one per customer), and what the shop last wrote there."""
+
+    __tablename__ = "proxy_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), unique=True
+    )
+    host_id: Mapped[int] = mapped_column(Integer, ForeignKey("mtg_hosts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))  # deterministic, from the subscription id
+    node: Mapped[str] = mapped_column(String(64), default="")  # empty until a node holds it
+    link: Mapped[str] = mapped_column(Text, default="")  # tg://proxy?server=…&port=…&secret=…
+    expiry_written: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enabled_written: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # Payments an operator must look at: a provider's answer that did not match (review), money taken

@@ -47,6 +47,8 @@ async def test_demo_buys_a_subscription_and_stops_cleanly(tmp_path: Path) -> Non
             async with asyncio.timeout(90):
                 sub_url = await _line(process, "subscription URL", seen)
                 ui_url = await _line(process, "payment workflow", seen)
+                proxy_link = await _line(process, "telegram proxy", seen)
+                connect_url = await _line(process, "proxy connect", seen)
             assert sub_url.startswith(f"http://127.0.0.1:{ports['API_PORT']}/sub/")
             assert ui_url.startswith(
                 f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/namespaces/vpnshop/workflows/"
@@ -54,7 +56,10 @@ async def test_demo_buys_a_subscription_and_stops_cleanly(tmp_path: Path) -> Non
             async with httpx.AsyncClient(timeout=10) as http:
                 sub = await http.get(sub_url, headers={"User-Agent": "v2rayNG/1.8.19"})
                 ui = await http.get(ui_url)
+                opened = await http.get(connect_url)  # the proxy's Connect button: our https redirect
             assert sub.status_code == 200 and ui.status_code == 200
+            assert proxy_link.startswith("tg://proxy?server=") and "&secret=ee" in proxy_link
+            assert opened.status_code == 302 and opened.headers["location"] == proxy_link
             links = base64.b64decode(sub.text).decode().splitlines()
             assert links and all(link.startswith("vless://") for link in links)
             workflow_id, run_id = ui_url.split("/workflows/")[1].split("/")[:2]

@@ -132,7 +132,9 @@ def test_parse_input_normalises_the_url() -> None:
     assert data.panel_url == "https://1.2.3.4:2053/JfhUey/"
 
 
-async def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:
+async def run_cli(
+    tmp_path: Path, *args: str, stdin: str = "", command: str = "hosts"
+) -> tuple[int, str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
@@ -144,7 +146,7 @@ async def run_cli(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, str
         sys.executable,
         "-m",
         "shop.runtime.cli",
-        "hosts",
+        command,
         *args,
         env=env,
         cwd=tmp_path,

@@ -44,6 +44,7 @@ CAPABILITIES = {
     "panel",
     "payments",
     "promo",
+    "proxy",
     "runtime",
     "storefront",
     "subscription",

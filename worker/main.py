@@ -25,6 +25,7 @@ from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
 from activities.panels import PanelActivities
 from activities.payments import PaymentActivities
+from activities.proxy import ProxyActivities
 from activities.purposes import PurposeActivities
 from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
@@ -44,6 +45,7 @@ from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, Remin
 from workflows.grant import GrantAccessWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
+from workflows.proxy import GrantProxyWorkflow, ProvisionProxyWorkflow, ProxyUpkeepWorkflow
 from workflows.reconcile import ReconcilePanelsWorkflow
 from workflows.refund import RefundChargeWorkflow, RefundWorkflow
 from workflows.sales_digest import SalesDigestWorkflow
@@ -63,6 +65,9 @@ WORKFLOWS: list[type] = [
     CloseEndedAccessWorkflow,
     ReminderCleanupWorkflow,
     BroadcastWorkflow,
+    ProvisionProxyWorkflow,
+    ProxyUpkeepWorkflow,
+    GrantProxyWorkflow,
     SalesDigestWorkflow,
 ]
 
@@ -121,6 +126,8 @@ def activities_for(
     ledger = LedgerActivities(ctx.sessions)
     panels = PanelActivities(ctx.sessions, settings)
     closing.push_async_callback(panels.pool.aclose)
+    proxies = ProxyActivities(ctx.sessions, settings)
+    closing.push_async_callback(proxies.pool.aclose)
     providers = build_providers(settings)
     for provider in providers.values():
         closing.push_async_callback(provider.aclose)
@@ -164,6 +171,9 @@ def activities_for(
         broadcasts.start_broadcast,
         broadcasts.send_broadcast_batch,
         broadcasts.finish_broadcast,
+        proxies.sync_proxy,
+        proxies.mark_proxy_for_reconcile,
+        proxies.proxies_due,
     ]
 
 

@@ -36,6 +36,7 @@ from workflows.expiry import (
     ReminderCleanupInput,
     ReminderCleanupWorkflow,
 )
+from workflows.proxy import ProxyUpkeepInput, ProxyUpkeepWorkflow
 from workflows.reconcile import RECONCILE_WORKFLOW_ID, ReconcileInput, ReconcilePanelsWorkflow
 from workflows.sales_digest import SCHEDULE_ID as SALES_DIGEST_ID
 from workflows.sales_digest import sales_digest_schedule
@@ -111,6 +112,8 @@ def _scan_interval(settings: Settings) -> timedelta:
 EXPIRY_SCAN_ID = "expiry-scan"
 CLOSE_ENDED_ACCESS_ID = "close-ended-access"
 REMINDER_CLEANUP_ID = "reminder-cleanup"
+PROXY_UPKEEP_ID = "proxy-upkeep"
+PROXY_RECONCILE_ID = "proxy-reconcile"
 
 SCHEDULES: list[ScheduleDefinition] = [
     ScheduleDefinition(RECONCILE_WORKFLOW_ID, reconcile_panels),
@@ -138,6 +141,20 @@ SCHEDULES: list[ScheduleDefinition] = [
     ),
     ScheduleDefinition(PAYMENT_SWEEP_ID, payment_sweep_schedule),
     ScheduleDefinition(SALES_DIGEST_ID, sales_digest_schedule),
+    periodic(
+        PROXY_UPKEEP_ID,
+        ProxyUpkeepWorkflow.run,
+        lambda _: ProxyUpkeepInput(),
+        _scan_interval,
+        "stop expired Telegram proxies, start renewed ones, write new expiries",
+    ),
+    periodic(
+        PROXY_RECONCILE_ID,
+        ProxyUpkeepWorkflow.run,
+        lambda _: ProxyUpkeepInput(full=True),
+        lambda settings: timedelta(minutes=settings.panel_reconcile_minutes),
+        "read every Telegram proxy on its MTG panel and repair drift",
+    ),
 ]
 
 

@@ -28,6 +28,7 @@ from workflows.provision import (
     ProvisionSubscriptionWorkflow,
     provision_workflow_id,
 )
+from workflows.proxy_delivery import PROXY_PATCH, ProxyDelivery
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
@@ -40,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         SetStatusInput,
     )
     from shop import search_attributes
-    from shop.models import GrantKind, PaymentMethod, PaymentPurpose, PaymentStatus
+    from shop.models import GrantKind, PaymentMethod, PaymentPurpose, PaymentStatus, Product
     from shop.payments.base import Expected, ProviderPayment, ProviderStatus, mismatches
     from shop.payments.stars import StarsCharge, as_provider_payment
     from shop.payments.status import FINAL
@@ -65,7 +66,7 @@ def _holds(current: TypedSearchAttributes, wanted: TypedSearchAttributes) -> boo
 
 
 @workflow.defn
-class PaymentWorkflow(PaymentSteps, HostReports):
+class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery):
     def __init__(self) -> None:
         super().__init__()
         self.stage = "starting"
@@ -206,6 +207,7 @@ class PaymentWorkflow(PaymentSteps, HostReports):
             seconds=order.seconds,
             kind=GrantKind.PURCHASE,
             actor=f"payment:{order.method.value}",
+            product=order.product,  # the plan's: a proxy purchase extends the proxy's expiry
         )
         if self.lean:  # "paid" and its grant always go together: one local step
             paid = RecordPaidInput(
@@ -223,6 +225,9 @@ class PaymentWorkflow(PaymentSteps, HostReports):
             )
         self.granted = True
         self.stage = "provisioning"
+        if order.product is Product.PROXY and workflow.patched(PROXY_PATCH):
+            await self._provision_proxy(order)
+            return
         child_id = provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}")
         if self._since(ACCESS_FIRST_PATCH):
             await self._provision_access_first(order, child_id)
@@ -245,13 +250,7 @@ class PaymentWorkflow(PaymentSteps, HostReports):
             id=child_id,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
-        await workflow.wait_condition(lambda: child.done() or self.any_host_ready() or self.no_host_can())
-        if not (child.done() or self.any_host_ready()):
-            self.stage = "waiting for a host"
-            await self._notify(order, PaymentEvent.NO_HOST_YET, self.host_errors())
-            await workflow.wait_condition(lambda: child.done() or self.any_host_ready())
-        if child.done():
-            await child  # a failed child is a failed delivery (ChildWorkflowError), as before
+        await self._until_served(order, child, "waiting for a host")
 
     async def _end(self, order: Order, status: PaymentStatus, event: PaymentEvent, detail: str) -> None:
         self.detail = detail

@@ -101,6 +101,7 @@ class PaymentSteps:
                 seconds=-order.seconds,
                 kind=GrantKind.REFUND,
                 actor="payment:undeliverable",
+                product=order.product,
             ),
             start_to_close_timeout=SHORT,
             heartbeat_timeout=ALIVE,

@@ -14,6 +14,7 @@ from temporalio import workflow
 
 from workflows.payment_steps import PATIENT, SHORT
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+from workflows.proxy import ProvisionProxyInput, ProvisionProxyWorkflow, proxy_workflow_id
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, LedgerActivities
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         SetStatusInput,
     )
     from activities.refunds import RefundActivities, RefundCheckInput, RefundPlan
-    from shop.models import GrantKind, PaymentStatus
+    from shop.models import GrantKind, PaymentStatus, Product
     from shop.payments.stars import StarsCharge
 
 
@@ -34,6 +35,10 @@ class RefundInput(BaseModel):
     refund_key: str  # the ledger source key: "yookassa-refund:<id>", "stars-refund:<charge id>"
     provider_refund_id: str | None = None
     amount: Decimal | None = None
+
+
+# Runs started before the proxy product replay without its branch (they never refunded a proxy).
+PROXY_REFUND_PATCH = "proxy-refund"
 
 
 def refund_workflow_id(refund_key: str) -> str:
@@ -67,16 +72,24 @@ class RefundWorkflow:
                 seconds=plan.seconds,
                 kind=GrantKind.REFUND,
                 actor="refund",
+                product=plan.product,
             ),
             start_to_close_timeout=SHORT,
             retry_policy=PATIENT,
         )
-        # The panels get the shorter (absolute) expiry.
-        await workflow.execute_child_workflow(
-            ProvisionSubscriptionWorkflow.run,
-            ProvisionInput(subscription_id=plan.subscription_id),
-            id=provision_workflow_id(plan.subscription_id, f"refund:{inp.refund_key}"),
-        )
+        if plan.product is Product.PROXY and workflow.patched(PROXY_REFUND_PATCH):
+            # The proxy stops at its shorter expiry (the MTG API cannot shorten one; the shop stops it).
+            await workflow.execute_child_workflow(
+                ProvisionProxyWorkflow.run,
+                ProvisionProxyInput(subscription_id=plan.subscription_id),
+                id=proxy_workflow_id(plan.subscription_id, f"refund:{inp.refund_key}"),
+            )
+        else:  # The panels get the shorter (absolute) expiry.
+            await workflow.execute_child_workflow(
+                ProvisionSubscriptionWorkflow.run,
+                ProvisionInput(subscription_id=plan.subscription_id),
+                id=provision_workflow_id(plan.subscription_id, f"refund:{inp.refund_key}"),
+            )
         if plan.full:
             await workflow.execute_activity_method(
                 PaymentActivities.set_status,

@@ -15,28 +15,25 @@ from shop.payments.plans import PlanView
 from shop.storefront.fields import OwnerSettings
 
 
+def plan_button(
+    lang: str,
+    plan: PlanView,
+    pick: Callable[[int], CallbackData] = lambda plan_id: PickPlan(plan_id=plan_id),
+) -> InlineKeyboardButton:
+    """A plan as a button; `pick` packs its id (to buy it, or to give it as a gift)."""
+    text = t(
+        lang, "plan_button", name=plan.title(lang), days=plan.days, price=price(plan.price, plan.currency)
+    )
+    return InlineKeyboardButton(text=text, callback_data=pick(plan.id).pack())
+
+
 def plans(
     lang: str,
     items: list[PlanView],
     pick: Callable[[int], CallbackData] = lambda plan_id: PickPlan(plan_id=plan_id),
     back_to: Screen = Screen.MENU,
 ) -> InlineKeyboardMarkup:
-    """The plans as buttons; `pick` packs a plan's id (to buy it, or to give it as a gift)."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=t(
-                    lang,
-                    "plan_button",
-                    name=plan.title(lang),
-                    days=plan.days,
-                    price=price(plan.price, plan.currency),
-                ),
-                callback_data=pick(plan.id).pack(),
-            )
-        ]
-        for plan in items
-    ]
+    rows = [[plan_button(lang, plan, pick)] for plan in items]
     rows.append([back(lang, back_to)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

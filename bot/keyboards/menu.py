@@ -10,16 +10,20 @@ from bot.texts import t
 from shop.storefront.fields import OwnerSettings
 
 
-def button(lang: str, key: str, screen: Screen) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=t(lang, key), callback_data=Nav(to=screen).pack())
+def button(lang: str, key: str, screen: Screen, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=t(lang, key, **values), callback_data=Nav(to=screen).pack())
 
 
 def back(lang: str, screen: Screen = Screen.MENU) -> InlineKeyboardButton:
     return button(lang, "btn_back", screen)
 
 
-def main_menu(lang: str, *, active: bool, trial: bool, referral: bool, admin: bool) -> InlineKeyboardMarkup:
+def main_menu(
+    lang: str, *, active: bool, trial: bool, referral: bool, admin: bool, proxy: bool = False
+) -> InlineKeyboardMarkup:
     rows = [[button(lang, "btn_extend" if active else "btn_buy", Screen.BUY)]]
+    if proxy:  # an MTG host is enabled: the second product is on sale
+        rows.append([button(lang, "btn_proxy", Screen.PROXY)])
     if trial:
         rows.append([button(lang, "btn_trial", Screen.TRIAL)])
     rows.append(

@@ -20,7 +20,7 @@ from bot.ui import alert, screen_handlers, show
 from shop.context import AppContext
 from shop.customers.referrals import discounted
 from shop.customers.users import Customer, access_of
-from shop.models import PaymentMethod, PaymentPurpose
+from shop.models import PaymentMethod, PaymentPurpose, Product
 from shop.payments.checkout import (
     BalanceTooLow,
     Checkout,
@@ -36,6 +36,7 @@ from shop.payments.plans import PlanView, active_plan, active_plans, has_paid
 from shop.payments.pricing import CheckoutError
 from shop.payments.stars import CURRENCY as STARS
 from shop.promo import codes as promo_codes
+from shop.proxy.access import proxy_on_sale
 
 T = TypeVar("T")
 REFUSALS: dict[type[Exception], str] = {
@@ -83,11 +84,14 @@ def amount_text(lang: str, full: Decimal, amount: Decimal, currency: str, discou
     )
 
 
-async def _offered(ctx: AppContext, customer: Customer, plan_id: int) -> PlanView | None:
-    """The plan behind a button, if it is still shown and still offered to this customer."""
+async def _offered(ctx: AppContext, customer: Customer, plan_id: int) -> PlanView | str:
+    """The plan behind a button, if it is still shown and still offered to this customer; else the
+    text key of the refusal."""
     plan = await active_plan(ctx.sessions, plan_id)
     if plan is None or not plan.offered_to(await has_paid(ctx.sessions, customer.id)):
-        return None
+        return "stale_button"
+    if plan.product is Product.PROXY and not await proxy_on_sale(ctx.sessions):
+        return "proxy_unavailable"
     return plan
 
 
@@ -126,8 +130,8 @@ async def pick_plan(
     lang: str,
 ) -> None:
     plan = await _offered(ctx, customer, callback_data.plan_id)
-    if plan is None:
-        await alert(query, t(lang, "stale_button"))
+    if isinstance(plan, str):
+        await alert(query, t(lang, plan))
         return
     text, markup = await methods_screen(ctx, checkout, customer, lang, plan)
     await show(query, text, markup)
@@ -143,8 +147,8 @@ async def pick_method(
     lang: str,
 ) -> None:
     plan = await _offered(ctx, customer, callback_data.plan_id)
-    if plan is None:
-        await alert(query, t(lang, "stale_button"))
+    if isinstance(plan, str):
+        await alert(query, t(lang, plan))
         return
     opened = await open_order(query, checkout, customer, lang, plan.id, callback_data.method)
     if opened is None:

@@ -14,6 +14,7 @@ from bot.ui import show
 from shop.access.trial import trial_refusal
 from shop.context import AppContext
 from shop.customers.users import Customer, access_of
+from shop.proxy.access import proxy_on_sale
 
 MENU_LABELS = {catalogue["btn_menu"] for catalogue in CATALOGUES.values()}
 
@@ -29,6 +30,7 @@ async def menu_screen(ctx: AppContext, customer: Customer, lang: str) -> tuple[s
         trial=trial,
         referral=owner.referrals_enabled,
         admin=ctx.settings.is_admin(customer.id),
+        proxy=await proxy_on_sale(ctx.sessions),
     )
     return t(lang, "menu_title", status=status), markup
 

@@ -19,7 +19,7 @@ from shop.context import AppContext
 from shop.customers.users import Customer
 from shop.models import PromoKind, utcnow
 from shop.payments.checkout import Checkout
-from shop.payments.plans import has_paid
+from shop.payments.plans import PlanView, has_paid
 from shop.promo import codes, uses
 from shop.promo.codes import PromoRefused
 
@@ -81,7 +81,7 @@ async def entered(
     await state.clear()
     await message.answer(await apply_code(ctx, customer, lang, message.text or ""))
     plan = await _offered(ctx, customer, int(plan_id)) if plan_id else None
-    if plan is not None:  # back to the plan's methods, its price now with the code
+    if isinstance(plan, PlanView):  # back to the plan's methods, its price now with the code
         text, markup = await methods_screen(ctx, checkout, customer, lang, plan)
         await message.answer(text, reply_markup=markup)
 

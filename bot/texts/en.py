@@ -376,4 +376,25 @@ TEXTS: dict[str, str] = {
     "gift_unknown": "❌ There is no such gift. Check the link; nothing was changed.",
     "gift_taken": "😔 This gift has already been opened by someone else.",
     "gift_refunded": "This gift was refunded and can no longer be opened.",
+    # Telegram proxy
+    "btn_proxy": "📡 Telegram proxy",
+    "proxy_title": "📡 <b>Telegram proxy</b>\n\nA private MTProto proxy opens Telegram where it is blocked; "
+    "it works inside Telegram itself, no VPN app needed.",
+    "proxy_status_active": "✅ Your proxy is active until {date} ({days} days left). A new plan extends it.",
+    "proxy_status_expired": "⌛ Your proxy expired on {date}. Renew it and the same link works again.",
+    "proxy_status_preparing": "⏳ Your proxy is being set up; its link comes in a message as soon as it is ready.",
+    "proxy_pick_plan": "Choose a plan:",
+    "proxy_no_plans": "No proxy plans are on sale right now. Please check back later.",
+    "proxy_unavailable": "📡 The Telegram proxy is not on sale right now. Nothing was charged; please check back later.",
+    "heading_proxy_paid": "🎉 <b>Your Telegram proxy is ready!</b>",
+    "proxy_card": "{heading}\n\nValid until: <b>{date}</b>\n\nProxy link:\n<code>{link}</code>\n\n"
+    "Tap “Connect” and Telegram adds the proxy by itself.",
+    "btn_proxy_connect": "🔌 Connect",
+    "reminder_proxy_soon": "⏳ Your Telegram proxy ends {when} ({left} left). Renew it to keep Telegram open; the link stays the same.",
+    "reminder_proxy_expired": "⌛ Your Telegram proxy has stopped. Renew it and the same link works again.",
+    "reminder_proxy_winback": "👋 Your Telegram proxy ended {when}. Renew it in two taps; the link is the same.",
+    "btn_proxy_trial": "🎁 Try it free for {days} days",
+    "heading_proxy_trial": "🎁 <b>Your Telegram proxy trial is on!</b>",
+    "proxy_trial_disabled": "The proxy's free trial is not available right now.",
+    "proxy_trial_used": "You have already had the Telegram proxy, so the free trial is not available.",
 }

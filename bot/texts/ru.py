@@ -381,4 +381,25 @@ TEXTS: dict[str, str] = {
     "gift_unknown": "❌ Такого подарка нет. Проверьте ссылку; ничего не изменено.",
     "gift_taken": "😔 Этот подарок уже открыл кто-то другой.",
     "gift_refunded": "Этот подарок возвращён и больше не может быть открыт.",
+    # Telegram-прокси
+    "btn_proxy": "📡 Telegram Proxy",
+    "proxy_title": "📡 <b>Telegram Proxy</b>\n\nЛичный MTProto-прокси открывает Telegram там, где он заблокирован; "
+    "работает прямо в Telegram, без VPN-приложения.",
+    "proxy_status_active": "✅ Прокси активен до {date} (осталось {days} дн.). Новый тариф продлит его.",
+    "proxy_status_expired": "⌛ Прокси истёк {date}. Продлите его, и прежняя ссылка снова заработает.",
+    "proxy_status_preparing": "⏳ Прокси настраивается; ссылка придёт сообщением, как только он будет готов.",
+    "proxy_pick_plan": "Выберите тариф:",
+    "proxy_no_plans": "Сейчас нет тарифов для прокси. Загляните позже.",
+    "proxy_unavailable": "📡 Telegram Proxy сейчас не продаётся. Оплата не списана; загляните позже.",
+    "heading_proxy_paid": "🎉 <b>Ваш Telegram Proxy готов!</b>",
+    "proxy_card": "{heading}\n\nДействует до: <b>{date}</b>\n\nСсылка прокси:\n<code>{link}</code>\n\n"
+    "Нажмите «Подключить», и Telegram добавит прокси сам.",
+    "btn_proxy_connect": "🔌 Подключить",
+    "reminder_proxy_soon": "⏳ Ваш Telegram Proxy заканчивается {when} (осталось {left}). Продлите, чтобы Telegram работал; ссылка останется прежней.",
+    "reminder_proxy_expired": "⌛ Ваш Telegram Proxy остановлен. Продлите его, и прежняя ссылка снова заработает.",
+    "reminder_proxy_winback": "👋 Ваш Telegram Proxy закончился {when}. Продлите в два касания; ссылка та же.",
+    "btn_proxy_trial": "🎁 Попробовать бесплатно {days} дн.",
+    "heading_proxy_trial": "🎁 <b>Пробный Telegram Proxy включён!</b>",
+    "proxy_trial_disabled": "Пробный период прокси сейчас недоступен.",
+    "proxy_trial_used": "У вас уже был Telegram Proxy, поэтому пробный период недоступен.",
 }

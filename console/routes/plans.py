@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from console.auth import NotFound, actor, require_role
 from console.render import render
-from shop.models import PaymentMethod, PlanAudience
+from shop.models import PaymentMethod, PlanAudience, Product
 from shop.operators.forms import Invalid
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
@@ -44,6 +44,7 @@ async def _form_page(
         methods=list(PaymentMethod),
         enabled=set(available_methods(settings, owner)),
         audiences=list(PlanAudience),
+        products=list(Product),
         currency=settings.currency,
         **extra,
     )
@@ -65,7 +66,9 @@ async def plans(request: Request, operator: Operator = owner) -> Response:
 
 @router.get("/plans/new")
 async def new_plan(request: Request, operator: Operator = owner) -> Response:
-    return await _form_page(request, operator, {"active": "on", "audience": "any", "methods": []})
+    return await _form_page(
+        request, operator, {"active": "on", "audience": "any", "product": "vpn", "methods": []}
+    )
 
 
 @router.post("/plans/new")
@@ -94,6 +97,7 @@ async def edit_plan(request: Request, plan_id: int, operator: Operator = owner) 
         "price_stars": "" if draft.price_stars is None else str(draft.price_stars),
         "methods": [method.value for method in draft.methods],
         "audience": draft.audience.value,
+        "product": draft.product.value,
         "active": "on" if draft.active else "",
     }
     return await _form_page(request, operator, values, plan_id=plan_id)

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
-
-import uvicorn
 
 from sandbox.panel import traffic
 from sandbox.panel.app import PanelApp
 from sandbox.panel.auth import Auth
 from sandbox.panel.faults import Faults
 from sandbox.panel.state import V3_1, PanelState, SandboxInbound
+from sandbox.serving import Restartable
 
 
-class _QuietServer(uvicorn.Server):
-    # Signals belong to the test run or the demo process, not to the simulator.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class SandboxPanel:
+class SandboxPanel(Restartable):
     """One simulated 3x-ui panel with one VLESS Reality inbound (more via `state.add_inbound`)."""
 
     def __init__(
@@ -45,8 +35,6 @@ class SandboxPanel:
         self.app = PanelApp(self.state, self.auth, self.faults, base_path, cookie_name, legacy_unauth)
         self.inbound: SandboxInbound = self.state.add_inbound()
         self.port = port
-        self._server: _QuietServer | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def version(self) -> str:
@@ -72,10 +60,6 @@ class SandboxPanel:
     def calls(self) -> int:
         return sum(self.app.calls.values())
 
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
     def expire_sessions(self) -> None:
         """Every cookie session dies, as after `sessionMaxAge` or a password change."""
         self.auth.expire_all()
@@ -90,46 +74,6 @@ class SandboxPanel:
 
     def clients(self, inbound_id: int | None = None) -> list[dict[str, Any]]:
         return list(self.state.inbounds[inbound_id or self.inbound_id].clients)
-
-    async def start(self) -> None:
-        if self._server is not None:
-            return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Inherited by accepted sockets: without it, uvicorn's split writes meet delayed ACKs and
-        # every request takes ~40 ms on loopback.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        sock.listen(128)
-        config = uvicorn.Config(
-            self.app, log_level="error", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-        )
-        server = _QuietServer(config)
-        self._server = server
-        self._task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if self._task.done():
-                self._server = None
-                await self._task  # surfaces the start failure
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        server, task = self._server, self._task
-        self._server = self._task = None
-        if server is None or task is None:
-            return
-        server.should_exit = True
-        server.force_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    async def down(self) -> None:
-        """The panel stops answering (connections refused); state and cookies survive."""
-        await self.stop()
-
-    async def up(self) -> None:
-        await self.start()
 
     async def __aenter__(self) -> SandboxPanel:
         await self.start()

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
+from shop.access.host_registry import HostError, HostRegistry, host_name, invalid, panel_url
 from shop.access.provisioning import Provisioner
-from shop.crypto import Sealer
-from shop.db import SessionFactory
 from shop.models import Host, PanelClient
 from shop.operators import audit
-from shop.operators.audit import Actor
 from shop.panel.client import PanelClient as Panel
 from shop.panel.errors import PanelAuthError, PanelError, PanelNotFound, PanelUnavailable
 from shop.panel.links import UnsupportedInbound, check_supported
@@ -47,16 +43,6 @@ SECRET_FIELDS = {
 }
 
 
-class HostError(Exception):
-    """A one-line reason the host operation was refused; nothing was changed. `field` names the
-    input at fault ("" when none) and `code` the reason, for a form to show beside the field."""
-
-    def __init__(self, message: str, field: str = "", code: str = "") -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
-
-
 def _public(values: dict[str, Any]) -> dict[str, Any]:
     """What the audit log may show: secrets only as "set" or not."""
     return {key: (bool(value) if key in SECRET_FIELDS else value) for key, value in values.items()}
@@ -79,11 +65,7 @@ class HostInput(BaseModel):
     @field_validator("panel_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be http(s)://host:port/base-path/")
-        path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
-        return f"{parts.scheme}://{parts.netloc}{path}"
+        return panel_url(value, "http(s)://host:port/base-path/")
 
     @field_validator("totp_secret")
     @classmethod
@@ -95,23 +77,14 @@ class HostInput(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if value != value.strip() or not value.isprintable():
-            raise ValueError("must be printable, without surrounding spaces")
-        return value
-
-
-def _invalid(error: ValidationError) -> HostError:
-    first = error.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "input"
-    code = "required" if first["type"] in ("missing", "string_too_short") else "invalid"
-    return HostError(f"invalid {field}: {first['msg']}", field, code)
+        return host_name(value)
 
 
 def parse_input(values: dict[str, object]) -> HostInput:
     try:
         return HostInput.model_validate(values)
     except ValidationError as error:
-        raise _invalid(error) from None
+        raise invalid(error) from None
 
 
 async def check_panel(
@@ -151,28 +124,13 @@ async def probe_panel(
 
 
 @dataclass(frozen=True)
-class HostService:
-    sessions: SessionFactory
-    sealer: Sealer
-    timeout: float = 15.0
-    actor: Actor | None = None  # who acts, for the audit log
-
-    async def _audit(
-        self, action: str, host: str, before: dict[str, Any] | None, after: dict[str, Any] | None
-    ) -> None:
-        if self.actor is not None:
-            await audit.write(self.sessions, self.actor, action, f"host:{host}", before, after)
-
-    async def get(self, name: str) -> Host:
-        async with self.sessions() as session:
-            host = await session.scalar(select(Host).where(Host.name == name))
-        if host is None:
-            raise HostError(f"no host named {name!r}", "name", "unknown")
-        return host
+class HostService(HostRegistry[Host]):
+    model = Host
+    noun = "host"
+    kind = "host"
 
     async def list(self) -> list[Host]:
-        async with self.sessions() as session:
-            return list(await session.scalars(select(Host).order_by(Host.sort_order, Host.id)))
+        return await self.all()
 
     async def client_counts(self) -> dict[int, int]:
         async with self.sessions() as session:
@@ -189,19 +147,12 @@ class HostService:
     async def add(self, data: HostInput) -> Host:
         if not data.api_token and not (data.username and data.password):
             raise HostError("give --username and --password, or --api-token", "username", "credentials")
-        async with self.sessions() as session:
-            if await session.scalar(select(Host.id).where(Host.name == data.name)) is not None:
-                raise HostError(f"a host named {data.name!r} already exists", "name", "duplicate")
+        await self.refuse_taken(data.name)
         await check_panel(self._credentials(data), data.inbound_id, self.timeout)
         host = Host(name=data.name)
         self._apply(host, data)
-        async with self.sessions() as session:
-            session.add(host)
-            try:
-                await session.commit()
-            except IntegrityError:
-                raise HostError(f"a host named {data.name!r} already exists", "name", "duplicate") from None
-        await self._audit("host.add", data.name, None, _public(data.model_dump()))
+        await self.insert(host)
+        await self._audit("add", data.name, None, _public(data.model_dump()))
         return host
 
     def _apply(self, host: Host, data: HostInput) -> None:
@@ -232,30 +183,10 @@ class HostService:
         if any(key in changes for key in CONNECTION_FIELDS):
             await check_panel(self._credentials(data), data.inbound_id, self.timeout)
         before = _public(self._current_input(host))
-        async with self.sessions() as session:
-            stored = await session.get(Host, host.id)
-            assert stored is not None
-            self._apply(stored, data)
-            try:
-                await session.commit()
-            except IntegrityError:
-                raise HostError(f"a host named {data.name!r} already exists", "name", "duplicate") from None
+        stored = await self.store(host.id, lambda row: self._apply(row, data), data.name)
         old, new = audit.changed(before, _public(data.model_dump()))
         if new:
-            await self._audit("host.edit", name, old, new)
-        return stored
-
-    async def set_enabled(self, name: str, enabled: bool) -> Host:
-        host = await self.get(name)
-        async with self.sessions() as session:
-            stored = await session.get(Host, host.id)
-            assert stored is not None
-            changed = stored.enabled != enabled
-            stored.enabled = enabled
-            await session.commit()
-        if changed:
-            action = "host.enable" if enabled else "host.disable"
-            await self._audit(action, name, {"enabled": not enabled}, {"enabled": enabled})
+            await self._audit("edit", name, old, new)
         return stored
 
     async def by_id(self, host_id: int) -> Host:
@@ -292,10 +223,6 @@ class HostService:
                     code="cleanup",
                 ) from None
             outcome["left"] = len(rows) - outcome["deleted"] - outcome["absent"] - outcome["disabled"]
-        async with self.sessions() as session:
-            stored = await session.get(Host, host.id)
-            if stored is not None:
-                await session.delete(stored)
-                await session.commit()
-        await self._audit("host.delete", name, {"panel_url": host.panel_url}, dict(outcome))
+        await self.remove_row(host)
+        await self._audit("delete", name, {"panel_url": host.panel_url}, dict(outcome))
         return outcome

@@ -1,7 +1,8 @@
 """The entitlement ledger: every grant of access is a row keyed by its source.
 
 `grant()` applies each source key at most once, whatever the concurrency, and keeps
-`subscriptions.expires_at` equal to the result of the ledger in the same transaction.
+`subscriptions.expires_at` equal to the result of the ledger in the same transaction. Each product
+is an entitlement of its own: proxy grants (`Product.PROXY`) move `subscriptions.proxy_expires_at`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shop.db import SessionFactory
-from shop.models import Grant, GrantKind, Subscription, utcnow
+from shop.models import Grant, GrantKind, Product, Subscription, utcnow
 
 
 class UnknownSubscription(LookupError):
@@ -25,6 +27,11 @@ class GrantResult:
     applied: bool  # False: this source key had already been applied
     expires_at: datetime  # the subscription's expiry now
     grant_expiry: datetime  # the expiry this source key produced when it was applied
+
+
+def expiry_column(product: Product) -> InstrumentedAttribute[datetime | None]:
+    """The subscription's column caching this product's expiry."""
+    return Subscription.proxy_expires_at if product is Product.PROXY else Subscription.expires_at
 
 
 def next_expiry(current: datetime | None, duration: timedelta, now: datetime) -> datetime:
@@ -40,8 +47,10 @@ async def grant(
     kind: GrantKind,
     actor: str,
     now: datetime | None = None,
+    product: Product = Product.VPN,
 ) -> GrantResult:
     now = now or utcnow()
+    column = expiry_column(product)
     try:
         async with sessions() as session, session.begin():
             # Writing the row first locks it: on PostgreSQL it serialises grants of one
@@ -50,7 +59,7 @@ async def grant(
                 update(Subscription)
                 .where(Subscription.id == subscription_id)
                 .values(updated_at=now)
-                .returning(Subscription.expires_at)
+                .returning(column)
             )
             row = locked.first()
             if row is None:
@@ -64,6 +73,7 @@ async def grant(
                 Grant(
                     subscription_id=subscription_id,
                     kind=kind,
+                    product=product,
                     source_key=source_key,
                     duration_seconds=int(duration.total_seconds()),
                     resulting_expiry=new_expiry,
@@ -71,8 +81,8 @@ async def grant(
                     created_at=now,
                 )
             )
-            values: dict[str, object] = {"expires_at": new_expiry}
-            if kind is GrantKind.PURCHASE:
+            values: dict[str, object] = {column.key: new_expiry}
+            if kind is GrantKind.PURCHASE and product is Product.VPN:
                 values["has_paid"] = True
             await session.execute(
                 update(Subscription).where(Subscription.id == subscription_id).values(values)
@@ -82,9 +92,7 @@ async def grant(
         # The same source key was applied to another subscription row at the same moment.
         async with sessions() as session:
             existing = await session.scalar(select(Grant).where(Grant.source_key == source_key))
-            expires = await session.scalar(
-                select(Subscription.expires_at).where(Subscription.id == subscription_id)
-            )
+            expires = await session.scalar(select(column).where(Subscription.id == subscription_id))
         if existing is None:
             raise
         return GrantResult(False, expires or existing.resulting_expiry, existing.resulting_expiry)

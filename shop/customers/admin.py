@@ -19,6 +19,7 @@ from shop.models import GrantKind, Subscription, User
 from shop.operators import audit
 from shop.operators.audit import Actor
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+from workflows.proxy import ProvisionProxyInput, ProvisionProxyWorkflow, proxy_workflow_id
 
 log = logging.getLogger(__name__)
 MAX_ADJUSTMENT_DAYS = 3650
@@ -104,20 +105,33 @@ class AccessSync:
         """Called after the ban flag is saved. If the run cannot be started, the flag still stands
         and the close-ended-access Schedule disables (or re-enables) the clients on its next pass."""
         async with self.ctx.sessions() as session:
-            subscription_id = await session.scalar(
-                select(Subscription.id).where(Subscription.user_id == user_id)
-            )
-        if subscription_id is None:
+            found = (
+                await session.execute(
+                    select(Subscription.id, Subscription.proxy_expires_at).where(
+                        Subscription.user_id == user_id
+                    )
+                )
+            ).first()
+        if found is None:
             return PanelSync.NOTHING
+        subscription_id, proxy_expiry = found
         # Each ban or unban is its own run: a fixed id would refuse the unban that follows a ban.
-        workflow_id = provision_workflow_id(subscription_id, f"ban:{secrets.token_hex(8)}")
+        trigger = f"ban:{secrets.token_hex(8)}"
+        client, queue = self.ctx.require_temporal(), self.ctx.settings.temporal_task_queue
         try:
-            await self.ctx.require_temporal().start_workflow(
+            await client.start_workflow(
                 ProvisionSubscriptionWorkflow.run,
                 ProvisionInput(subscription_id=subscription_id),
-                id=workflow_id,
-                task_queue=self.ctx.settings.temporal_task_queue,
+                id=provision_workflow_id(subscription_id, trigger),
+                task_queue=queue,
             )
+            if proxy_expiry is not None:  # the Telegram proxy stops (or starts) with the ban too
+                await client.start_workflow(
+                    ProvisionProxyWorkflow.run,
+                    ProvisionProxyInput(subscription_id=subscription_id),
+                    id=proxy_workflow_id(subscription_id, trigger),
+                    task_queue=queue,
+                )
         except (RPCError, RuntimeError) as error:  # the SDK raises RuntimeError when it cannot connect
             log.warning("panels of user %s left to the close-ended-access scan: %s", user_id, error)
             return PanelSync.DEFERRED

@@ -4,6 +4,9 @@ A mark is an offset from the expiry (`-24h` fires a day before, `+24h` a day aft
 is claimed by inserting its row, UNIQUE on (subscription, expiry, mark), before it is sent, so an
 overlapping scan, a retried activity or a second worker cannot send it twice; a renewal moves the
 expiry and so starts a fresh cycle of marks.
+
+The Telegram proxy has reminders of its own, on its own expiry (`subscriptions.proxy_expires_at`):
+their marks carry the `proxy` prefix (e.g. `proxy-24h`), so the two products never share a row.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shop.access.ledger import expiry_column
 from shop.db import SessionFactory
-from shop.models import Reminder, ReminderStatus, Subscription, User
+from shop.models import Product, Reminder, ReminderStatus, Subscription, User
 
 _MARK = re.compile(r"^([+-]?)(\d+)([hd])$")
+PROXY_PREFIX = "proxy"
+
+
+def product_of(mark_name: str) -> tuple[Product, str]:
+    """A stored mark's product and its plain mark (`proxy-24h` -> PROXY, `-24h`)."""
+    if mark_name.startswith(PROXY_PREFIX):
+        return Product.PROXY, mark_name.removeprefix(PROXY_PREFIX)
+    return Product.VPN, mark_name
 
 
 @dataclass(frozen=True, order=True)
@@ -61,8 +73,9 @@ class ReminderPolicy:
     trial: tuple[Mark, ...]
     grace: timedelta  # how late a missed mark may still be sent
 
-    def marks_for(self, has_paid: bool) -> tuple[Mark, ...]:
-        return self.paid if has_paid else self.trial
+    def marks_for(self, has_paid: bool, product: Product = Product.VPN) -> tuple[Mark, ...]:
+        # The proxy is only ever bought: its reminders follow the paid marks.
+        return self.paid if has_paid or product is Product.PROXY else self.trial
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         """Expiries for which some mark can be due at `now` (an index range on expires_at)."""
@@ -94,12 +107,16 @@ class Claim:
     mark: str
 
 
-async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datetime) -> list[int]:
-    """Insert a row for every reminder due now and return the ids of rows still to send.
-
-    Rows claimed earlier but never sent (a worker died between claim and send) are returned too.
+async def claim_due(
+    sessions: SessionFactory, policy: ReminderPolicy, now: datetime, product: Product = Product.VPN
+) -> list[int]:
+    """Insert a row for every reminder of `product` due now and return the ids of rows still to send
+    (of either product). Rows claimed earlier but never sent (a worker died between claim and send)
+    are returned too.
     """
     low, high = policy.window(now)
+    column = expiry_column(product)
+    prefix = PROXY_PREFIX if product is Product.PROXY else ""
     async with sessions() as session, session.begin():
         # Marks already claimed for the current expiry come along, so a repeat scan inserts nothing.
         unreachable = (
@@ -108,15 +125,14 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
             .exists()
         )
         candidates = await session.execute(
-            select(Subscription.id, Subscription.expires_at, Subscription.has_paid, Reminder.mark)
+            select(Subscription.id, column, Subscription.has_paid, Reminder.mark)
             .outerjoin(
                 Reminder,
-                (Reminder.subscription_id == Subscription.id)
-                & (Reminder.expires_at == Subscription.expires_at),
+                (Reminder.subscription_id == Subscription.id) & (Reminder.expires_at == column),
             )
             .where(
-                Subscription.expires_at >= low,
-                Subscription.expires_at <= high,
+                column >= low,
+                column <= high,
                 ~unreachable,
             )
         )
@@ -130,13 +146,13 @@ async def claim_due(sessions: SessionFactory, policy: ReminderPolicy, now: datet
                 marks.add(mark_name)
         rows: list[dict[str, object]] = []
         for subscription_id, (expires_at, has_paid) in expiries.items():
-            mark = due_mark(expires_at, now, policy.marks_for(has_paid), policy.grace)
-            if mark and mark.name not in claimed[subscription_id]:
+            mark = due_mark(expires_at, now, policy.marks_for(has_paid, product), policy.grace)
+            if mark and prefix + mark.name not in claimed[subscription_id]:
                 rows.append(
                     {
                         "subscription_id": subscription_id,
                         "expires_at": expires_at,
-                        "mark": mark.name,
+                        "mark": prefix + mark.name,
                         "status": ReminderStatus.PENDING,
                         "created_at": now,
                     }
@@ -166,9 +182,10 @@ class Outgoing:
     reminder_id: int
     user_id: int
     language: str
-    mark: str
+    mark: str  # without the product's prefix
     expires_at: datetime
     has_paid: bool
+    product: Product = Product.VPN
 
 
 async def load_outgoing(
@@ -190,13 +207,15 @@ async def load_outgoing(
     reminder, subscription, user = found
     if reminder.status is not ReminderStatus.PENDING:
         return None
-    due = due_mark(reminder.expires_at, now, policy.marks_for(subscription.has_paid), policy.grace)
-    stale = subscription.expires_at != reminder.expires_at or due is None or due.name != reminder.mark
+    product, mark = product_of(reminder.mark)
+    current = subscription.proxy_expires_at if product is Product.PROXY else subscription.expires_at
+    due = due_mark(reminder.expires_at, now, policy.marks_for(subscription.has_paid, product), policy.grace)
+    stale = current != reminder.expires_at or due is None or due.name != mark
     if stale or user.banned or user.bot_blocked_at is not None:
         await record(sessions, reminder_id, ReminderStatus.SKIPPED)
         return None
     return Outgoing(
-        reminder_id, user.id, user.language, reminder.mark, reminder.expires_at, subscription.has_paid
+        reminder_id, user.id, user.language, mark, reminder.expires_at, subscription.has_paid, product
     )
 
 

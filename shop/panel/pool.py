@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 
 from shop.crypto import Sealer
 from shop.models import Host
@@ -29,6 +29,25 @@ def credentials_for(host: Host, sealer: Sealer) -> PanelCredentials:
     )
 
 
+class KeyedLocks:
+    """One writer per key within this process; a key's lock is dropped when nobody waits on it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def held(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+
 class PanelPool:
     def __init__(self, sealer: Callable[[], Sealer], timeout_seconds: float = 15.0) -> None:
         self._sealer_factory = sealer
@@ -36,7 +55,7 @@ class PanelPool:
         self.timeout = panel_timeout(timeout_seconds)
         self._clients: dict[int, tuple[str, PanelClient]] = {}
         self._inbounds: dict[int, tuple[float, Inbound]] = {}
-        self._locks: dict[tuple[int, int], tuple[asyncio.Lock, list[int]]] = {}
+        self._locks = KeyedLocks()
 
     @property
     def sealer(self) -> Sealer:
@@ -82,17 +101,9 @@ class PanelPool:
     @contextlib.asynccontextmanager
     async def serialised(self, subscription_id: int, host_id: int) -> AsyncIterator[None]:
         """One writer per client within this process (other processes are covered by re-reading
-        the ledger after each write); the lock is dropped when nobody waits on it."""
-        key = (subscription_id, host_id)
-        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._locks[key]
+        the ledger after each write)."""
+        async with self._locks.held((subscription_id, host_id)):
+            yield
 
     def calls(self) -> int:
         return sum(client.calls for _, client in self._clients.values())

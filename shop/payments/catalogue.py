@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, Plan, PlanAudience
+from shop.models import Payment, PaymentMethod, Plan, PlanAudience, Product
 from shop.operators import audit
 from shop.operators.audit import Actor
 from shop.operators.forms import Invalid
@@ -42,6 +42,7 @@ class PlanDraft:
     methods: tuple[PaymentMethod, ...]
     audience: PlanAudience
     active: bool
+    product: Product = Product.VPN  # what the plan sells: the VPN subscription or the Telegram proxy
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,16 @@ def parse_plan(form: Mapping[str, Any], methods: Sequence[str], default_currency
         audience = PlanAudience(_text(form, "audience") or PlanAudience.ANY.value)
     except ValueError:
         errors["audience"], audience = "bad_choice", PlanAudience.ANY
+    try:
+        product = Product(_text(form, "product") or Product.VPN.value)
+    except ValueError:
+        errors["product"], product = "bad_choice", Product.VPN
     if errors:
         raise Invalid(errors)
     assert days is not None
     return PlanDraft(
         name, name_en, days, price, currency, stars, tuple(sorted(set(chosen))), audience,
-        active=bool(form.get("active")),
+        active=bool(form.get("active")), product=product,
     )  # fmt: skip
 
 
@@ -128,7 +133,7 @@ def _draft(plan: Plan) -> PlanDraft:
     methods = tuple(PaymentMethod(part) for part in plan.methods.split(",") if part)
     return PlanDraft(
         plan.name, plan.name_en, plan.duration_days, Decimal(plan.price), plan.currency,
-        plan.price_stars, methods, plan.audience, plan.active,
+        plan.price_stars, methods, plan.audience, plan.active, plan.product,
     )  # fmt: skip
 
 
@@ -144,6 +149,7 @@ def _audited(draft: PlanDraft) -> dict[str, Any]:
     values["methods"] = [method.value for method in draft.methods]
     values["price"] = str(draft.price)
     values["audience"] = draft.audience.value
+    values["product"] = draft.product.value
     return values
 
 
@@ -184,6 +190,11 @@ class PlanCatalogue:
             before, after = audit.changed(_audited(_draft(plan)), _audited(draft))
             if not after:
                 return False
+            if "product" in after and await session.scalar(
+                select(Payment.id).where(Payment.plan_id == plan_id).limit(1)
+            ):
+                # A payment's product is its plan's: paid orders must keep meaning what they bought.
+                raise Invalid({"product": "product_in_use"})
             _apply(plan, draft)
             audit.record(session, actor, "plan.update", f"plan:{plan_id}", before, after)
             return True

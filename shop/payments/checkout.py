@@ -122,7 +122,8 @@ class Checkout:
         topup: Decimal | None = None,
     ) -> OpenedPayment:
         """Records a new payment for this pick, its amount fixed now (LookupError: plan or method
-        gone; CheckoutError: the chosen promo code cannot apply, a top-up amount out of range)."""
+        gone; CheckoutError: the chosen promo code cannot apply, a top-up amount out of range, the
+        proxy no longer on sale)."""
         owner = await self.ctx.storefront.current()
         if method not in available_methods(self.ctx.settings, owner):
             raise LookupError(method)
@@ -133,7 +134,7 @@ class Checkout:
                 purpose=purpose, topup=topup, hold=hold,
             )  # fmt: skip
         except CheckoutError as refused:
-            if refused.key.startswith(("promo_", "topup_")):
+            if refused.key.startswith(("promo_", "topup_", "proxy_")):
                 raise
             raise LookupError(refused.key) from None
         promo = await uses.of_payment(self.ctx.sessions, payment.id)

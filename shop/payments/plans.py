@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from shop.db import SessionFactory
-from shop.models import PaymentMethod, Plan, PlanAudience, Subscription
+from shop.models import PaymentMethod, Plan, PlanAudience, Product, Subscription
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class PlanView:
     name_en: str = ""
     methods: tuple[PaymentMethod, ...] = ()  # empty: every method the shop offers
     audience: PlanAudience = PlanAudience.ANY
+    product: Product = Product.VPN
 
     def title(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -56,6 +57,7 @@ def view(plan: Plan) -> PlanView:
         plan.name_en,
         parse_methods(plan.methods),
         plan.audience,
+        plan.product,
     )
 
 
@@ -65,11 +67,16 @@ async def has_paid(sessions: SessionFactory, user_id: int) -> bool:
     return bool(paid)
 
 
-async def active_plans(sessions: SessionFactory, paid_before: bool | None = None) -> list[PlanView]:
-    """The visible plans in the operator's order; with `paid_before`, only those offered to such
-    a customer (first-purchase-only and renewal-only plans)."""
+async def active_plans(
+    sessions: SessionFactory, paid_before: bool | None = None, product: Product | None = Product.VPN
+) -> list[PlanView]:
+    """The visible plans of one product (None: every product) in the operator's order; with
+    `paid_before`, only those offered to such a customer (first-purchase-only and renewal-only plans)."""
+    query = select(Plan).where(Plan.active).order_by(Plan.sort_order, Plan.id)
+    if product is not None:
+        query = query.where(Plan.product == product)
     async with sessions() as session:
-        plans = await session.scalars(select(Plan).where(Plan.active).order_by(Plan.sort_order, Plan.id))
+        plans = await session.scalars(query)
         views = [view(plan) for plan in plans]
     return [plan for plan in views if paid_before is None or plan.offered_to(paid_before)]
 
@@ -81,13 +88,18 @@ async def active_plan(sessions: SessionFactory, plan_id: int) -> PlanView | None
 
 
 async def ensure_plan(
-    sessions: SessionFactory, name: str, days: int, price: Decimal, currency: str
+    sessions: SessionFactory,
+    name: str,
+    days: int,
+    price: Decimal,
+    currency: str,
+    product: Product = Product.VPN,
 ) -> PlanView:
     """The active plan called `name`, created with these terms when there is none (idempotent setup)."""
     async with sessions() as session, session.begin():
         plan = await session.scalar(select(Plan).where(Plan.name == name, Plan.active))
         if plan is None:
-            plan = Plan(name=name, duration_days=days, price=price, currency=currency)
+            plan = Plan(name=name, duration_days=days, price=price, currency=currency, product=product)
             session.add(plan)
             await session.flush()
         return view(plan)

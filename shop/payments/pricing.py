@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.customers import referrals
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentPurpose, Plan, PromoKind, utcnow
+from shop.models import Payment, PaymentMethod, PaymentPurpose, Plan, Product, PromoKind, utcnow
 from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.promo import codes, uses
 from shop.promo.codes import PromoRefused
+from shop.proxy.access import proxy_on_sale
 from shop.storefront.fields import OwnerSettings
 
 TOPUP_MIN, TOPUP_MAX = Decimal(10), Decimal(100_000)
@@ -88,6 +89,8 @@ async def mint_plan_payment(
                 raise CheckoutError("pay_method_unavailable")
             if purpose is PaymentPurpose.SUBSCRIPTION and not offer.offered_to(paid_before):
                 raise CheckoutError("pay_plan_unavailable")
+            if offer.product is Product.PROXY and not await proxy_on_sale(sessions):
+                raise CheckoutError("proxy_unavailable")
             terms = None
             if code is not None and code.kind is not PromoKind.FREE_DAYS:
                 terms = codes.check(code, utcnow(), paid_before, plan.id, counted=False)

@@ -1,4 +1,4 @@
-"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, backup, restore, demo."""
+"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, mtg, backup, restore, demo."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from shop.backups.manifest import BackupRefused
 from shop.operators.roles import role_of
 from shop.operators.signin import signin_link
-from shop.runtime import backups_cli, hosts_cli, preflight
+from shop.runtime import backups_cli, hosts_cli, mtg_cli, preflight
 from shop.runtime.temporal import TemporalStartError
 from shop.settings import Settings, SettingsError, load_settings
 
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run the shop against sandboxes and buy one subscription end to end (DATA_DIR: data/demo)",
     )
     hosts_cli.add_parser(commands)
+    mtg_cli.add_parser(commands)
     backups_cli.add_parser(commands)
     link = commands.add_parser(
         "console-link", help="print a one-time sign-in link to the web console (first setup)"
@@ -61,6 +62,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     command = args.command
     if command == "hosts":
         print(await hosts_cli.run(args, settings))
+    elif command == "mtg":
+        print(await mtg_cli.run(args, settings))
     elif command in ("backup", "restore"):
         print(await backups_cli.run(args, settings))
     elif command == "console-link":

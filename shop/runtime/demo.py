@@ -1,11 +1,12 @@
 """`vpnshop demo`: the whole shop on one machine, buying one subscription end to end.
 
 It runs the real stack (migrations, embedded Temporal with its Web UI, the worker, the API) against
-the sandboxes on loopback: a 3x-ui panel, YooKassa and the Telegram Bot API. It registers the panel
-as a host, a plan and a demo customer, buys the plan through the checkout service and
-PaymentWorkflow (the customer "opens" the YooKassa payment page, which pays; YooKassa's webhook
-reaches our API), waits for delivery, prints the subscription URL and the payment's workflow in the
-Temporal UI, then runs until Ctrl-C or SIGTERM.
+the sandboxes on loopback: a 3x-ui panel, an MTG panel (Telegram proxies), YooKassa and the Telegram
+Bot API. It registers the panels as hosts, a VPN plan, a Telegram proxy plan and a demo customer,
+buys both plans through the checkout service and PaymentWorkflow (the customer "opens" the YooKassa
+payment page, which pays; YooKassa's webhook reaches our API), waits for delivery, prints the
+subscription URL, the proxy's Connect link and the payment's workflow in the Temporal UI, then runs
+until Ctrl-C or SIGTERM.
 
 Settings: DATA_DIR (default `data/demo`), API_HOST, API_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT and
 LOG_LEVEL come from the environment; everything else is the demo's own, and `.env` is not read, so a
@@ -22,22 +23,27 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from sqlalchemy import select
 
+from sandbox.mtg import SandboxMtg
 from sandbox.panel import SandboxPanel
 from sandbox.serving import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.yookassa import FakeYooKassa
+from shop.access.host_registry import HostRegistry
 from shop.access.hosts import HostService, parse_input
 from shop.context import AppContext
 from shop.crypto import Sealer
 from shop.customers.accounts import ensure_subscription, register_user
-from shop.models import Payment, PaymentMethod
+from shop.models import Payment, PaymentMethod, Product
 from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
+from shop.proxy.access import proxy_access
+from shop.proxy.hosts import MtgHostService, parse_mtg_input
 from shop.runtime import preflight, processes
 from shop.settings import Settings, load_settings
 from workflows.payment import PaymentWorkflow
@@ -47,6 +53,7 @@ log = logging.getLogger("vpnshop.demo")
 
 CUSTOMER = 100_001
 HOST_PREFIX = "demo-panel-"
+MTG_PREFIX = "demo-mtg-"
 MARKER = ".vpnshop-demo"
 FROM_ENVIRONMENT = ("api_host", "api_port", "temporal_port", "temporal_ui_port", "log_level")
 DELIVERY_WAIT = 120.0
@@ -97,18 +104,30 @@ def demo_settings(
     )
 
 
+async def _only_this_run(registry: HostRegistry[Any], prefix: str, name: str) -> bool:
+    """Sandboxes of earlier runs are gone, so their hosts are disabled; True when `name` is new."""
+    known = await registry.all()
+    for host in known:
+        if host.name.startswith(prefix) and host.name != name and host.enabled:
+            await registry.set_enabled(host.name, False)
+    return all(host.name != name for host in known)
+
+
 async def _register_host(ctx: AppContext, panel: SandboxPanel) -> None:
-    """This run's sandbox panel; panels of earlier runs are gone, so their hosts are disabled."""
     hosts = HostService(ctx.sessions, Sealer.from_settings(ctx.settings))
     name = f"{HOST_PREFIX}{panel.port}"
-    known = await hosts.list()
-    for host in known:
-        if host.name.startswith(HOST_PREFIX) and host.name != name and host.enabled:
-            await hosts.set_enabled(host.name, False)
-    if all(host.name != name for host in known):
+    if await _only_this_run(hosts, HOST_PREFIX, name):
         login: dict[str, object] = {"username": panel.username, "password": panel.password}
         place = {"name": name, "panel_url": panel.url, "inbound_id": panel.inbound_id, "flag": "🧪"}
         await hosts.add(parse_input(login | place))
+
+
+async def _register_mtg(ctx: AppContext, mtg: SandboxMtg) -> None:
+    service = MtgHostService(ctx.sessions, Sealer.from_settings(ctx.settings))
+    name = f"{MTG_PREFIX}{mtg.port}"
+    if await _only_this_run(service, MTG_PREFIX, name):
+        values = {"name": name, "panel_url": mtg.url, "username": mtg.username, "password": mtg.password}
+        await service.add(parse_mtg_input(dict(values)))
 
 
 async def _pay_url(ctx: AppContext, payment_id: str, offered: str | None) -> str:
@@ -136,11 +155,26 @@ async def buy(ctx: AppContext, panel: SandboxPanel) -> Purchase:
     plan = await ensure_plan(ctx.sessions, "Demo month", 30, Decimal("299.00"), "RUB")
     await register_user(ctx.sessions, CUSTOMER, "demo_customer", "Demo Customer", language="en")
     subscription = await ensure_subscription(ctx.sessions, CUSTOMER)
+    payment_id, run_id = await _purchase(ctx, plan.id, plan.name)
+    return Purchase(payment_id, run_id, f"{ctx.settings.base_url}/sub/{subscription.token}")
+
+
+async def buy_proxy(ctx: AppContext, mtg: SandboxMtg) -> tuple[str, str]:
+    """Buys a month of the Telegram proxy as the demo customer: its tg:// link and Connect address."""
+    await _register_mtg(ctx, mtg)
+    plan = await ensure_plan(ctx.sessions, "Demo proxy month", 30, Decimal("99.00"), "RUB", Product.PROXY)
+    await _purchase(ctx, plan.id, plan.name)
+    proxy = await proxy_access(ctx.sessions, CUSTOMER)
+    return proxy.link, f"{ctx.settings.base_url}/proxy/{proxy.token}"
+
+
+async def _purchase(ctx: AppContext, plan_id: int, plan_name: str) -> tuple[str, str]:
+    """Pays for the plan on the YooKassa sandbox's page; (payment id, workflow run id) once delivered."""
     payment_id = new_payment_id()
-    checkout = await start_checkout(ctx, CUSTOMER, plan.id, PaymentMethod.YOOKASSA, payment_id)
+    checkout = await start_checkout(ctx, CUSTOMER, plan_id, PaymentMethod.YOOKASSA, payment_id)
     pay_url = await _pay_url(ctx, payment_id, checkout.pay_url)
     print(
-        f"checkout:          {checkout.amount} {checkout.currency} for '{plan.name}', paying at {pay_url}",
+        f"checkout:          {checkout.amount} {checkout.currency} for '{plan_name}', paying at {pay_url}",
         flush=True,
     )
     async with httpx.AsyncClient(timeout=10) as http:
@@ -150,8 +184,7 @@ async def buy(ctx: AppContext, panel: SandboxPanel) -> Purchase:
         progress: PaymentProgress = await handle.result()
     if progress.stage != "delivered":
         raise DemoError(f"payment {payment_id} ended as {progress.stage!r}: {progress.detail}")
-    run_id = (await handle.describe()).run_id
-    return Purchase(payment_id, run_id, f"{ctx.settings.base_url}/sub/{subscription.token}")
+    return payment_id, (await handle.describe()).run_id
 
 
 def workflow_url(settings: Settings, purchase: Purchase) -> str:
@@ -159,13 +192,16 @@ def workflow_url(settings: Settings, purchase: Purchase) -> str:
     return f"{settings.temporal_web}/namespaces/{namespace}/workflows/{workflow}/{purchase.run_id}/history"
 
 
-def _customer_role(panel: SandboxPanel, telegram: TelegramSandbox) -> processes.Role:
+def _customer_role(panel: SandboxPanel, mtg: SandboxMtg, telegram: TelegramSandbox) -> processes.Role:
     async def customer(ctx: AppContext, stop: asyncio.Event) -> None:
         purchase = await buy(ctx, panel)
         told = telegram.messages(CUSTOMER)
         print(f"delivered:         payment {purchase.payment_id}", flush=True)
         print(f"subscription URL:  {purchase.sub_url}", flush=True)
         print(f"payment workflow:  {workflow_url(ctx.settings, purchase)}", flush=True)
+        proxy_link, connect = await buy_proxy(ctx, mtg)
+        print(f"telegram proxy:    {proxy_link}", flush=True)
+        print(f"proxy connect:     {connect}", flush=True)
         if told:
             print(f"bot to customer:   {told[-1].text!r} (Telegram sandbox)", flush=True)
         print("the demo keeps running: open the URLs above; Ctrl-C stops it", flush=True)
@@ -179,6 +215,7 @@ async def run_demo(stop: asyncio.Event | None = None) -> None:
     yookassa = FakeYooKassa()
     async with contextlib.AsyncExitStack() as stack:
         panel = await stack.enter_async_context(SandboxPanel())
+        mtg = await stack.enter_async_context(SandboxMtg())
         yookassa.base_url = await stack.enter_async_context(serve(yookassa.app))
         stack.push_async_callback(yookassa.webhooks.aclose)
         telegram = await stack.enter_async_context(TelegramSandbox())
@@ -191,10 +228,10 @@ async def run_demo(stop: asyncio.Event | None = None) -> None:
             flush=True,
         )
         print(
-            f"sandboxes:         3x-ui panel {panel.url}, YooKassa {yookassa.base_url}, "
+            f"sandboxes:         3x-ui panel {panel.url}, MTG panel {mtg.url}, YooKassa {yookassa.base_url}, "
             f"Telegram {telegram.api_url}",
             flush=True,
         )
-        roles = [processes.run_worker, processes.run_api, _customer_role(panel, telegram)]
+        roles = [processes.run_worker, processes.run_api, _customer_role(panel, mtg, telegram)]
         with preflight.claim(settings):
             await processes.run_roles(settings, roles, migrate=True, stop=stop)

@@ -20,11 +20,15 @@ from pathlib import Path
 
 from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from tests.conftest import NAMESPACE
-from tests.histories import access_cases, broadcast_cases, payment_cases, purpose_cases
+from tests.histories import access_cases, broadcast_cases, payment_cases, proxy_cases, purpose_cases
 from tests.histories.recorder import MANIFEST, Recorder, RecordingError, Scenario
 
 SCENARIOS: list[Scenario] = (
-    access_cases.SCENARIOS + payment_cases.SCENARIOS + broadcast_cases.SCENARIOS + purpose_cases.SCENARIOS
+    access_cases.SCENARIOS
+    + payment_cases.SCENARIOS
+    + broadcast_cases.SCENARIOS
+    + purpose_cases.SCENARIOS
+    + proxy_cases.SCENARIOS
 )
 
 

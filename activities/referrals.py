@@ -14,6 +14,7 @@ from activities.payments import Telegram
 from bot.texts import price, t
 from shop.customers import referrals
 from shop.db import SessionFactory
+from shop.payments.timeline import EventKind, note
 from shop.storefront.store import Storefront
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class ReferralActivities:
         reward = await referrals.record_reward(self.sessions, owner, inp.payment_id)
         if reward is None:
             return None
+        if reward.applied:
+            detail = f"{reward.amount} RUB to referrer {reward.referrer_id}"
+            await note(self.sessions, inp.payment_id, EventKind.REFERRAL_REWARD, detail)
         return RewardResult(referrer_id=reward.referrer_id, amount=reward.amount, applied=reward.applied)
 
     @activity.defn

@@ -20,6 +20,7 @@ from shop.context import AppContext
 from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
 from shop.payments.hints import check_provider, find_payment, start_refund
+from shop.payments.timeline import EventKind, note
 from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,29 @@ async def _hint(
     except (SQLAlchemyError, RPCError, RuntimeError) as error:
         log.error("%s webhook for %s not recorded: %s", method, provider_id, error)
         return _answer(503, "not recorded, retry later")
+    await note(
+        ctx.sessions, payment.id, EventKind.WEBHOOK, f"{method.value} verified: {delivery.value}", "webhook"
+    )
     return _answer(200, delivery.value)
+
+
+async def _refused(ctx: AppContext, method: PaymentMethod, raw: bytes, why: str) -> None:
+    """A refused hint still names a payment in its (untrusted) body: the payment's timeline says it
+    came and why it was refused. Nothing else is done with it."""
+    body = parse_object(raw) or {}
+    inner = body.get("object") if method is PaymentMethod.YOOKASSA else body.get("payload")
+    if not isinstance(inner, dict):
+        return
+    provider_id = _text(inner.get("id") if method is PaymentMethod.YOOKASSA else inner.get("invoice_id"))
+    metadata = inner.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    ref = metadata.get("order_id") if method is PaymentMethod.YOOKASSA else inner.get("payload")
+    try:
+        payment = await find_payment(ctx.sessions, method, provider_id, ref if isinstance(ref, str) else None)
+    except SQLAlchemyError:
+        return
+    if payment is not None:
+        await note(ctx.sessions, payment.id, EventKind.WEBHOOK_REFUSED, f"{method.value}: {why}", "webhook")
 
 
 @router.post("/yookassa")
@@ -59,6 +82,9 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
     source = client_ip(request, parse_networks(ctx.settings.trusted_proxies))
     if not yookassa.is_notification_source(source):
         log.warning("yookassa webhook from %s refused: not a YooKassa address", source)
+        await _refused(
+            ctx, PaymentMethod.YOOKASSA, await request.body(), f"source address {source} not allowed"
+        )
         return _answer(403, "source address not allowed")
     body = parse_object(await request.body())
     event = body.get("event") if body else None
@@ -108,6 +134,7 @@ async def cryptopay_webhook(request: Request) -> JSONResponse:
         token.get_secret_value(), raw, request.headers.get(cryptopay.SIGNATURE_HEADER)
     ):
         log.warning("crypto pay webhook with a bad signature refused")
+        await _refused(ctx, PaymentMethod.CRYPTOPAY, raw, "bad signature")
         return _answer(401, "bad signature")
     body = parse_object(raw)
     invoice = body.get("payload") if body else None

@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.broadcasts import BroadcastActivities
 from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
+from activities.operators import OperatorActivities
 from activities.panels import PanelActivities
 from activities.payments import PaymentActivities
 from activities.referrals import ReferralActivities
@@ -34,6 +35,7 @@ from worker.schedules import ensure_schedules
 from workflows.broadcast import BroadcastWorkflow
 from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
+from workflows.operator import CustomerNoticeWorkflow, ResolveReviewWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
 from workflows.reconcile import ReconcilePanelsWorkflow
@@ -54,6 +56,8 @@ WORKFLOWS: list[type] = [
     CloseEndedAccessWorkflow,
     ReminderCleanupWorkflow,
     BroadcastWorkflow,
+    ResolveReviewWorkflow,
+    CustomerNoticeWorkflow,
 ]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
@@ -92,6 +96,7 @@ def activities_for(
     reminders = ReminderActivities(ctx.sessions, ctx.storefront, settings.reminder_grace, bot, limiter)
     broadcasts = BroadcastActivities(ctx.sessions, bot, limiter)
     lifecycle = LifecycleActivities(ctx.sessions)
+    operators = OperatorActivities(ctx.sessions, telegram)
     return [
         ledger.apply_grant,
         panels.list_enabled_hosts,
@@ -115,6 +120,7 @@ def activities_for(
         broadcasts.start_broadcast,
         broadcasts.send_broadcast_batch,
         broadcasts.finish_broadcast,
+        operators.tell_customer,
     ]
 
 

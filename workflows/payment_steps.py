@@ -51,7 +51,9 @@ class PaymentSteps:
     async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
         return await workflow.execute_activity_method(
             PaymentActivities.fetch_provider_payment,
-            FetchInput(method=order.method, provider_payment_id=provider_payment_id),
+            FetchInput(
+                method=order.method, provider_payment_id=provider_payment_id, payment_id=order.payment_id
+            ),
             start_to_close_timeout=SHORT,
             heartbeat_timeout=ALIVE,
             retry_policy=PATIENT,

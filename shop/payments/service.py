@@ -24,15 +24,16 @@ from temporalio.service import RPCError
 from shop.context import AppContext
 from shop.customers import referrals
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, utcnow
-from shop.payments import hints
+from shop.models import Payment, PaymentEventRow, PaymentMethod, PaymentStatus, Plan, utcnow
+from shop.payments import hints, timeline
 from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
+from shop.payments.timeline import EventKind
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
 from workflows.payment import PaymentWorkflow
-from workflows.payment_messages import PaymentInput, PaymentLink, payment_search_attributes, stars_refund_key
+from workflows.payment_messages import PaymentLink, payment_input, payment_search_attributes, stars_refund_key
 from workflows.payment_messages import workflow_id as payment_workflow_id
 from workflows.refund import RefundInput
 
@@ -123,6 +124,15 @@ async def record_payment(
                     price_rub=referrals.discounted(plan.price, discount),
                 )
             )
+            # The timeline's first line, in the payment's own transaction.
+            session.add(
+                PaymentEventRow(
+                    payment_id=payment_id,
+                    kind=EventKind.CREATED.value,
+                    detail=f"{method.value} {amount} {currency}, plan {plan.name}",
+                    actor=f"customer:{user_id}",
+                )
+            )
             try:
                 await session.commit()
             except IntegrityError:
@@ -137,22 +147,24 @@ async def record_payment(
 async def record_transfer_claim(sessions: SessionFactory, payment_id: str) -> None:
     """P2P: when the customer first said "I have paid", so "Payments to review" lists the transfer."""
     async with sessions() as session, session.begin():
-        await session.execute(
+        claimed = await session.execute(
             update(Payment)
             .where(Payment.id == payment_id, Payment.transfer_claimed_at.is_(None))
             .values(transfer_claimed_at=utcnow())
         )
+    if claimed.rowcount:  # type: ignore[attr-defined]
+        await timeline.note(sessions, payment_id, EventKind.TRANSFER_CLAIMED, "", "customer")
 
 
 async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLink | None:
     start = WithStartWorkflowOperation(
         PaymentWorkflow.run,
-        PaymentInput(payment_id=payment.id),
+        payment_input(payment),
         id=payment_workflow_id(payment.id),
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=payment_search_attributes(payment.user_id, payment.method, payment.status),
+        search_attributes=payment_search_attributes(payment),
     )
     try:
         return await client.execute_update_with_start_workflow(

@@ -46,14 +46,13 @@ async def _hint(
         if payment is None:
             log.warning("%s webhook for unknown payment %s (ref %r): ignored", method, provider_id, order_ref)
             return _answer(200, "unknown payment")
+        # On the timeline before the workflow hears it, so the check it triggers comes after.
+        await note(ctx.sessions, payment.id, EventKind.WEBHOOK, f"{method.value}: authentic", "webhook")
         client = ctx.require_temporal()
         delivery = await check_provider(client, ctx.settings.temporal_task_queue, payment, source="webhook")
     except (SQLAlchemyError, RPCError, RuntimeError) as error:
         log.error("%s webhook for %s not recorded: %s", method, provider_id, error)
         return _answer(503, "not recorded, retry later")
-    await note(
-        ctx.sessions, payment.id, EventKind.WEBHOOK, f"{method.value} verified: {delivery.value}", "webhook"
-    )
     return _answer(200, delivery.value)
 
 

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, home, hosts, plans, settings, signin, support
+from console.routes import audit, customers, home, hosts, payments, plans, settings, signin, support
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
@@ -20,6 +20,8 @@ ROUTERS = (
     signin.router,
     home.router,
     support.router,
+    customers.router,
+    payments.router,
     audit.router,
     plans.router,
     hosts.router,

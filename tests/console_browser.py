@@ -18,9 +18,9 @@ async def signed_in_page(browser: Browser, ctx: AppContext, base: str, operator_
     return page
 
 
-async def form_values(page: Page, selector: str) -> dict[str, str]:
+async def form_values(page: Page, selector: str) -> dict[str, str | float | bool]:
     """The hidden and filled fields of a form on the page, as the browser would post them."""
-    values: dict[str, str] = await page.locator(selector).evaluate(
+    values: dict[str, str | float | bool] = await page.locator(selector).evaluate(
         "form => Object.fromEntries(new FormData(form).entries())"
     )
     return values

@@ -150,6 +150,8 @@ class PaymentDesk:
             raise Invalid({"resolution": "invalid"}) from None
         payment = await self._payment(payment_id)
         if payment.status is not PaymentStatus.REVIEW:
+            detail = f"{chosen.value} refused: no longer in review ({payment.status.value})"
+            await timeline.note(self.ctx.sessions, payment.id, EventKind.OPERATOR, detail, self._who())
             return False
         if chosen is Resolution.REFUND and not refundable(payment.method, payment.provider_payment_id):
             raise Invalid({"resolution": "not_refundable"})

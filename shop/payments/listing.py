@@ -128,7 +128,7 @@ async def payments(sessions: SessionFactory, filters: Filters, after: str = "", 
         select(
             Payment.id,
             Payment.user_id,
-            Plan.name,
+            Plan.name.label("plan"),
             Payment.method,
             Payment.amount,
             Payment.currency,
@@ -162,7 +162,7 @@ async def payments(sessions: SessionFactory, filters: Filters, after: str = "", 
     async with sessions() as session:
         fetched = (await session.execute(query)).all()
         totals = (await session.execute(totals_query)).all()
-    rows = [Row(*row.tuple()) for row in fetched[:limit]]
+    rows = [Row(**row._asdict()) for row in fetched[:limit]]
     last = rows[-1] if rows else None
     next_after = f"{last.created_at.isoformat()}_{last.id}" if last and len(fetched) > limit else None
     return Page(

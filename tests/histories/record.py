@@ -20,10 +20,12 @@ from pathlib import Path
 
 from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from tests.conftest import NAMESPACE
-from tests.histories import access_cases, broadcast_cases, payment_cases
+from tests.histories import access_cases, broadcast_cases, operator_cases, payment_cases
 from tests.histories.recorder import MANIFEST, Recorder, RecordingError, Scenario
 
-SCENARIOS: list[Scenario] = access_cases.SCENARIOS + payment_cases.SCENARIOS + broadcast_cases.SCENARIOS
+SCENARIOS: list[Scenario] = (
+    access_cases.SCENARIOS + payment_cases.SCENARIOS + broadcast_cases.SCENARIOS + operator_cases.SCENARIOS
+)
 
 
 def declared_histories() -> set[str]:

@@ -130,6 +130,9 @@ class User(Base):
         # The console's customer list: newest first, paged by (created_at, id).
         Index("ix_users_created_at_id", "created_at", "id"),
         Index("ix_users_lower_username", text("lower(username)")),  # search by @username
+        # Search by a part of a name: a trigram index on PostgreSQL (pg_trgm); a plain one on SQLite,
+        # where the migration creates it without the operator class.
+        Index("ix_users_name_trgm", text("lower(full_name) gin_trgm_ops"), postgresql_using="gin"),
         # The few users no message may reach: the expiry scan anti-joins against this small index
         # instead of reading every user.
         Index(

@@ -45,7 +45,8 @@ async def payments(request: Request, operator: Operator = support) -> Response:
             request, operator, "payments.html", status=422, errors=error.fields, page=None, **common
         )
     after = request.query_params.get("after", "")
-    page = await listing.payments(_ctx(request).sessions, filters, after)
+    totals = request.query_params.get("totals") == "1"
+    page = await listing.payments(_ctx(request).sessions, filters, after, totals=totals)
     return render(request, operator, "payments.html", page=page, after=after, **common)
 
 

@@ -122,6 +122,7 @@ TEXTS: dict[str, str] = {
     "payments_customer": "Customer (Telegram id)",
     "payments_filter": "Filter",
     "payments_count": "{count} payments",
+    "payments_totals": "Count and totals for this filter",
     "payments_empty": "No payments match.",
     "payment_id": "Payment",
     "payment_created": "Created (UTC)",

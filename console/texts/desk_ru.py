@@ -118,6 +118,7 @@ TEXTS: dict[str, str] = {
     "payments_customer": "Клиент (Telegram id)",
     "payments_filter": "Показать",
     "payments_count": "Платежей: {count}",
+    "payments_totals": "Число и суммы по этому фильтру",
     "payments_empty": "Таких платежей нет.",
     "payment_id": "Платёж",
     "payment_created": "Создан (UTC)",

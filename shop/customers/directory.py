@@ -1,6 +1,7 @@
 """The console's customer list: one search box (Telegram id, @username, name, subscription token,
 panel email), filters by state and referrer, newest first, paged by keyset so page 2000 costs what
-page 1 does at any size (indexes: users (created_at, id), lower(username), panel_clients.email).
+page 1 does at any size (indexes: users (created_at, id), lower(username), a trigram index on
+lower(full_name), panel_clients.email).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, false, func, literal, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, and_, false, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.db import SessionFactory
 from shop.models import PanelClient, Subscription, User, UTCDateTime, utcnow
@@ -78,28 +80,27 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(q: str) -> ColumnElement[bool]:
-    """Digits: the Telegram id. @name: the username. Else any of: the token, the panel email (both
-    exact), the username or the name (containing it, any case)."""
+async def _search(session: AsyncSession, q: str) -> ColumnElement[bool]:
+    """Digits: the Telegram id. @name: the username. Else the customer whose link token, panel
+    email or username it is exactly (each one indexed lookup); failing those, names containing it
+    (any case; a trigram index on PostgreSQL)."""
     q = q.strip()
     if q.lstrip("-").isdigit() and len(q) < 20:
         return User.id == int(q)
     if q.startswith("@"):
         return func.lower(User.username) == q[1:].lower()
-    by_token = select(Subscription.user_id).where(Subscription.token == q)
-    by_email = (
+    exact = (
+        select(Subscription.user_id).where(Subscription.token == q),
         select(Subscription.user_id)
         .join(PanelClient, PanelClient.subscription_id == Subscription.id)
-        .where(PanelClient.email == q)
+        .where(PanelClient.email == q),
+        select(User.id).where(func.lower(User.username) == q.lower()),
     )
-    pattern = f"%{_like(q.lower())}%"
-    return or_(
-        User.id.in_(by_token),
-        User.id.in_(by_email),
-        func.lower(User.username) == q.lower(),
-        func.lower(User.full_name).like(pattern, escape="\\"),
-        func.lower(User.username).like(pattern, escape="\\"),
-    )
+    for lookup in exact:
+        ids = list(await session.scalars(lookup.limit(PAGE)))
+        if ids:
+            return User.id.in_(ids)
+    return func.lower(User.full_name).like(f"%{_like(q.lower())}%", escape="\\")
 
 
 def _state(state: State, now: datetime) -> ColumnElement[bool] | None:
@@ -116,10 +117,10 @@ def _state(state: State, now: datetime) -> ColumnElement[bool] | None:
     return conditions.get(state)
 
 
-def conditions(filters: Filters, now: datetime) -> list[ColumnElement[bool]]:
+async def conditions(session: AsyncSession, filters: Filters, now: datetime) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if filters.q.strip():
-        found.append(_search(filters.q))
+        found.append(await _search(session, filters.q))
     state = _state(filters.state, now)
     if state is not None:
         found.append(state)
@@ -152,7 +153,6 @@ async def customers(
             Subscription.has_paid,
         )
         .outerjoin(Subscription, Subscription.user_id == User.id)
-        .where(*conditions(filters, now))
         .order_by(User.created_at.desc(), User.id.desc())
         .limit(limit + 1)
     )
@@ -165,6 +165,7 @@ async def customers(
             < tuple_(literal(cursor[0], UTCDateTime()), literal(cursor[1], BigInteger()))
         )
     async with sessions() as session:
+        query = query.where(*await conditions(session, filters, now))
         fetched = (await session.execute(query)).all()
     rows = [
         Row(r.id, r.username, r.full_name, r.created_at, r.banned, r.bot_blocked_at is not None, r.expires_at,

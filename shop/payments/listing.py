@@ -49,8 +49,10 @@ class Row:
 class Page:
     rows: list[Row]
     next_after: str | None
-    count: int
-    totals: list[tuple[str, Decimal]]  # per currency
+    # Over the whole filter, when asked for: an aggregate over up to every payment, so the list
+    # itself never waits for it.
+    count: int | None = None
+    totals: list[tuple[str, Decimal]] | None = None  # per currency
 
 
 def _day(value: str, field: str) -> date | None:
@@ -122,7 +124,9 @@ def conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return [condition for condition in found if condition is not None]
 
 
-async def payments(sessions: SessionFactory, filters: Filters, after: str = "", limit: int = PAGE) -> Page:
+async def payments(
+    sessions: SessionFactory, filters: Filters, after: str = "", limit: int = PAGE, totals: bool = False
+) -> Page:
     where = conditions(filters)
     query: Any = (
         select(
@@ -161,13 +165,11 @@ async def payments(sessions: SessionFactory, filters: Filters, after: str = "", 
     )
     async with sessions() as session:
         fetched = (await session.execute(query)).all()
-        totals = (await session.execute(totals_query)).all()
+        summed = (await session.execute(totals_query)).all() if totals else None
     rows = [Row(**row._asdict()) for row in fetched[:limit]]
     last = rows[-1] if rows else None
     next_after = f"{last.created_at.isoformat()}_{last.id}" if last and len(fetched) > limit else None
-    return Page(
-        rows,
-        next_after,
-        sum(int(count) for _, count, _ in totals),
-        [(currency, Decimal(total)) for currency, _, total in totals],
-    )
+    if summed is None:
+        return Page(rows, next_after)
+    count = sum(int(count) for _, count, _ in summed)
+    return Page(rows, next_after, count, [(currency, Decimal(total)) for currency, _, total in summed])

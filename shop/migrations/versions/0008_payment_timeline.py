@@ -41,6 +41,12 @@ def upgrade() -> None:
     )
     op.create_index('ix_users_created_at_id', 'users', ['created_at', 'id'], unique=False)
     op.create_index('ix_users_lower_username', 'users', [sa.text('lower(username)')], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        # A name searched by any part of it; pg_trgm ships with PostgreSQL (a trusted extension).
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+        op.create_index('ix_users_name_trgm', 'users', [sa.text('lower(full_name) gin_trgm_ops')], unique=False, postgresql_using='gin')
+    else:
+        op.create_index('ix_users_name_trgm', 'users', [sa.text('lower(full_name)')], unique=False)
     op.create_index('ix_panel_clients_email', 'panel_clients', ['email'], unique=False)
     op.create_index('ix_payments_created_at_id', 'payments', ['created_at', 'id'], unique=False)
     op.create_index('ix_payments_method_created_at', 'payments', ['method', 'created_at'], unique=False)
@@ -52,6 +58,7 @@ def downgrade() -> None:
     op.drop_index('ix_payments_method_created_at', table_name='payments')
     op.drop_index('ix_payments_created_at_id', table_name='payments')
     op.drop_index('ix_panel_clients_email', table_name='panel_clients')
+    op.drop_index('ix_users_name_trgm', table_name='users')
     op.drop_index('ix_users_lower_username', table_name='users')
     op.drop_index('ix_users_created_at_id', table_name='users')
     op.drop_table('operator_actions')

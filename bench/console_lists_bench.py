@@ -37,6 +37,9 @@ MARKS = (
     "UPDATE users SET banned = true WHERE id % 100 = 0",
     "UPDATE users SET bot_blocked_at = now() WHERE id % 37 = 0",
     "UPDATE users SET referrer_id = 10000 + id % 50 WHERE id % 10 = 1 AND id >= 10050",
+    # A name like a real one among the seed's "User <n>" (which all share the trigrams of "user ",
+    # the worst case for a trigram index: measured too, as "cust by name").
+    "UPDATE users SET full_name = 'Алиса Петрова' WHERE id = 10003",
     "ANALYZE",
 )
 
@@ -72,6 +75,7 @@ async def routes(url: str, customers: int, payments: int) -> dict[str, str]:
         "cust by id": f"/console/customers?q={middle}",
         "cust @username": f"/console/customers?q=%40u{customers // 3}",
         "cust by name": f"/console/customers?q=User+{customers // 4}",
+        "cust name part": "/console/customers?q=%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2",  # "Петров"
         "cust by token": f"/console/customers?q=t{customers // 5:012d}",
         "cust by email": f"/console/customers?q={email}",
         "cust paid": "/console/customers?state=paid",

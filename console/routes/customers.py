@@ -92,111 +92,59 @@ async def customer(request: Request, user_id: int, operator: Operator = support)
     return await _page(request, operator, user_id)
 
 
-async def _act(
-    request: Request,
-    operator: Operator,
-    user_id: int,
-    name: str,
-    done: str,
-    action: Callable[[CustomerDesk, dict[str, str]], Awaitable[object]],
-) -> Response:
+# Each action: what it does with the form (the action id and the reason are passed to every one),
+# and the flash line it ends with.
+Action = Callable[[CustomerDesk, int, dict[str, str], str, str], Awaitable[object]]
+ACTIONS: dict[str, tuple[Action, Callable[[dict[str, str]], str]]] = {
+    "time": (
+        lambda desk, user, f, aid, why: desk.adjust(
+            user, f.get("amount", ""), f.get("unit", ""), f.get("sign", ""), aid, why
+        ),
+        lambda f: "done_customer_time",
+    ),
+    "expiry": (
+        lambda desk, user, f, aid, why: desk.set_expiry(user, f.get("expires_at", ""), aid, why),
+        lambda f: "done_customer_expiry",
+    ),
+    "ban": (
+        lambda desk, user, f, aid, why: desk.set_banned(user, f.get("banned") == "1", aid, why),
+        lambda f: "done_customer_banned" if f.get("banned") == "1" else "done_customer_unbanned",
+    ),
+    "link": (
+        lambda desk, user, f, aid, why: desk.rotate_link(user, aid, why),
+        lambda f: "done_customer_link",
+    ),
+    "provision": (
+        lambda desk, user, f, aid, why: desk.reprovision(user, aid, why),
+        lambda f: "done_customer_provision",
+    ),
+    "message": (
+        lambda desk, user, f, aid, why: desk.message(user, f.get("text", ""), aid, why),
+        lambda f: "done_customer_message",
+    ),
+}
+
+
+@router.post("/customers/{user_id}/{name}")
+async def act(request: Request, user_id: int, name: str, operator: Operator = support) -> Response:
+    if name == "diagnose":
+        return await diagnosis(request, user_id, operator)
+    if name not in ACTIONS:
+        raise NotFound
+    action, done = ACTIONS[name]
     form = {key: str(value) for key, value in (await request.form()).items()}
     desk = CustomerDesk(_ctx(request), actor(operator))
     try:
-        await action(desk, form)
+        await action(desk, user_id, form, form.get("action_id", ""), form.get("reason", ""))
     except Invalid as error:
         # The refused form is shown again with what was typed (its action id too: still unused).
         return await _page(request, operator, user_id, 422, errors=error.fields, values=form, refused=name)
     except LookupError:
         raise NotFound from None
-    return RedirectResponse(f"/console/customers/{user_id}?done={done}", status_code=303)
+    return RedirectResponse(f"/console/customers/{user_id}?done={done(form)}", status_code=303)
 
 
-@router.post("/customers/{user_id}/time")
-async def add_time(request: Request, user_id: int, operator: Operator = support) -> Response:
-    return await _act(
-        request,
-        operator,
-        user_id,
-        "time",
-        "done_customer_time",
-        lambda desk, f: desk.adjust(
-            user_id,
-            f.get("amount", ""),
-            f.get("unit", ""),
-            f.get("sign", ""),
-            f.get("action_id", ""),
-            f.get("reason", ""),
-        ),
-    )
-
-
-@router.post("/customers/{user_id}/expiry")
-async def expiry(request: Request, user_id: int, operator: Operator = support) -> Response:
-    return await _act(
-        request,
-        operator,
-        user_id,
-        "expiry",
-        "done_customer_expiry",
-        lambda desk, f: desk.set_expiry(
-            user_id, f.get("expires_at", ""), f.get("action_id", ""), f.get("reason", "")
-        ),
-    )
-
-
-@router.post("/customers/{user_id}/ban")
-async def ban(request: Request, user_id: int, operator: Operator = support) -> Response:
-    form = await request.form()
-    banned = form.get("banned") == "1"
-    return await _act(
-        request,
-        operator,
-        user_id,
-        "ban",
-        "done_customer_banned" if banned else "done_customer_unbanned",
-        lambda desk, f: desk.set_banned(user_id, banned, f.get("action_id", ""), f.get("reason", "")),
-    )
-
-
-@router.post("/customers/{user_id}/link")
-async def link(request: Request, user_id: int, operator: Operator = support) -> Response:
-    return await _act(
-        request,
-        operator,
-        user_id,
-        "link",
-        "done_customer_link",
-        lambda desk, f: desk.rotate_link(user_id, f.get("action_id", ""), f.get("reason", "")),
-    )
-
-
-@router.post("/customers/{user_id}/provision")
-async def provision(request: Request, user_id: int, operator: Operator = support) -> Response:
-    return await _act(
-        request,
-        operator,
-        user_id,
-        "provision",
-        "done_customer_provision",
-        lambda desk, f: desk.reprovision(user_id, f.get("action_id", ""), f.get("reason", "")),
-    )
-
-
-@router.post("/customers/{user_id}/message")
-async def message(request: Request, user_id: int, operator: Operator = support) -> Response:
-    return await _act(
-        request,
-        operator,
-        user_id,
-        "message",
-        "done_customer_message",
-        lambda desk, f: desk.message(user_id, f.get("text", ""), f.get("action_id", ""), f.get("reason", "")),
-    )
-
-
-@router.post("/customers/{user_id}/diagnose")
-async def diagnosis(request: Request, user_id: int, operator: Operator = support) -> Response:
+async def diagnosis(request: Request, user_id: int, operator: Operator) -> Response:
     """Reads the panels live and changes nothing: shown on the page, not audited."""
     ctx = _ctx(request)
     hosts = await diagnose(ctx.sessions, ctx.settings, user_id)

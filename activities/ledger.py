@@ -10,7 +10,7 @@ from temporalio import activity
 from shop.access import ledger
 from shop.db import SessionFactory
 from shop.models import GrantKind
-from shop.payments.timeline import EventKind, note
+from shop.payments.timeline import note_grant
 
 
 class ApplyGrantInput(BaseModel):
@@ -41,7 +41,7 @@ class LedgerActivities:
             inp.actor,
         )
         if inp.kind is GrantKind.PURCHASE:  # a purchase is keyed by its payment id
-            shown = result.grant_expiry.strftime("%Y-%m-%d %H:%M UTC")
-            detail = f"{inp.seconds // 86400} days, expiry {shown}" + ("" if result.applied else " (already)")
-            await note(self.sessions, inp.source_key, EventKind.GRANT, detail, inp.actor)
+            await note_grant(
+                self.sessions, inp.source_key, inp.seconds, result.grant_expiry, result.applied, inp.actor
+            )
         return ApplyGrantResult(applied=result.applied, expires_at=result.expires_at)

@@ -18,14 +18,16 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import ApplyGrantInput
 from bot.texts import t
+from shop.access import ledger
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import Access, access_of, operator_languages
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
-from shop.payments.timeline import EventKind, note
+from shop.payments.timeline import EventKind, note, note_grant
 from shop.settings import Settings
 from shop.storefront.store import Storefront
 from shop.transitions import TransitionRefused
@@ -89,6 +91,12 @@ class SetStatusInput(BaseModel):
     provider_payment_id: str | None = None
 
 
+class RecordPaidInput(BaseModel):
+    payment_id: str
+    provider_payment_id: str | None = None
+    grant: ApplyGrantInput
+
+
 class PaymentEvent(enum.StrEnum):
     DELIVERED = "delivered"
     CANCELED = "canceled"
@@ -114,9 +122,10 @@ class RefundChargeInput(BaseModel):
 
 
 # event -> (customer text key or None, operator text key or None); after delivery the customer
-# gets the access card instead of a text.
+# gets the access card instead of a text, and the operators hear of the sale in the next sales
+# digest (workflows.sales_digest), not one message per sale.
 MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
-    PaymentEvent.DELIVERED: (None, "op_sale"),
+    PaymentEvent.DELIVERED: (None, None),
     PaymentEvent.CANCELED: ("pay_canceled", None),
     PaymentEvent.EXPIRED: ("pay_expired", None),
     PaymentEvent.REVIEW: ("pay_review", "op_review"),
@@ -251,6 +260,24 @@ class PaymentActivities:
             detail = f"{previous.value} → {inp.status.value}" + (f": {inp.reason}" if inp.reason else "")
             await note(self.sessions, inp.payment_id, EventKind.STATUS, detail, "workflow")
         return previous
+
+    @activity.defn
+    async def record_paid(self, inp: RecordPaidInput) -> None:
+        """Paid, then its grant: the two always go together. Each half is idempotent (a transition
+        already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing."""
+        await self.set_status(
+            SetStatusInput(
+                payment_id=inp.payment_id,
+                status=PaymentStatus.SUCCEEDED,
+                provider_payment_id=inp.provider_payment_id,
+            )
+        )
+        g = inp.grant
+        granted = await ledger.grant(
+            self.sessions, g.subscription_id, g.source_key, timedelta(seconds=g.seconds), g.kind, g.actor
+        )
+        applied, expiry = granted.applied, granted.grant_expiry
+        await note_grant(self.sessions, inp.payment_id, g.seconds, expiry, applied, g.actor)
 
     async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:
         async with self.sessions() as session:

@@ -53,17 +53,28 @@ async def send_qr(bot: Bot, chat_id: int, lang: str, link: str) -> None:
     await bot.send_photo(chat_id, photo, caption=t(lang, "qr_caption"))
 
 
+# Telegram's limit for a photo's caption (characters after entity parsing; the HTML is longer).
+CAPTION_LIMIT = 1024
+
+
 def access_card(
     bot: Bot, chat_id: int, lang: str, access: Access, settings: Settings, heading_key: str = "heading_paid"
 ) -> list[Callable[[], Awaitable[object]]]:
-    """The card's Bot API calls, in order (the worker paces each one on its own).
+    """The card's Bot API calls, in order (the worker paces each one on its own): one message, the
+    QR code with the card as its caption and the card's buttons. Each message counts against the
+    bot's pace, so a burst of payments delivers as many cards a second as messages allowed. A card
+    text too long for a caption (an owner's long heading) goes as the text, then the QR code.
     heading_key: heading_paid (after a payment), heading_trial, heading_link."""
     if access.token is None:
         raise ValueError("the customer has no subscription link yet")
     link = subscription_link(settings, access.token)
     text = access_text(lang, access, link, heading_key)
+    markup = keyboards.access_card(lang, link)
+    if len(text) <= CAPTION_LIMIT:
+        photo = BufferedInputFile(qr_png(link), filename="subscription-qr.png")
+        return [lambda: bot.send_photo(chat_id, photo, caption=text, reply_markup=markup)]
     return [
-        lambda: bot.send_message(chat_id, text, reply_markup=keyboards.access_card(lang, link)),
+        lambda: bot.send_message(chat_id, text, reply_markup=markup),
         lambda: send_qr(bot, chat_id, lang, link),
     ]
 

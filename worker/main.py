@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import py_compile
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -14,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import workflows
 from activities.broadcasts import BroadcastActivities
 from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
@@ -23,6 +28,7 @@ from activities.payments import PaymentActivities
 from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
+from activities.sales import SalesDigestActivities
 from activities.sweeper import SweepActivities
 from bot.gateway import TelegramGateway
 from bot.main import build_bot
@@ -40,6 +46,7 @@ from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
 from workflows.reconcile import ReconcilePanelsWorkflow
 from workflows.refund import RefundChargeWorkflow, RefundWorkflow
+from workflows.sales_digest import SalesDigestWorkflow
 from workflows.sweeper import PaymentSweepWorkflow
 
 log = logging.getLogger(__name__)
@@ -56,13 +63,43 @@ WORKFLOWS: list[type] = [
     CloseEndedAccessWorkflow,
     ReminderCleanupWorkflow,
     BroadcastWorkflow,
+    SalesDigestWorkflow,
     ResolveReviewWorkflow,
     CustomerNoticeWorkflow,
 ]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
-# keeps the sandbox from re-importing SQLAlchemy, pydantic and aiogram for every run.
-PASSTHROUGH = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
+# keeps the sandbox from re-importing SQLAlchemy, pydantic and aiogram for every run. The
+# workflows' own message modules (pydantic models, ids) pass through too: a model class built
+# afresh in every run's sandbox costs more CPU than the run's own steps. The modules holding
+# workflow code stay sandboxed, so its determinism checks stay on.
+PASSTHROUGH = (
+    "shop",
+    "activities",
+    "bot",
+    "pydantic",
+    "sqlalchemy",
+    "aiogram",
+    "workflows.payment_messages",
+    "workflows.provision_messages",
+)
+
+
+def compile_workflow_modules() -> None:
+    """The sandbox imports each run's workflow modules afresh. Where bytecode is not written
+    (PYTHONDONTWRITEBYTECODE, as in the image), every such import would compile the source again:
+    write their bytecode once, beside the source or, where that is read-only, under a cache prefix
+    of this process's own."""
+    if not sys.dont_write_bytecode:
+        return  # Python writes it on the first import
+    sources = sorted(Path(workflows.__file__).parent.glob("*.py"))
+    try:
+        for source in sources:
+            py_compile.compile(str(source), doraise=True)
+    except OSError:
+        sys.pycache_prefix = tempfile.mkdtemp(prefix="vpnshop-bytecode-")
+        for source in sources:
+            py_compile.compile(str(source), doraise=True)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -88,6 +125,7 @@ def activities_for(
     telegram = TelegramGateway(bot, settings, limiter) if bot else None
     payments = PaymentActivities(ctx.sessions, settings, ctx.storefront, providers, telegram)
     referrals = ReferralActivities(ctx.sessions, ctx.storefront, telegram)
+    sales = SalesDigestActivities(ctx.sessions, settings, telegram)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
     # Swept whether or not the owner offers Stars now: charges made while they were on still count.
@@ -107,10 +145,12 @@ def activities_for(
         payments.create_provider_payment,
         payments.fetch_provider_payment,
         payments.set_status,
+        payments.record_paid,
         payments.notify,
         payments.refund_stars_charge,
         referrals.reward_referrer,
         referrals.notify_referrer,
+        sales.send_sales_digest,
         refunds.check_refund,
         sweeper.sweep_payments,
         reminders.claim_reminders,
@@ -131,6 +171,7 @@ async def build_worker(
     """`async with build_worker(...)`: the worker polls inside the block; on the way out it stops,
     then the HTTP clients its activities opened (providers, panels) are closed. The bot stays the
     caller's to close."""
+    compile_workflow_modules()
     async with contextlib.AsyncExitStack() as closing:
         worker = Worker(
             client,

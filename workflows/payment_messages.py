@@ -79,12 +79,24 @@ def payment_input(payment: PaymentRow) -> PaymentInput:
     )
 
 
-def payment_search_attributes(payment: PaymentRow) -> TypedSearchAttributes:
+def payment_search_attributes(
+    user_id: int, method: PaymentMethod, status: PaymentStatus
+) -> TypedSearchAttributes:
+    """What the run itself keeps up to date (its status moves)."""
     return TypedSearchAttributes(
         [
-            SearchAttributePair(search_attributes.USER_ID, payment.user_id),
-            SearchAttributePair(search_attributes.PROVIDER, payment.method.value),
-            SearchAttributePair(search_attributes.STATUS, payment.status.value),
+            SearchAttributePair(search_attributes.USER_ID, user_id),
+            SearchAttributePair(search_attributes.PROVIDER, method.value),
+            SearchAttributePair(search_attributes.STATUS, status.value),
+        ]
+    )
+
+
+def start_search_attributes(payment: PaymentRow) -> TypedSearchAttributes:
+    """At the start, also the amount and the plan, so the Temporal UI finds a payment by them."""
+    return TypedSearchAttributes(
+        [
+            *payment_search_attributes(payment.user_id, payment.method, payment.status),
             SearchAttributePair(search_attributes.AMOUNT, float(payment.amount)),
             SearchAttributePair(search_attributes.PLAN_ID, payment.plan_id),
         ]

@@ -26,7 +26,7 @@ from workflows.payment_messages import (
     ProviderHint,
     TransferDecision,
     payment_input,
-    payment_search_attributes,
+    start_search_attributes,
     workflow_id,
 )
 from workflows.refund import (
@@ -74,7 +74,7 @@ async def _signal_with_start(
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=payment_search_attributes(payment),
+            search_attributes=start_search_attributes(payment),
             start_signal=signal,
             start_signal_args=[] if arg is None else [arg],
         )

@@ -33,7 +33,7 @@ from shop.payments.timeline import EventKind
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
 from workflows.payment import PaymentWorkflow
-from workflows.payment_messages import PaymentLink, payment_input, payment_search_attributes, stars_refund_key
+from workflows.payment_messages import PaymentLink, payment_input, stars_refund_key, start_search_attributes
 from workflows.payment_messages import workflow_id as payment_workflow_id
 from workflows.refund import RefundInput
 
@@ -164,7 +164,7 @@ async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLin
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=payment_search_attributes(payment),
+        search_attributes=start_search_attributes(payment),
     )
     try:
         return await client.execute_update_with_start_workflow(

@@ -68,6 +68,14 @@ async def note(
         log.warning("payment %s: %s not written to the timeline: %s", payment_id, kind, error)
 
 
+async def note_grant(
+    sessions: SessionFactory, payment_id: str, seconds: int, expiry: datetime, applied: bool, actor: str
+) -> None:
+    """A purchase's grant (keyed by its payment id): how long, and the expiry it produced."""
+    detail = f"{seconds // 86400} days, expiry {expiry.strftime('%Y-%m-%d %H:%M UTC')}"
+    await note(sessions, payment_id, EventKind.GRANT, detail + ("" if applied else " (already)"), actor)
+
+
 async def events(sessions: SessionFactory, payment_id: str) -> list[Event]:
     async with sessions() as session:
         rows = await session.scalars(

@@ -100,7 +100,11 @@ async def _search(session: AsyncSession, q: str) -> ColumnElement[bool]:
         ids = list(await session.scalars(lookup.limit(PAGE)))
         if ids:
             return User.id.in_(ids)
-    return func.lower(User.full_name).like(f"%{_like(q.lower())}%", escape="\\")
+    # Matched through the trigram index first, then ordered: left to itself the planner may walk
+    # the newest-first index and test every name, which is slow when few names match.
+    named = func.lower(User.full_name).like(f"%{_like(q.lower())}%", escape="\\")
+    matches = select(User.id.label("id")).where(named).cte("name_matches").prefix_with("MATERIALIZED")
+    return User.id.in_(select(matches.c.id))
 
 
 def _state(state: State, now: datetime) -> ColumnElement[bool] | None:

@@ -3,8 +3,10 @@ copy of their client, the ledger, payments, reminders, the referral program and 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,14 +56,9 @@ class Profile:
     audit: list[AuditView]
 
 
-async def profile(sessions: SessionFactory, user_id: int, base_url: str) -> Profile | None:
+async def _rows(sessions: SessionFactory, user_id: int, sub_id: int) -> tuple[list[Any], ...]:
+    """The page's lists, read in one session: hosts' copies, grants, payments, reminders, invitees."""
     async with sessions() as session:
-        user = await session.get(User, user_id)
-        if user is None:
-            return None
-        referrer = await session.get(User, user.referrer_id) if user.referrer_id else None
-        subscription = await session.scalar(select(Subscription).where(Subscription.user_id == user_id))
-        sub_id = subscription.id if subscription else -1
         copies = await session.execute(
             select(PanelClient, Host.name, Host.enabled)
             .join(Host, Host.id == PanelClient.host_id)
@@ -86,10 +83,30 @@ async def profile(sessions: SessionFactory, user_id: int, base_url: str) -> Prof
             .order_by(User.created_at.desc())
             .limit(LAST)
         )
-        grant_list, payment_list, reminder_list = list(grants), list(payments), list(reminders)
-        invitee_list = [Invitee(*row) for row in invitees]
-        copy_rows = list(copies)
-    access = await access_of(sessions, user_id)
+        return (
+            list(copies),
+            list(grants),
+            list(payments),
+            list(reminders),
+            [Invitee(*row) for row in invitees],
+        )
+
+
+async def profile(sessions: SessionFactory, user_id: int, base_url: str) -> Profile | None:
+    async with sessions() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            return None
+        referrer = await session.get(User, user.referrer_id) if user.referrer_id else None
+        subscription = await session.scalar(select(Subscription).where(Subscription.user_id == user_id))
+    # Independent reads side by side, one connection each: the page waits for the slowest only.
+    rows, access, referral, audited = await asyncio.gather(
+        _rows(sessions, user_id, subscription.id if subscription else -1),
+        access_of(sessions, user_id),
+        referrals.summary(sessions, user_id),
+        audit.for_target(sessions, f"user:{user_id}", LAST),
+    )
+    copy_rows, grant_list, payment_list, reminder_list, invitee_list = rows
     wanted_on = access.active and not user.banned
     hosts = [
         HostCopy(
@@ -116,8 +133,8 @@ async def profile(sessions: SessionFactory, user_id: int, base_url: str) -> Prof
         grants=grant_list,
         payments=payment_list,
         reminders=reminder_list,
-        referral=await referrals.summary(sessions, user_id),
+        referral=referral,
         referrer=referrer,
         invitees=invitee_list,
-        audit=await audit.for_target(sessions, f"user:{user_id}", LAST),
+        audit=audited,
     )

@@ -7,6 +7,7 @@ named. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,9 +28,11 @@ from shop.models import Grant, GrantKind, PanelClient, Subscription
 from shop.operators import audit
 from tests.conftest import Database, make_context
 from tests.console_browser import form_values, signed_in_page
-from tests.console_client import OWNER, SUPPORT
+from tests.console_client import OWNER, SUPPORT, sign_in
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
+from tests.sub_client import api_client
 from worker.main import build_worker
+from workflows.operator import notice_workflow_id
 
 pytestmark = pytest.mark.browser
 ALICE, BOB = 1001, 1002
@@ -165,3 +168,33 @@ async def test_diagnose_names_what_the_panel_changed(
         await page.locator("#diagnosis").wait_for()
         assert await page.locator("#diagnosis h3 .badge").inner_text() == "in line"
         assert await page.locator("#diagnosis li").count() == 0
+
+
+async def test_a_message_is_checked_and_sent_once(shop: AppContext, start_panel: StartPanel) -> None:
+    """Without a browser: refused input beside the field and nothing done; a resent form (the same
+    action id) is one message run and one audit entry."""
+    panel = await start_panel(version="v3.1")
+    await customers_with_access(shop, panel)
+    async with api_client(shop) as client:
+        csrf = await sign_in(client, shop, SUPPORT)
+        page = await client.get(f"/console/customers/{ALICE}")
+        action_id = re.findall(r'name="action_id" value="([^"]+)"', page.text)[0]
+        form = {"csrf_token": csrf, "action_id": action_id, "reason": "outage", "text": "<b>sorry"}
+        refused = await client.post(f"/console/customers/{ALICE}/message", data=form)
+        assert refused.status_code == 422 and 'id="text-error"' in refused.text
+        no_reason = await client.post(
+            f"/console/customers/{ALICE}/message", data={**form, "text": "<b>sorry</b>", "reason": " "}
+        )
+        assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
+        assert [e for e in (await audit.entries(shop.sessions))[0] if e.action == "customer.message"] == []
+        for _ in range(2):  # the form sent twice
+            sent = await client.post(
+                f"/console/customers/{ALICE}/message", data={**form, "text": "<b>sorry</b>"}
+            )
+            assert sent.status_code == 303
+    handle = shop.require_temporal().get_workflow_handle(notice_workflow_id(action_id))
+    assert await handle.result() is False  # this shop has no bot: told so, not retried forever
+    entries = [e for e in (await audit.entries(shop.sessions))[0] if e.action == "customer.message"]
+    assert [(e.actor_id, e.reason, e.after) for e in entries] == [
+        (SUPPORT, "outage", {"message": "<b>sorry</b>"})
+    ]

@@ -23,12 +23,13 @@ from shop.operators import actions
 from shop.operators.actions import Change
 from shop.operators.audit import Actor
 from shop.operators.forms import Invalid
+from shop.storefront.fields import TEXT_MAX, is_telegram_html
 from workflows.operator import CustomerNoticeWorkflow, notice_workflow_id
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 UNITS = {"days": 86400, "hours": 3600}
 MAX_SECONDS = 3650 * 86400
-MAX_MESSAGE = 4096
+MAX_MESSAGE = TEXT_MAX  # the bot's own texts' limit, under Telegram's 4096
 
 
 def duration(amount: str, unit: str, sign: str) -> timedelta:
@@ -175,6 +176,8 @@ class CustomerDesk:
             raise Invalid({"text": "required"})
         if len(text) > MAX_MESSAGE:
             raise Invalid({"text": "too_long"})
+        if not is_telegram_html(text):  # Telegram would refuse it after the form said "sent"
+            raise Invalid({"text": "html"})
         await self._user(user_id)
         notice = CustomerNoticeInput(user_id=user_id, text=text, operator_id=self.actor.id)
         workflow_id = notice_workflow_id(action_id)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health, import_links, sub, webhooks
+from api import health, import_links, metrics, sub, webhooks
 from api.guard import Guard, GuardLimits
 from api.ratelimit import RateLimiter
 from console.app import mount as mount_console
@@ -29,6 +29,7 @@ def create_app(ctx: AppContext, limits: GuardLimits | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.state.subscriptions = subscriptions
     app.include_router(health.router)
+    app.include_router(metrics.router)
     # /sub and /import both tell whether a token exists: one budget per client for both.
     limiter = RateLimiter(ctx.settings.sub_rate_limit_per_minute, ctx.settings.sub_rate_limit_burst)
     app.include_router(sub.router_for(ctx, subscriptions, limiter))

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from api.client_ip import Network, client_ip, parse_networks, rate_key
 from api.ratelimit import RateLimiter
 from shop.context import AppContext
+from shop.metrics.counters import SUB_REQUESTS
 from shop.models import utcnow
 from shop.storefront.fields import OwnerSettings
 from shop.subscription import render_clash, render_links, render_singbox, render_xray
@@ -115,6 +116,7 @@ def router_for(ctx: AppContext, reader: SubscriptionReader, limiter: RateLimiter
             )
         except UnknownFormat:
             return refusal(400, f"unknown format; use one of: {', '.join(f.value for f in Format)}")
+        request.state.sub_format = wanted.value
         record = await reader.find(token)
         if record is None:
             if wanted is Format.HTML:
@@ -143,6 +145,11 @@ def router_for(ctx: AppContext, reader: SubscriptionReader, limiter: RateLimiter
         response_headers = subscription_headers(profile, record.upload, record.download, expire, announce)
         return Response(body, media_type=media_type, headers=response_headers)
 
+    async def counted(request: Request) -> Response:
+        response = await subscription(request)
+        SUB_REQUESTS.labels(getattr(request.state, "sub_format", "none"), str(response.status_code)).inc()
+        return response
+
     # A plain Starlette route: FastAPI's parameter machinery would cost more than the lookup itself.
-    router.add_route("/sub/{token}", subscription, methods=["GET", "HEAD"])
+    router.add_route("/sub/{token}", counted, methods=["GET", "HEAD"])
     return router

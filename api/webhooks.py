@@ -7,7 +7,10 @@ to us: 200 and a log line (anything else buys a day of redeliveries or a disable
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +20,7 @@ from temporalio.service import RPCError
 from api.client_ip import client_ip, parse_networks
 from api.payloads import parse_object
 from shop.context import AppContext
+from shop.metrics.counters import WEBHOOKS, webhook_outcome
 from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
 from shop.payments.hints import check_provider, find_payment, start_refund
@@ -29,6 +33,26 @@ router = APIRouter(prefix="/webhooks")
 
 def _answer(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": status == 200, "detail": message}, status_code=status)
+
+
+def _counted(
+    provider: str,
+) -> Callable[[Callable[[Request], Awaitable[JSONResponse]]], Callable[[Request], Awaitable[JSONResponse]]]:
+    """Counts each answer of the route by its outcome (shop/metrics)."""
+
+    def decorate(
+        route: Callable[[Request], Awaitable[JSONResponse]],
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
+        @wraps(route)
+        async def counted(request: Request) -> JSONResponse:
+            answer = await route(request)
+            detail = json.loads(bytes(answer.body)).get("detail", "")
+            WEBHOOKS.labels(provider, webhook_outcome(answer.status_code, str(detail))).inc()
+            return answer
+
+        return counted
+
+    return decorate
 
 
 def _text(value: object) -> str | None:
@@ -76,6 +100,7 @@ async def _refused(ctx: AppContext, method: PaymentMethod, raw: bytes, why: str)
 
 
 @router.post("/yookassa")
+@_counted("yookassa")
 async def yookassa_webhook(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     source = client_ip(request, parse_networks(ctx.settings.trusted_proxies))
@@ -123,6 +148,7 @@ async def _refund(ctx: AppContext, provider_payment_id: str, refund_id: str) -> 
 
 
 @router.post("/cryptopay")
+@_counted("cryptopay")
 async def cryptopay_webhook(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     token = ctx.settings.cryptopay_token

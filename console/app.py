@@ -11,7 +11,19 @@ from fastapi.staticfiles import StaticFiles
 
 from console.auth import Forbidden, NotFound, NotSignedIn
 from console.render import render
-from console.routes import audit, customers, home, hosts, payments, plans, settings, signin, support
+from console.routes import (
+    audit,
+    backups,
+    customers,
+    home,
+    hosts,
+    money,
+    payments,
+    plans,
+    settings,
+    signin,
+    support,
+)
 from shop.context import AppContext
 from shop.operators.signin import Signins
 from shop.storefront.dashboard import Dashboard
@@ -26,6 +38,8 @@ ROUTERS = (
     plans.router,
     hosts.router,
     settings.router,
+    money.router,
+    backups.router,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -24,7 +24,9 @@ NAV: list[tuple[str, str, Role]] = [
     ("/console/support", "nav_support", Role.SUPPORT),
     ("/console/plans", "nav_plans", Role.OWNER),
     ("/console/hosts", "nav_hosts", Role.OWNER),
+    ("/console/money", "nav_money", Role.OWNER),
     ("/console/settings", "nav_settings", Role.OWNER),
+    ("/console/backups", "nav_backups", Role.OWNER),
     ("/console/audit", "nav_audit", Role.OWNER),
 ]
 HEADERS = {

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     settings_cache_seconds: float = Field(3.0, ge=0, le=300)
     # The console dashboard's figures are recomputed at most this often per API process.
     dashboard_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    # `/metrics` answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, it is 404.
+    metrics_token: SecretStr | None = None
+    # `vpnshop worker` as a process of its own serves its counters (panel requests and errors) at
+    # http://API_HOST:WORKER_METRICS_PORT/metrics, with the same token; unset: it serves nothing.
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
 
     log_level: str = "INFO"
 

@@ -32,9 +32,12 @@ SHARED_TOP_LEVEL = {
 }
 CAPABILITIES = {
     "access",
+    "backups",
     "customers",
     "messaging",
+    "metrics",
     "migrations",
+    "money",
     "operators",
     "panel",
     "payments",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
@@ -22,6 +23,7 @@ BURST = int(os.environ.get("PAYMENT_BURST", "200"))
 PANEL_DOWN_SECONDS = 30
 
 
+@pytest.mark.xdist_group("load")  # one load test at a time: see README "Testing"
 async def test_burst_with_double_clicks_duplicate_webhooks_and_a_panel_outage(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
@@ -30,6 +31,7 @@ async def _delivered(bench: PaymentBench) -> int:
     return int(count or 0)
 
 
+@pytest.mark.xdist_group("load")  # one load test at a time: see README "Testing"
 async def test_worker_killed_mid_burst_delivers_every_payment_exactly_once(
     sqlite_db: Database,
     temporal_client: Client,

@@ -42,7 +42,7 @@ async def open_list(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
     await show(query, text, keyboards.open_requests(lang, items))
 
 
-async def _tell_customer(bot: Bot, ctx: AppContext, request: WithdrawalView) -> None:
+async def tell_customer(bot: Bot, ctx: AppContext, request: WithdrawalView) -> None:
     target = await get_customer(ctx.sessions, request.user_id)
     if target is None:
         return
@@ -70,7 +70,7 @@ async def decide(
         return
     await alert(query, t(lang, "admin_review_done" if decision.first else "admin_wd_repeat"))
     if decision.first:
-        await _tell_customer(bot, ctx, decision.withdrawal)
+        await tell_customer(bot, ctx, decision.withdrawal)
     if callback_data.listed:
         await open_list(query, ctx, lang)
     elif isinstance(query.message, Message) and query.message.reply_markup:  # decided: buttons go

@@ -14,7 +14,7 @@ from shop.operators.signin import Operator
 router = APIRouter()
 PAGE = 50
 # What an entry is about: the first word of its action (plan.create -> plan).
-AREAS = ("plan", "host", "customer", "payment", "withdrawal", "broadcast")
+AREAS = ("plan", "host", "customer", "payment", "withdrawal", "broadcast", "backup")
 
 
 @router.get("/audit")

@@ -14,6 +14,7 @@ from console.auth import require_role
 from console.charts import bars
 from console.render import render
 from shop.context import AppContext
+from shop.metrics.counters import PANEL_ERRORS, SUB_REQUESTS, WEBHOOKS, totals
 from shop.operators.roles import Role, allows
 from shop.operators.signin import Operator
 from shop.storefront.dashboard import Dashboard
@@ -52,6 +53,14 @@ def _links(request: Request, operator: Operator) -> dict[str, str]:
     return links
 
 
+def _by(counter_totals: dict[tuple[str, ...], float], position: int) -> dict[str, int]:
+    """A counter's values summed by one of its labels."""
+    summed: dict[str, int] = {}
+    for labels, value in counter_totals.items():
+        summed[labels[position]] = summed.get(labels[position], 0) + int(value)
+    return dict(sorted(summed.items()))
+
+
 @router.get("/")
 async def home(request: Request, operator: Operator = Depends(require_role(Role.SUPPORT))) -> Response:
     ctx: AppContext = request.app.state.ctx
@@ -70,4 +79,8 @@ async def home(request: Request, operator: Operator = Depends(require_role(Role.
         charts=charts,
         links=_links(request, operator),
         schedule_web=web,
+        # This process's counters, as /metrics shows them (webhooks and /sub: the API's own).
+        webhooks=_by(totals(WEBHOOKS), 1),
+        panel_errors=_by(totals(PANEL_ERRORS), 0),
+        sub_requests=_by(totals(SUB_REQUESTS), 1),
     )

@@ -4,15 +4,18 @@ one re-login when the session is gone, and typed errors instead of raw httpx exc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from shop.metrics.counters import count_panel_error, count_panel_request
 from shop.panel import totp
 from shop.panel.errors import (
     PanelAuthError,
@@ -103,11 +106,15 @@ class PanelSession:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         self.calls += 1
         try:
-            return await self.http.request(method, path, **kwargs)
+            response = await self.http.request(method, path, **kwargs)
         except httpx.TimeoutException as error:
+            count_panel_request(self.credentials.url, answered=False)
             raise PanelUnavailable(f"{method} {path}: timed out ({type(error).__name__})") from None
         except httpx.TransportError as error:
+            count_panel_request(self.credentials.url, answered=False)
             raise PanelUnavailable(f"{method} {path}: {type(error).__name__}: {error}") from None
+        count_panel_request(self.credentials.url, answered=True)
+        return response
 
     def _auth_headers(self, method: str) -> dict[str, str]:
         if self.bearer:
@@ -162,7 +169,23 @@ class PanelSession:
             # The token belongs to the session; take the one the logged-in session holds.
             self._csrf = await self._fetch_csrf() or self._csrf
 
+    @contextlib.asynccontextmanager
+    async def _errors_counted(self) -> AsyncIterator[None]:
+        """Failures other than the answers a caller expects are counted per panel (shop/metrics)."""
+        try:
+            yield
+        except (PanelNotFound, PanelDuplicate):
+            raise
+        except PanelError as error:
+            count_panel_error(self.credentials.url, error)
+            raise
+
     async def ensure_ready(self) -> PanelVersion:
+        """Logged in and the version known (logging in first when needed)."""
+        async with self._errors_counted():
+            return await self._ready()
+
+    async def _ready(self) -> PanelVersion:
         async with self._lock:
             if not self._logged_in:
                 await self._login()
@@ -211,7 +234,11 @@ class PanelSession:
 
     async def call(self, method: str, path: str, *, json_body: Any = None) -> Any:
         """Send one API call and return the envelope's `obj`; raises a PanelError on failure."""
-        await self.ensure_ready()
+        async with self._errors_counted():
+            return await self._call(method, path, json_body)
+
+    async def _call(self, method: str, path: str, json_body: Any) -> Any:
+        await self._ready()
         for attempt in (1, 2):
             generation = self._generation
             kwargs: dict[str, Any] = {"headers": self._auth_headers(method)}

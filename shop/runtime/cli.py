@@ -1,4 +1,4 @@
-"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, demo."""
+"""`vpnshop` command line: up, worker, api, bot, support, migrate, hosts, backup, restore, demo."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import logging
 import os
 import sys
 
+from shop.backups.manifest import BackupRefused
 from shop.operators.roles import role_of
 from shop.operators.signin import signin_link
-from shop.runtime import hosts_cli, preflight
+from shop.runtime import backups_cli, hosts_cli, preflight
 from shop.runtime.temporal import TemporalStartError
 from shop.settings import Settings, SettingsError, load_settings
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run the shop against sandboxes and buy one subscription end to end (DATA_DIR: data/demo)",
     )
     hosts_cli.add_parser(commands)
+    backups_cli.add_parser(commands)
     link = commands.add_parser(
         "console-link", help="print a one-time sign-in link to the web console (first setup)"
     )
@@ -59,6 +61,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     command = args.command
     if command == "hosts":
         print(await hosts_cli.run(args, settings))
+    elif command in ("backup", "restore"):
+        print(await backups_cli.run(args, settings))
     elif command == "console-link":
         print(console_link(settings, args.telegram_id))
     elif command == "demo":
@@ -88,7 +92,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             raise SettingsError(f"invalid setting TEMPORAL_ADDRESS: required by `vpnshop {command}`")
         if command == "bot":
             preflight.require_public_url(settings)
-        await processes.run_roles(settings, [role], migrate=False)
+        roles: list[processes.Role] = [role]
+        if command == "worker":  # its panel counters, where no API process runs beside it
+            roles.append(processes.run_worker_metrics)
+        await processes.run_roles(settings, roles, migrate=False)
 
 
 def console_link(settings: Settings, telegram_id: int) -> str:
@@ -108,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"vpnshop: {error}", file=sys.stderr)
         return 2
-    except hosts_cli.HostError as error:
-        print(f"vpnshop: {error}", file=sys.stderr)
+    except (hosts_cli.HostError, BackupRefused) as error:
+        for line in str(error).splitlines():
+            print(f"vpnshop: {line}", file=sys.stderr)
         return 1
     except (TemporalStartError, preflight.StartRefused) as error:
         for line in str(error).splitlines():

@@ -29,19 +29,33 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def run_api(ctx: AppContext, stop: asyncio.Event) -> None:
-    from api.app import create_app
+async def _serve(app: Any, host: str, port: int, stop: asyncio.Event, what: str) -> None:
     from api.server import server_config
 
-    server = _Server(server_config(create_app(ctx), ctx.settings.api_host, ctx.settings.api_port))
+    server = _Server(server_config(app, host, port))
     serving = asyncio.create_task(server.serve())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     await serving
     if not server.started:
-        raise RuntimeError(f"the API could not listen on {ctx.settings.api_host}:{ctx.settings.api_port}")
-    log.info("API stopped")
+        raise RuntimeError(f"{what} could not listen on {host}:{port}")
+    log.info("%s stopped", what)
+
+
+async def run_api(ctx: AppContext, stop: asyncio.Event) -> None:
+    from api.app import create_app
+
+    await _serve(create_app(ctx), ctx.settings.api_host, ctx.settings.api_port, stop, "the API")
+
+
+async def run_worker_metrics(ctx: AppContext, stop: asyncio.Event) -> None:
+    """The worker's own /metrics (WORKER_METRICS_PORT), when it runs without the API beside it."""
+    from api.metrics import metrics_app
+
+    port = ctx.settings.worker_metrics_port
+    if port is not None:
+        await _serve(metrics_app(ctx), ctx.settings.api_host, port, stop, "the worker's /metrics")
 
 
 async def run_worker(ctx: AppContext, stop: asyncio.Event) -> None:

@@ -7,7 +7,8 @@ where its value comes from, and seen by every process within seconds of a change
 dashboard's figures, which read every capability's tables.
 
 May use the shared modules, `shop.operators` (every change lands in the audit log) and, for the
-dashboard, `shop.customers.stats` and `shop.access.reconcile` (reports). Never `api`, `bot`,
+dashboard, `shop.customers.stats`, `shop.access.reconcile` (reports) and `shop.metrics` (the
+figures /metrics serves). Never `api`, `bot`,
 `console`, `worker`, `sandbox` or the runtime. The payments, access and customers capabilities
 read their settings from here.
 """

@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 from shop.access.reconcile import HostReconcileReport
 from shop.customers.stats import PAID
 from shop.db import SessionFactory
+from shop.metrics.records import Records, records
 from shop.models import (
     NEEDS_ATTENTION,
     Host,
@@ -72,6 +73,8 @@ class Figures:
     # name -> one value per day, oldest first, ending today (UTC).
     series_days: list[date] = field(default_factory=list)
     series: dict[str, list[Decimal]] = field(default_factory=dict)
+    # What /metrics reads from the records: delivery times, payments and reminders by outcome.
+    service: Records | None = None
 
     @property
     def conversion(self) -> Decimal | None:
@@ -217,6 +220,7 @@ async def figures(sessions: SessionFactory, now: datetime | None = None) -> Figu
     the slowest, not for their sum)."""
     now = now or utcnow()
     days = window(now)
+    service = asyncio.create_task(records(sessions))
     (
         paid,
         joined,
@@ -232,6 +236,7 @@ async def figures(sessions: SessionFactory, now: datetime | None = None) -> Figu
         _in_session(sessions, _attention),
         _in_session(sessions, _hosts),
     )
+
     periods = _periods(days)
     revenue: dict[str, dict[tuple[PaymentMethod, str], Decimal]] = {name: {} for name in periods}
     series: dict[str, dict[date, Decimal]] = {}
@@ -253,6 +258,7 @@ async def figures(sessions: SessionFactory, now: datetime | None = None) -> Figu
         now, revenue, paid_active, trial_active, new, takers, converted, renewals,
         review, waiting, undelivered, hosts, days,
         {name: [values.get(day, Decimal(0)) for day in days] for name, values in series.items()},
+        await service,
     )  # fmt: skip
 
 

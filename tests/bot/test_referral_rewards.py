@@ -5,6 +5,7 @@ step) with one message to the referrer."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ import httpx
 from sqlalchemy import select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 
 from shop.customers import referrals
@@ -120,6 +122,20 @@ async def test_every_method_discounts_the_first_purchase_and_rewards_the_referre
         assert (await rewards(shop))[-1] == (again, REFERRER, 73, Decimal("19.90"))
 
 
+def step_name(event: HistoryEvent) -> str | None:
+    """The activity an event schedules: a regular one, or a local one (recorded as a marker whose
+    data names its type), since the payment runs its short steps as local activities."""
+    if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return event.activity_task_scheduled_event_attributes.activity_type.name
+    if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+        for payloads in event.marker_recorded_event_attributes.details.values():
+            for payload in payloads.payloads:
+                data = json.loads(payload.data or b"null")
+                if isinstance(data, dict) and "activity_type" in data:
+                    return str(data["activity_type"])
+    return None
+
+
 async def reset_to_the_reward(shop: Shop, payment_id: str) -> str:
     """Re-runs the workflow from the task that scheduled its reward step (Temporal's reset, as an
     operator would after a bug): the reward and the notice run again. Returns the new run's id."""
@@ -130,10 +146,7 @@ async def reset_to_the_reward(shop: Shop, payment_id: str) -> str:
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             finished = event.event_id
-        scheduled = event.activity_task_scheduled_event_attributes
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and (
-            scheduled.activity_type.name == "reward_referrer"
-        ):
+        if step_name(event) == "reward_referrer":
             break
     else:
         raise AssertionError("the run has no reward step")
@@ -150,11 +163,7 @@ async def reset_to_the_reward(shop: Shop, payment_id: str) -> str:
     )
     rerun = client.get_workflow_handle(workflow_id(payment_id), run_id=answer.run_id)
     await rerun.result()
-    names = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in (await rerun.fetch_history()).events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
+    names = [name for e in (await rerun.fetch_history()).events if (name := step_name(e))]
     assert names.count("reward_referrer") == 1 and names[-2:] == ["reward_referrer", "notify_referrer"]
     return answer.run_id
 

@@ -69,6 +69,16 @@ async def subscription(shop: AppContext, user_id: int) -> Subscription:
     return found
 
 
+async def alice_on(shop: AppContext, panel: SandboxPanel) -> tuple[Subscription, str]:
+    """Alice and Bob with 30 days on `panel`; Alice's subscription and her client's panel email."""
+    await customers_with_access(shop, panel)
+    alice = await subscription(shop, ALICE)
+    async with shop.sessions() as session:
+        email = await session.scalar(select(PanelClient.email).where(PanelClient.subscription_id == alice.id))
+    assert email
+    return alice, email
+
+
 async def found(page: Page, base: str, query: str) -> list[int]:
     await page.goto(f"{base}/console/customers")
     await page.fill('input[name="q"]', query)
@@ -82,11 +92,7 @@ async def test_find_by_each_key_and_add_36_hours_once(
     shop: AppContext, start_panel: StartPanel, browser: Browser
 ) -> None:
     panel = await start_panel(version="v3.1")
-    await customers_with_access(shop, panel)
-    alice = await subscription(shop, ALICE)
-    async with shop.sessions() as session:
-        email = await session.scalar(select(PanelClient.email).where(PanelClient.subscription_id == alice.id))
-    assert email
+    alice, email = await alice_on(shop, panel)
     async with serve(create_app(shop)) as base:
         page = await signed_in_page(browser, shop, base, SUPPORT)  # support may do this too
         for key in (str(ALICE), "@alice", "@ALICE", "smith", alice.token, email):
@@ -136,11 +142,7 @@ async def test_diagnose_names_what_the_panel_changed(
     shop: AppContext, start_panel: StartPanel, browser: Browser
 ) -> None:
     panel = await start_panel(version="v2")
-    await customers_with_access(shop, panel)
-    alice = await subscription(shop, ALICE)
-    async with shop.sessions() as session:
-        email = await session.scalar(select(PanelClient.email).where(PanelClient.subscription_id == alice.id))
-    assert email
+    alice, email = await alice_on(shop, panel)
     client = panel.client(email)
     assert client is not None
     # Someone edits the client in the panel's own UI: switched off, no expiry.

@@ -12,12 +12,14 @@ from api.guard import Guard, GuardLimits
 from api.ratelimit import RateLimiter
 from console.app import mount as mount_console
 from shop.context import AppContext
+from shop.payments.hint_lookup import HintLookup
 from shop.subscription.store import reader_for
 
 
 def create_app(ctx: AppContext, limits: GuardLimits | None = None) -> FastAPI:
     subscriptions = reader_for(ctx.engine)
-    closers: list[Callable[[], Awaitable[None]]] = [subscriptions.close]
+    hints = HintLookup(ctx.settings.db_url)
+    closers: list[Callable[[], Awaitable[None]]] = [subscriptions.close, hints.close]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -28,6 +30,7 @@ def create_app(ctx: AppContext, limits: GuardLimits | None = None) -> FastAPI:
     app = FastAPI(title="vpnshop", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     app.state.subscriptions = subscriptions
+    app.state.hints = hints
     app.include_router(health.router)
     app.include_router(metrics.router)
     # /sub and /import both tell whether a token exists: one budget per client for both.

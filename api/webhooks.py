@@ -23,7 +23,8 @@ from shop.context import AppContext
 from shop.metrics.counters import WEBHOOKS, webhook_outcome
 from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
-from shop.payments.hints import check_provider, find_payment, start_refund
+from shop.payments.hint_lookup import HintLookup
+from shop.payments.hints import Delivery, check_provider, start_refund
 from shop.payments.timeline import EventKind, note
 from workflows.refund import RefundInput
 
@@ -63,15 +64,18 @@ def _text(value: object) -> str | None:
 
 
 async def _hint(
-    ctx: AppContext, method: PaymentMethod, provider_id: str, order_ref: str | None
+    ctx: AppContext, hints: HintLookup, method: PaymentMethod, provider_id: str, order_ref: str | None
 ) -> JSONResponse:
+    if hints.closed(method, provider_id):  # a duplicate of a closed payment: no query, no Temporal
+        return _answer(200, Delivery.CLOSED.value)
     try:
-        payment = await find_payment(ctx.sessions, method, provider_id, order_ref)
+        payment = await hints.find(method, provider_id, order_ref)
         if payment is None:
             log.warning("%s webhook for unknown payment %s (ref %r): ignored", method, provider_id, order_ref)
             return _answer(200, "unknown payment")
-        # On the timeline before the workflow hears it, so the check it triggers comes after.
-        await note(ctx.sessions, payment.id, EventKind.WEBHOOK, f"{method.value}: authentic", "webhook")
+        # On the timeline before the workflow hears it, so the check it triggers comes after. (The
+        # duplicates of a closed payment answered from memory above are not: its story is over.)
+        await note(hints.sessions, payment.id, EventKind.WEBHOOK, f"{method.value}: authentic", "webhook")
         client = ctx.require_temporal()
         delivery = await check_provider(client, ctx.settings.temporal_task_queue, payment, source="webhook")
     except (SQLAlchemyError, RPCError, RuntimeError) as error:
@@ -80,7 +84,7 @@ async def _hint(
     return _answer(200, delivery.value)
 
 
-async def _refused(ctx: AppContext, method: PaymentMethod, raw: bytes, why: str) -> None:
+async def _refused(hints: HintLookup, method: PaymentMethod, raw: bytes, why: str) -> None:
     """A refused hint still names a payment in its (untrusted) body: the payment's timeline says it
     came and why it was refused. Nothing else is done with it."""
     body = parse_object(raw) or {}
@@ -92,11 +96,11 @@ async def _refused(ctx: AppContext, method: PaymentMethod, raw: bytes, why: str)
     metadata = metadata if isinstance(metadata, dict) else {}
     ref = metadata.get("order_id") if method is PaymentMethod.YOOKASSA else inner.get("payload")
     try:
-        payment = await find_payment(ctx.sessions, method, provider_id, ref if isinstance(ref, str) else None)
+        payment = await hints.find(method, provider_id, ref if isinstance(ref, str) else None)
     except SQLAlchemyError:
         return
     if payment is not None:
-        await note(ctx.sessions, payment.id, EventKind.WEBHOOK_REFUSED, f"{method.value}: {why}", "webhook")
+        await note(hints.sessions, payment.id, EventKind.WEBHOOK_REFUSED, f"{method.value}: {why}", "webhook")
 
 
 @router.post("/yookassa")
@@ -106,9 +110,8 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
     source = client_ip(request, parse_networks(ctx.settings.trusted_proxies))
     if not yookassa.is_notification_source(source):
         log.warning("yookassa webhook from %s refused: not a YooKassa address", source)
-        await _refused(
-            ctx, PaymentMethod.YOOKASSA, await request.body(), f"source address {source} not allowed"
-        )
+        why = f"source address {source} not allowed"
+        await _refused(request.app.state.hints, PaymentMethod.YOOKASSA, await request.body(), why)
         return _answer(403, "source address not allowed")
     body = parse_object(await request.body())
     event = body.get("event") if body else None
@@ -121,19 +124,21 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
         order_ref = metadata.get("order_id") if isinstance(metadata, dict) else None
         if not isinstance(metadata, dict) or not isinstance(order_ref, str | None):
             return _answer(400, "expected object.metadata to be an object with a string order_id")
-        return await _hint(ctx, PaymentMethod.YOOKASSA, provider_id, order_ref)
+        return await _hint(ctx, request.app.state.hints, PaymentMethod.YOOKASSA, provider_id, order_ref)
     if event == "refund.succeeded" and obj.get("payment_id"):
         payment_id = _text(obj["payment_id"])
         if payment_id is None:
             return _answer(400, "expected object.payment_id to be a string")
-        return await _refund(ctx, payment_id, provider_id)
+        return await _refund(ctx, request.app.state.hints, payment_id, provider_id)
     log.info("yookassa %r event ignored", event[:100])
     return _answer(200, "ignored")
 
 
-async def _refund(ctx: AppContext, provider_payment_id: str, refund_id: str) -> JSONResponse:
+async def _refund(
+    ctx: AppContext, hints: HintLookup, provider_payment_id: str, refund_id: str
+) -> JSONResponse:
     try:
-        payment = await find_payment(ctx.sessions, PaymentMethod.YOOKASSA, provider_payment_id, None)
+        payment = await hints.find(PaymentMethod.YOOKASSA, provider_payment_id, None)
         if payment is None:
             log.warning("yookassa refund %s for unknown payment %s: ignored", refund_id, provider_payment_id)
             return _answer(200, "unknown payment")
@@ -159,7 +164,7 @@ async def cryptopay_webhook(request: Request) -> JSONResponse:
         token.get_secret_value(), raw, request.headers.get(cryptopay.SIGNATURE_HEADER)
     ):
         log.warning("crypto pay webhook with a bad signature refused")
-        await _refused(ctx, PaymentMethod.CRYPTOPAY, raw, "bad signature")
+        await _refused(request.app.state.hints, PaymentMethod.CRYPTOPAY, raw, "bad signature")
         return _answer(401, "bad signature")
     body = parse_object(raw)
     invoice = body.get("payload") if body else None
@@ -170,4 +175,4 @@ async def cryptopay_webhook(request: Request) -> JSONResponse:
         log.info("crypto pay %r update ignored", str(body.get("update_type"))[:100])
         return _answer(200, "ignored")
     order_ref = invoice.get("payload") if isinstance(invoice.get("payload"), str) else None
-    return await _hint(ctx, PaymentMethod.CRYPTOPAY, invoice_id, order_ref)
+    return await _hint(ctx, request.app.state.hints, PaymentMethod.CRYPTOPAY, invoice_id, order_ref)

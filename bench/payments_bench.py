@@ -1,12 +1,20 @@
-"""Benchmark of payments on the embedded stack (Temporal dev server with a SQLite file, SQLite shop
-database, our API, a worker, the YooKassa and Telegram sandboxes, all in one machine).
+"""Payments benchmark (issue 14), in production terms: the shop as `vpnshop up` runs it (API,
+worker, bot, embedded Temporal dev server with a SQLite file, SQLite shop database), the sandboxes
+(YooKassa, Telegram at 30 messages/s, two 3x-ui panels) and this load generator, each in a process
+of its own, on this machine.
 
-    .venv/bin/python -m bench.payments_bench [--payments 200] [--duplicates 5] [--webhooks 2000]
+    .venv/bin/python -m bench.payments_bench [--baseline TREE] [--profile DIR] [--quick]
 
-Prints webhook-to-delivered latency (p50, p95) and sustained payments per second for a burst of
-N payments (each with a double click and D duplicated webhooks), then webhook handler requests
-per second for duplicate webhooks of settled payments, against /healthz in the same process
-(the baseline) with the ratio.
+Phases, on one shop: one payment at a time on an idle shop (card p50); one of two hosts refusing
+connections (card time, then how soon the host has the client once back); a burst of 200 paid at
+once with a double click and 5 duplicate webhooks each (payments/s, card p95, shop and Temporal
+CPU per payment); 10 payments/s for 60 s (card p95); webhook requests/s for duplicates of closed
+payments and for hints of open ones against a bare route of the same app (a path no route serves,
+under the same middleware); and the dev server's ceiling: a trivial one-activity
+workflow on the same server, as many at once as it completes. With `--baseline TREE` (a checkout
+of an older commit, e.g. `git worktree add ../base 4f7a291`) the shop phases run again from that
+code in the same run, for the CPU ratio. `--profile DIR` records py-spy profiles of the shop
+process during each burst. The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -15,108 +23,385 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
 
-from shop.models import Payment, PaymentMethod, PaymentStatus
+from bench.payments_stack import (
+    HERE,
+    NAMESPACE,
+    Stack,
+    load_average,
+    sandboxes_process,
+    shop_process,
+)
+from shop.access.hosts import HostService, parse_input
+from shop.context import AppContext
+from shop.crypto import Sealer
+from shop.customers.accounts import register_user
+from shop.models import PaymentMethod
+from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
-from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
-from tests.conftest import _open
-from tests.factories import plan, subscriber
-from tests.payments_env import SLOW_POLL, PaymentBench, payment_bench
+from shop.runtime.temporal import connect
+from shop.settings import load_settings
+
+YOOKASSA_ADDRESS = {"X-Forwarded-For": "185.71.76.5"}
+# The bare route: a path no route serves, under the same middleware (404; nothing looked up or
+# logged), present in every version of the API.
+BARE = "/webhooks/no-such-provider"
 
 
-async def _burst(bench: PaymentBench, payments: int, duplicates: int) -> None:
-    ctx = bench.ctx
-    offer = await plan(ctx.sessions)
-    users = range(10_000, 10_000 + payments)
-    for user in users:
-        await subscriber(ctx.sessions, user, f"u{user}")
-        bench.telegram.add_user(user, f"u{user}")
-    ids = {user: new_payment_id() for user in users}
-    limit = asyncio.Semaphore(40)
+def p(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
-    async def click(user: int) -> None:
-        async with limit:
-            await start_checkout(ctx, user, offer.id, PaymentMethod.YOOKASSA, ids[user])
 
-    await asyncio.gather(*(click(user) for user in users for _ in range(2)))
-    bench.yookassa.webhooks.copies = duplicates
-    bench.yookassa.webhooks.window = 3600.0  # YooKassa redelivers for 24 h
-    paid_at: dict[str, float] = {}
-    started = time.perf_counter()
-    for payment_id in ids.values():
-        bench.yookassa.pay(bench.yookassa.by_order(payment_id)["id"])
-        paid_at[payment_id] = time.perf_counter()
-    delivered_at: dict[str, float] = {}
-    while len(delivered_at) < payments:
-        async with ctx.sessions() as session:
-            done = await session.scalars(select(Payment.id).where(Payment.status == PaymentStatus.DELIVERED))
+class Load:
+    """The load generator's view of one running shop."""
+
+    def __init__(self, stack: Stack, ctx: AppContext, http: httpx.AsyncClient) -> None:
+        self.stack, self.ctx, self.http = stack, ctx, http
+        self.plan_id = 0
+        self.next_user = 10_000
+
+    async def setup(self) -> None:
+        hosts = HostService(self.ctx.sessions, Sealer.from_settings(self.ctx.settings))
+        for index, panel in enumerate(self.stack.sandboxes["panels"]):
+            login = {"username": panel["username"], "password": panel["password"]}
+            place = {"name": f"bench-{index}", "panel_url": panel["url"], "inbound_id": panel["inbound_id"]}
+            await hosts.add(parse_input(login | place))
+        plan = await ensure_plan(self.ctx.sessions, "Bench month", 30, Decimal("299.00"), "RUB")
+        self.plan_id = plan.id
+        await self.post("/webhooks", params={"url": f"{self.stack.api}/webhooks/yookassa", "copies": 5})
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        response = await self.http.post(f"{self.stack.control}{path}", **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    async def checkouts(self, count: int, clicks: int = 2) -> dict[int, str]:
+        """`count` new customers, each with a checkout (clicked `clicks` times at once)."""
+        users = list(range(self.next_user, self.next_user + count))
+        self.next_user += count
+        await self.post("/users", json=users)
+        ids = {user: new_payment_id() for user in users}
+        limit = asyncio.Semaphore(20)
+
+        async def one(user: int) -> None:
+            async with limit:
+                await register_user(self.ctx.sessions, user, f"u{user}", f"u{user}", language="en")
+                clicks_ = [
+                    start_checkout(self.ctx, user, self.plan_id, PaymentMethod.YOOKASSA, ids[user])
+                    for _ in range(clicks)
+                ]
+                await asyncio.gather(*clicks_)
+
+        await asyncio.gather(*(one(user) for user in users))
+        # A checkout's wait for its link can run out under load; the workflow still creates it.
+        while True:
+            if await self.post("/created", json=list(ids.values())) == len(ids):
+                return ids
+            await asyncio.sleep(0.2)
+
+    async def pay_and_time_cards(self, ids: dict[int, str], rate: float | None = None) -> dict[int, float]:
+        """Pays every checkout (all at once, or `rate` a second); seconds from pay to card each."""
+        paid_at: dict[int, float] = {}
+        cards: dict[int, float] = {}
+
+        async def pay() -> None:
+            for user, payment_id in ids.items():
+                await self.post("/pay", json=[payment_id])
+                paid_at[user] = time.perf_counter()
+                if rate:
+                    await asyncio.sleep(max(0.0, 1 / rate - 0.002))
+
+        if rate is None:
+            await self.post("/pay", json=list(ids.values()))
             now = time.perf_counter()
-            for payment_id in done:
-                delivered_at.setdefault(payment_id, now)
-        await asyncio.sleep(0.05)
-    latencies = sorted(delivered_at[p] - paid_at[p] for p in ids.values())
-    elapsed = max(delivered_at.values()) - started
-    p95 = latencies[int(len(latencies) * 0.95) - 1]
-    print(f"burst: {payments} payments x {duplicates} webhooks + double click")
-    print(f"  webhook-to-delivered p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
-    print(f"  sustained {payments / elapsed:.1f} payments/s ({elapsed:.1f} s)")
-    answers = Counter(attempt.status for attempt in bench.yookassa.webhooks.attempts)
-    print(f"  webhook answers: {dict(answers)}")
+            paid_at = dict.fromkeys(ids, now)
+        else:
+            paying = asyncio.create_task(pay())
+        while len(cards) < len(ids):
+            waiting = [user for user in ids if user not in cards and user in paid_at]
+            arrived = await self.post("/cards", json=waiting) if waiting else []
+            now = time.perf_counter()
+            for user in arrived:
+                cards[user] = now - paid_at[user]
+            await asyncio.sleep(0.05)
+        if rate is not None:
+            await paying
+        return cards
+
+    async def rps(self, path: str, bodies: list[bytes], headers: dict[str, str], total: int) -> float:
+        limit = asyncio.Semaphore(32)
+
+        async def one(index: int) -> None:
+            async with limit:
+                response = await self.http.post(
+                    f"{self.stack.api}{path}", content=bodies[index % len(bodies)], headers=headers
+                )
+                assert response.status_code in (200, 404), response.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        return total / (time.perf_counter() - started)
+
+    async def webhook_bodies(self, payment_ids: list[str]) -> list[bytes]:
+        bodies = []
+        for payment_id in payment_ids:
+            obj = (await self.http.get(f"{self.stack.control}/by-order/{payment_id}")).json()
+            bodies.append(
+                json.dumps({"type": "notification", "event": "payment.succeeded", "object": obj}).encode()
+            )
+        return bodies
 
 
-async def _rps(http: httpx.AsyncClient, path: str, body: bytes | None, total: int) -> float:
-    limit = asyncio.Semaphore(32)
-    headers = {"X-Forwarded-For": "185.71.76.5"}
+def profiled(
+    stack: Stack, profile_dir: Path | None, name: str, seconds: int
+) -> subprocess.Popen[bytes] | None:
+    if profile_dir is None:
+        return None
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    out = profile_dir / f"{name}.txt"
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-p",
+            str(stack.shop.pid),
+            "-d",
+            str(seconds),
+            "-r",
+            "50",
+            "--gil",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
-    async def one() -> None:
-        async with limit:
-            response = await (http.post(path, content=body, headers=headers) if body else http.get(path))
-            assert response.status_code in (200, 503), response.text
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(total)))
-    return total / (time.perf_counter() - started)
+def say(label: str, text: str) -> None:
+    print(f"[{label}] {text} (load {load_average()})", flush=True)
 
 
-async def _webhook_rps(bench: PaymentBench, total: int) -> None:
+async def singles(load: Load, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    """One payment at a time on an idle shop."""
+    latencies = []
+    for _ in range(args.singles):
+        ids = await load.checkouts(1, clicks=1)
+        await asyncio.sleep(1)
+        latencies += list((await load.pay_and_time_cards(ids)).values())
+    p50 = round(statistics.median(latencies), 3)
+    say(label, f"single payment, idle shop: card p50 {p50} s ({args.singles} runs)")
+    return {"single_card_p50_s": p50}
 
-    settled = next(iter(bench.yookassa.payments.values()))
-    body = json.dumps({"type": "notification", "event": "payment.succeeded", "object": settled}).encode()
-    async with httpx.AsyncClient(base_url=bench.api, timeout=30) as http:
-        health = await _rps(http, "/healthz", None, total)
-        hook = await _rps(http, "/webhooks/yookassa", body, total)
-    print(f"webhook handler: {hook:.0f} req/s (duplicates of settled payments), /healthz {health:.0f} req/s,")
-    print(f"  ratio {hook / health:.2f}")
+
+async def dead_host(load: Load, label: str) -> dict[str, Any]:
+    """One of two hosts refusing connections: the card's time; then the host's, once back."""
+    await load.post("/panel/1/down")
+    ids = await load.checkouts(1, clicks=1)
+    [card] = (await load.pay_and_time_cards(ids)).values()
+    await load.post("/panel/1/up")
+    back = await _host_provisioned(load.ctx, next(iter(ids)), time.perf_counter())
+    say(label, f"one host down: card {card:.2f} s; the host has the client {back} s after it came back")
+    return {"deadhost_card_s": round(card, 3), "deadhost_back_provisioned_s": back}
+
+
+async def burst(load: Load, args: argparse.Namespace, label: str) -> tuple[dict[str, Any], list[str]]:
+    ids = await load.checkouts(args.burst)
+    await asyncio.sleep(2)
+    spy = profiled(load.stack, args.profile, f"{label}-burst", 40)
+    cpu_before, started = load.stack.cpu(), time.perf_counter()
+    cards = await load.pay_and_time_cards(ids)
+    elapsed = time.perf_counter() - started
+    cpu_after = load.stack.cpu()
+    if spy:
+        spy.wait()
+    latencies = list(cards.values())
+    out = {
+        "burst_payments_per_s": round(args.burst / elapsed, 2),
+        "burst_card_p50_s": round(p(latencies, 0.5), 2),
+        "burst_card_p95_s": round(p(latencies, 0.95), 2),
+        "shop_cpu_ms_per_payment": round((cpu_after[0] - cpu_before[0]) / args.burst * 1000, 1),
+        "temporal_cpu_ms_per_payment": round((cpu_after[1] - cpu_before[1]) / args.burst * 1000, 1),
+        "burst_load_average": load_average(),
+    }
+    say(
+        label,
+        f"burst of {args.burst} (double click, 5 webhooks each): {out['burst_payments_per_s']} cards/s, card "
+        f"p50 {out['burst_card_p50_s']} s p95 {out['burst_card_p95_s']} s; CPU per payment: shop "
+        f"{out['shop_cpu_ms_per_payment']} ms, Temporal {out['temporal_cpu_ms_per_payment']} ms",
+    )
+    return out, list(ids.values())
+
+
+async def steady(load: Load, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    ids = await load.checkouts(int(args.steady_rate * args.steady_seconds), clicks=1)
+    await asyncio.sleep(2)
+    cards = await load.pay_and_time_cards(ids, rate=args.steady_rate)
+    p95 = round(p(list(cards.values()), 0.95), 2)
+    say(label, f"steady {args.steady_rate}/s for {args.steady_seconds} s: card p95 {p95} s")
+    return {"steady_card_p95_s": p95}
+
+
+async def webhooks(load: Load, args: argparse.Namespace, label: str, closed: list[str]) -> dict[str, Any]:
+    """Requests/s against a bare route of the same app (BARE; measured before and after, averaged)."""
+    dup_bodies = await load.webhook_bodies(closed[:50])
+    open_bodies = await load.webhook_bodies(list((await load.checkouts(50, clicks=1)).values()))
+    await asyncio.sleep(2)
+    path = "/webhooks/yookassa"
+    base = await load.rps(BARE, [b"{}"], YOOKASSA_ADDRESS, args.webhooks)
+    dup = await load.rps(path, dup_bodies, YOOKASSA_ADDRESS, args.webhooks)
+    hint = await load.rps(path, open_bodies, YOOKASSA_ADDRESS, args.webhooks // 2)
+    bare = (base + await load.rps(BARE, [b"{}"], YOOKASSA_ADDRESS, args.webhooks)) / 2
+    say(
+        label,
+        f"webhooks: duplicates of closed payments {dup:.0f} req/s, hints of open ones {hint:.0f} req/s, "
+        f"bare route {bare:.0f} req/s",
+    )
+    return {
+        "bare_route_rps": round(bare),
+        "dup_webhook_rps": round(dup),
+        "open_webhook_rps": round(hint),
+        "dup_webhook_ratio": round(dup / bare, 2),
+        "open_webhook_ratio": round(hint / bare, 2),
+    }
+
+
+async def shop_figures(stack: Stack, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    env = {k.lower(): v for k, v in stack.settings.items()}
+    settings = load_settings(_env_file=None, **env, temporal_address=stack.temporal)
+    ctx = AppContext.open(settings, await connect(stack.temporal, NAMESPACE))
+    try:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
+            load = Load(stack, ctx, http)
+            await load.setup()
+            out = await singles(load, args, label) | await dead_host(load, label)
+            figures, closed = await burst(load, args, label)
+            out |= figures | await steady(load, args, label)
+            return out | await webhooks(load, args, label, closed)
+    finally:
+        await ctx.close()
+
+
+async def _host_provisioned(ctx: AppContext, user_id: int, since: float, limit: float = 180) -> float | None:
+    """Seconds until the subscription has a client on every enabled host (None: not within `limit`)."""
+    from sqlalchemy import func, select
+
+    from shop.models import Host, PanelClient, Subscription
+
+    while time.perf_counter() - since < limit:
+        async with ctx.sessions() as session:
+            hosts = await session.scalar(select(func.count()).select_from(Host).where(Host.enabled.is_(True)))
+            clients = await session.scalar(
+                select(func.count())
+                .select_from(PanelClient)
+                .join(Subscription, Subscription.id == PanelClient.subscription_id)
+                .where(Subscription.user_id == user_id)
+            )
+        if clients and clients >= (hosts or 0):
+            return round(time.perf_counter() - since, 2)
+        await asyncio.sleep(0.25)
+    return None
+
+
+@activity.defn
+async def trivial_step(value: int) -> int:
+    return value
+
+
+@workflow.defn(sandboxed=False)
+class CeilingWorkflow:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return await workflow.execute_activity(
+            trivial_step, value, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+async def ceiling(stack: Stack, total: int) -> float:
+    """Trivial one-activity workflows a second on the shop's own dev server (a worker here)."""
+    client: Client = await connect(stack.temporal, NAMESPACE)
+    queue = f"ceiling-{time.time_ns()}"
+    async with Worker(client, task_queue=queue, workflows=[CeilingWorkflow], activities=[trivial_step]):
+        limit = asyncio.Semaphore(100)
+
+        async def one(index: int) -> None:
+            async with limit:
+                await client.execute_workflow(
+                    CeilingWorkflow.run, index, id=f"{queue}-{index}", task_queue=queue
+                )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        return total / (time.perf_counter() - started)
+
+
+async def run_tree(tree: Path, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="payments-sandboxes-") as tmp:
+        async with sandboxes_process(Path(tmp)) as sandboxes, shop_process(tree, sandboxes) as stack:
+            figures = await shop_figures(stack, args, label)
+            rate = await ceiling(stack, args.ceiling)
+            figures["ceiling_wf_per_s"] = round(rate, 1)
+            print(
+                f"[{label}] dev-server ceiling: {rate:.1f} one-activity workflows/s (load {load_average()})"
+            )
+            return figures
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedTemporal(
-            port=free_port(), ui_port=None, namespace="vpnshop", db_file=Path(tmp) / "temporal.db"
+    figures = await run_tree(HERE, args, "today")
+    if args.baseline:
+        before = await run_tree(args.baseline.resolve(), args, "baseline")
+        for key in (
+            "shop_cpu_ms_per_payment",
+            "temporal_cpu_ms_per_payment",
+            "burst_payments_per_s",
+            "burst_card_p95_s",
+        ):
+            figures[f"baseline_{key}"] = before[key]
+        figures["shop_cpu_ratio_vs_baseline"] = round(
+            figures["shop_cpu_ms_per_payment"] / before["shop_cpu_ms_per_payment"], 2
         )
-        server.start()
-        try:
-            client = await connect(server.address, "vpnshop")
-            database = await _open("sqlite", f"sqlite+aiosqlite:///{tmp}/shop.db")
-            async with payment_bench(database, client, "bench", **SLOW_POLL) as bench:
-                await _burst(bench, args.payments, args.duplicates)
-                await bench.yookassa.webhooks.drain()
-                await _webhook_rps(bench, args.webhooks)
-            await database.engine.dispose()
-        finally:
-            server.stop()
+        now, then = figures["shop_cpu_ms_per_payment"], before["shop_cpu_ms_per_payment"]
+        ratio = figures["shop_cpu_ratio_vs_baseline"]
+        print(f"shop CPU per payment: {now} ms now vs {then} ms at {args.baseline} (ratio {ratio})")
+    figures["load_average"] = load_average()
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--payments", type=int, default=200)
-    parser.add_argument("--duplicates", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="a checkout of older code to measure in the same run")
+    parser.add_argument("--profile", type=Path, help="record py-spy profiles of the shop's burst here")
+    parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--steady-rate", type=float, default=10.0)
+    parser.add_argument("--steady-seconds", type=float, default=60.0)
+    parser.add_argument("--singles", type=int, default=5)
     parser.add_argument("--webhooks", type=int, default=2000)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--ceiling", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="small numbers, to try the bench out")
+    parsed = parser.parse_args()
+    if parsed.quick:
+        parsed.burst, parsed.steady_seconds, parsed.singles, parsed.webhooks, parsed.ceiling = (
+            30,
+            5,
+            2,
+            300,
+            100,
+        )
+    asyncio.run(main(parsed))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import py_compile
 import sys
@@ -85,6 +86,12 @@ PASSTHROUGH = (
 )
 
 
+def _stale(source: Path) -> bool:
+    """No bytecode for this source, or older than it (an installed package usually has it)."""
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    return not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime
+
+
 def compile_workflow_modules() -> None:
     """The sandbox imports each run's workflow modules afresh. Where bytecode is not written
     (PYTHONDONTWRITEBYTECODE, as in the image), every such import would compile the source again:
@@ -92,7 +99,7 @@ def compile_workflow_modules() -> None:
     of this process's own."""
     if not sys.dont_write_bytecode:
         return  # Python writes it on the first import
-    sources = sorted(Path(workflows.__file__).parent.glob("*.py"))
+    sources = [source for source in sorted(Path(workflows.__file__).parent.glob("*.py")) if _stale(source)]
     try:
         for source in sources:
             py_compile.compile(str(source), doraise=True)

@@ -10,6 +10,7 @@ from temporalio import activity
 from shop.access import ledger
 from shop.db import SessionFactory
 from shop.models import GrantKind, Product
+from shop.payments.timeline import note_grant
 
 
 class ApplyGrantInput(BaseModel):
@@ -41,4 +42,8 @@ class LedgerActivities:
             inp.actor,
             product=inp.product,
         )
+        if inp.kind is GrantKind.PURCHASE:  # a purchase is keyed by its payment id
+            await note_grant(
+                self.sessions, inp.source_key, inp.seconds, result.grant_expiry, result.applied, inp.actor
+            )
         return ApplyGrantResult(applied=result.applied, expires_at=result.expires_at)

@@ -17,6 +17,7 @@ from shop.models import Host
 from shop.panel.errors import PanelAuthError, PanelError, PanelUnavailable
 from shop.panel.links import UnsupportedInbound, panel_hostname
 from shop.panel.pool import PanelPool
+from shop.payments.timeline import EventKind, note
 from shop.settings import Settings
 
 log = logging.getLogger("vpnshop.panels")
@@ -29,6 +30,7 @@ class ListHostsInput(BaseModel):
 class ClientOnHostInput(BaseModel):
     subscription_id: int
     host_id: int
+    payment_id: str | None = None  # the payment this run delivers, for its timeline
 
 
 class MarkForReconcileInput(BaseModel):
@@ -91,9 +93,19 @@ class PanelActivities:
                 subscription_id=inp.subscription_id, host_id=inp.host_id, status=SyncStatus.SKIPPED
             )
         try:
-            return await self.provisioner.sync(host, inp.subscription_id)
+            sync = await self.provisioner.sync(host, inp.subscription_id)
         except (PanelError, UnsupportedInbound) as error:
-            raise _failure(error, host) from error
+            failure = _failure(error, host)
+            if inp.payment_id:
+                then = "will retry" if not failure.non_retryable else "not retried"
+                detail = f"{failure.message} (attempt {activity.info().attempt}, {then})"
+                await note(self.sessions, inp.payment_id, EventKind.HOST_FAILED, detail)
+            raise failure from error
+        if inp.payment_id:
+            await note(
+                self.sessions, inp.payment_id, EventKind.HOST_READY, f"host {host.name}: {sync.status}"
+            )
+        return sync
 
     @activity.defn
     async def mark_for_reconcile(self, inp: MarkForReconcileInput) -> None:

@@ -38,6 +38,7 @@ from shop.models import (
 )
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
+from shop.payments.timeline import EventKind, note, note_grant
 from shop.promo import uses
 from shop.proxy.access import ProxyAccess, proxy_access
 from shop.settings import Settings
@@ -98,6 +99,7 @@ class PaymentRef(BaseModel):
 class FetchInput(BaseModel):
     method: PaymentMethod
     provider_payment_id: str
+    payment_id: str | None = None  # ours, for the timeline (runs before it was passed: None)
 
 
 class SetStatusInput(BaseModel):
@@ -248,14 +250,21 @@ class PaymentActivities:
             )
         except TransitionRefused as error:
             raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+        await note(self.sessions, order.payment_id, EventKind.LINK_ISSUED, created.provider_payment_id)
         return created
 
     @activity.defn
     async def fetch_provider_payment(self, inp: FetchInput) -> ProviderPayment:
         try:
-            return await self._provider(inp.method).fetch(inp.provider_payment_id)
+            found = await self._provider(inp.method).fetch(inp.provider_payment_id)
         except ProviderRejected as error:
+            if inp.payment_id:
+                await note(self.sessions, inp.payment_id, EventKind.PROVIDER_CHECK, f"refused: {error}")
             raise ApplicationError(str(error), type="ProviderRejected", non_retryable=True) from None
+        if inp.payment_id:
+            seen = f"{found.status.value} {found.amount} {found.currency}"
+            await note(self.sessions, inp.payment_id, EventKind.PROVIDER_CHECK, seen)
+        return found
 
     @activity.defn
     async def set_status(self, inp: SetStatusInput) -> PaymentStatus:
@@ -269,9 +278,13 @@ class PaymentActivities:
         if inp.status is PaymentStatus.DELIVERED:
             fields["delivered_at"] = utcnow()
         try:
-            return await transition(self.sessions, inp.payment_id, inp.status, **fields)
+            previous = await transition(self.sessions, inp.payment_id, inp.status, **fields)
         except TransitionRefused as error:
             raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+        if previous is not inp.status:  # a retried activity that finds it done adds no line
+            detail = f"{previous.value} → {inp.status.value}" + (f": {inp.reason}" if inp.reason else "")
+            await note(self.sessions, inp.payment_id, EventKind.STATUS, detail, "workflow")
+        return previous
 
     @activity.defn
     async def record_paid(self, inp: RecordPaidInput) -> None:
@@ -285,7 +298,7 @@ class PaymentActivities:
             )
         )
         g = inp.grant
-        await ledger.grant(
+        granted = await ledger.grant(
             self.sessions,
             g.subscription_id,
             g.source_key,
@@ -294,6 +307,8 @@ class PaymentActivities:
             g.actor,
             product=g.product,
         )
+        applied, expiry = granted.applied, granted.grant_expiry
+        await note_grant(self.sessions, inp.payment_id, g.seconds, expiry, applied, g.actor)
 
     async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:
         async with self.sessions() as session:
@@ -330,21 +345,35 @@ class PaymentActivities:
             "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
         }
         customer_key, operator_key = MESSAGES[inp.event]
+        told = []
         if inp.event is PaymentEvent.DELIVERED and payment.purpose is not PaymentPurpose.SUBSCRIPTION:
-            await self.telegram.send(
+            sent = await self.telegram.send(
                 user.id, await purposes.delivered_text(self.sessions, self.settings, payment, user)
             )
+            told.append(
+                f"{payment.purpose.value} message to the customer: {'sent' if sent else 'not delivered'}"
+            )
         elif inp.event is PaymentEvent.DELIVERED and await self._product(payment) is Product.PROXY:
-            await self.telegram.send_proxy(user.id, user.language, await proxy_access(self.sessions, user.id))
+            sent = await self.telegram.send_proxy(
+                user.id, user.language, await proxy_access(self.sessions, user.id)
+            )
+            told.append(f"proxy card to the customer: {'sent' if sent else 'not delivered'}")
         elif inp.event is PaymentEvent.DELIVERED:
-            await self.telegram.send_access(user.id, user.language, await access_of(self.sessions, user.id))
+            sent = await self.telegram.send_access(
+                user.id, user.language, await access_of(self.sessions, user.id)
+            )
+            told.append(f"access card to the customer: {'sent' if sent else 'not delivered'}")
         elif customer_key:
-            await self.telegram.send(user.id, t(user.language, customer_key, **values))
+            sent = await self.telegram.send(user.id, t(user.language, customer_key, **values))
+            told.append(f"{customer_key} to the customer: {'sent' if sent else 'not delivered'}")
         if operator_key:
             decide = inp.event is PaymentEvent.TRANSFER_CLAIMED
-            for admin_id, language in (await operator_languages(self.sessions, self.settings)).items():
+            operators = await operator_languages(self.sessions, self.settings)
+            for admin_id, language in operators.items():
                 text = t(language, operator_key, **values)
                 await self.telegram.tell_operator(admin_id, language, text, payment.id, decide)
+            told.append(f"{operator_key} to {len(operators)} operator(s)")
+        await note(self.sessions, payment.id, EventKind.NOTICE, f"{inp.event.value}: " + "; ".join(told))
 
     @activity.defn
     async def refund_stars_charge(self, inp: RefundChargeInput) -> None:

@@ -15,6 +15,7 @@ from bot.texts import price, t
 from shop.balance.referral import move_referral_balance
 from shop.customers import referrals
 from shop.db import SessionFactory
+from shop.payments.timeline import EventKind, note
 from shop.storefront.store import Storefront
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class ReferralActivities:
         reward = await referrals.record_reward(self.sessions, owner, inp.payment_id)
         if reward is None:
             return None
+        if reward.applied:
+            detail = f"{reward.amount} RUB to referrer {reward.referrer_id}"
+            await note(self.sessions, inp.payment_id, EventKind.REFERRAL_REWARD, detail)
         if owner.referral_to_balance:  # spendable at once; a retry finds nothing more to move
             await move_referral_balance(self.sessions, reward.referrer_id)
         return RewardResult(referrer_id=reward.referrer_id, amount=reward.amount, applied=reward.applied)

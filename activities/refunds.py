@@ -13,6 +13,7 @@ from temporalio import activity
 from shop.db import SessionFactory
 from shop.models import Grant, Payment, PaymentMethod, Plan, Product
 from shop.payments.base import ProviderRefund, ProviderRejected
+from shop.payments.timeline import EventKind, note
 
 
 class RefundCheckInput(BaseModel):
@@ -77,6 +78,9 @@ class RefundActivities:
         if isinstance(amount, str):
             return RefundPlan(valid=False, reason=amount)
         fraction = min(Decimal(1), amount / payment.amount) if payment.amount else Decimal(1)
+        full = "full" if fraction >= 1 else "partial"
+        detail = f"{amount} {payment.currency} ({full}), {inp.provider_refund_id or 'refund'}"
+        await note(self.sessions, payment.id, EventKind.REFUND, detail)
         return RefundPlan(
             valid=True,
             subscription_id=purchase.subscription_id,

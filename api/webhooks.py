@@ -25,6 +25,7 @@ from shop.models import PaymentMethod
 from shop.payments import cryptopay, yookassa
 from shop.payments.hint_lookup import HintLookup
 from shop.payments.hints import Delivery, check_provider, start_refund
+from shop.payments.timeline import EventKind, note
 from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,34 @@ async def _hint(
         if payment is None:
             log.warning("%s webhook for unknown payment %s (ref %r): ignored", method, provider_id, order_ref)
             return _answer(200, "unknown payment")
+        # On the timeline before the workflow hears it, so the check it triggers comes after. (The
+        # duplicates of a closed payment answered from memory above are not: its story is over.)
+        await note(hints.sessions, payment.id, EventKind.WEBHOOK, f"{method.value}: authentic", "webhook")
         client = ctx.require_temporal()
         delivery = await check_provider(client, ctx.settings.temporal_task_queue, payment, source="webhook")
     except (SQLAlchemyError, RPCError, RuntimeError) as error:
         log.error("%s webhook for %s not recorded: %s", method, provider_id, error)
         return _answer(503, "not recorded, retry later")
     return _answer(200, delivery.value)
+
+
+async def _refused(hints: HintLookup, method: PaymentMethod, raw: bytes, why: str) -> None:
+    """A refused hint still names a payment in its (untrusted) body: the payment's timeline says it
+    came and why it was refused. Nothing else is done with it."""
+    body = parse_object(raw) or {}
+    inner = body.get("object") if method is PaymentMethod.YOOKASSA else body.get("payload")
+    if not isinstance(inner, dict):
+        return
+    provider_id = _text(inner.get("id") if method is PaymentMethod.YOOKASSA else inner.get("invoice_id"))
+    metadata = inner.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    ref = metadata.get("order_id") if method is PaymentMethod.YOOKASSA else inner.get("payload")
+    try:
+        payment = await hints.find(method, provider_id, ref if isinstance(ref, str) else None)
+    except SQLAlchemyError:
+        return
+    if payment is not None:
+        await note(hints.sessions, payment.id, EventKind.WEBHOOK_REFUSED, f"{method.value}: {why}", "webhook")
 
 
 @router.post("/yookassa")
@@ -87,6 +110,8 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
     source = client_ip(request, parse_networks(ctx.settings.trusted_proxies))
     if not yookassa.is_notification_source(source):
         log.warning("yookassa webhook from %s refused: not a YooKassa address", source)
+        why = f"source address {source} not allowed"
+        await _refused(request.app.state.hints, PaymentMethod.YOOKASSA, await request.body(), why)
         return _answer(403, "source address not allowed")
     body = parse_object(await request.body())
     event = body.get("event") if body else None
@@ -139,6 +164,7 @@ async def cryptopay_webhook(request: Request) -> JSONResponse:
         token.get_secret_value(), raw, request.headers.get(cryptopay.SIGNATURE_HEADER)
     ):
         log.warning("crypto pay webhook with a bad signature refused")
+        await _refused(request.app.state.hints, PaymentMethod.CRYPTOPAY, raw, "bad signature")
         return _answer(401, "bad signature")
     body = parse_object(raw)
     invoice = body.get("payload") if body else None

@@ -21,9 +21,11 @@ import asyncio
 import enum
 import statistics
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 import asyncpg
+import httpx
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -124,6 +126,35 @@ async def seed(url: str, customers: int, payments: int) -> float:
     return time.perf_counter() - started
 
 
+async def interleaved(
+    client: httpx.AsyncClient,
+    paths: dict[str, str],
+    warmup: int,
+    requests: int,
+    check: Callable[[str, httpx.Response], None] | None = None,
+) -> dict[str, list[float]]:
+    """Each path in turn, `requests` rounds after `warmup` ones; milliseconds per request. Every
+    answer must be 200 (and pass `check`)."""
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+
+    async def timed(path: str) -> float:
+        started = time.perf_counter()
+        answer = await client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert answer.status_code == 200, (path, answer.status_code)
+        if check is not None:
+            check(path, answer)
+        return elapsed
+
+    for _ in range(warmup):
+        for path in paths.values():
+            await timed(path)
+    for _ in range(requests):
+        for name, path in paths.items():
+            timings[name].append(await timed(path))
+    return timings
+
+
 async def measure(args: argparse.Namespace, temporal_address: str | None) -> dict[str, list[float]]:
     settings = load_settings(
         _env_file=None,
@@ -136,7 +167,6 @@ async def measure(args: argparse.Namespace, temporal_address: str | None) -> dic
     if temporal_address:
         ctx.temporal = await connect(temporal_address, settings.temporal_namespace)
         await ensure_schedules(ctx.temporal, settings)
-    timings: dict[str, list[float]] = {name: [] for name in ROUTES}
     try:
         app = create_app(ctx)
 
@@ -150,19 +180,7 @@ async def measure(args: argparse.Namespace, temporal_address: str | None) -> dic
             assert signed.status_code == 303, signed.text
             csrf_of((await client.get("/console/")).text)  # signed in: the page has a form token
 
-            async def timed(path: str) -> float:
-                started = time.perf_counter()
-                answer = await client.get(path)
-                elapsed = (time.perf_counter() - started) * 1000
-                assert answer.status_code == 200, (path, answer.status_code)
-                return elapsed
-
-            for _ in range(args.warmup):
-                for path in ROUTES.values():
-                    await timed(path)
-            for _ in range(args.requests):
-                for name, path in ROUTES.items():
-                    timings[name].append(await timed(path))
+            timings = await interleaved(client, ROUTES, args.warmup, args.requests)
     finally:
         await ctx.close()
     return timings

@@ -19,6 +19,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 # (path under /console, text key, the role that may open it)
 NAV: list[tuple[str, str, Role]] = [
     ("/console/", "nav_home", Role.SUPPORT),
+    ("/console/customers", "nav_customers", Role.SUPPORT),
+    ("/console/payments", "nav_payments", Role.SUPPORT),
     ("/console/support", "nav_support", Role.SUPPORT),
     ("/console/plans", "nav_plans", Role.OWNER),
     ("/console/promo", "nav_promo", Role.OWNER),

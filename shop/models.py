@@ -143,6 +143,12 @@ class User(Base):
     __table_args__ = (
         Index("ix_users_referrer_id", "referrer_id"),
         Index("ix_users_created_at", "created_at"),  # the dashboard's new customers
+        # The console's customer list: newest first, paged by (created_at, id).
+        Index("ix_users_created_at_id", "created_at", "id"),
+        Index("ix_users_lower_username", text("lower(username)")),  # search by @username
+        # Search by a part of a name: a trigram index on PostgreSQL (pg_trgm); a plain one on SQLite,
+        # where the migration creates it without the operator class.
+        Index("ix_users_name_trgm", text("lower(full_name) gin_trgm_ops"), postgresql_using="gin"),
         # The few users no message may reach: the expiry scan anti-joins against this small index
         # instead of reading every user.
         Index(
@@ -261,7 +267,10 @@ class PanelClient(Base):
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (UniqueConstraint("subscription_id", "host_id"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "host_id"),
+        Index("ix_panel_clients_email", "email"),  # the console finds a customer by panel email
+    )
 
 
 class MtgHost(Base):
@@ -345,6 +354,9 @@ class Payment(Base):
         Index("ix_payments_status_created_at", "status", "created_at"),
         # The dashboard's revenue windows and daily series, and what needs attention.
         Index("ix_payments_paid_at", "paid_at"),
+        # The console's payment list: newest first, paged by (created_at, id), by method.
+        Index("ix_payments_created_at_id", "created_at", "id"),
+        Index("ix_payments_method_created_at", "method", "created_at"),
         Index(
             "ix_payments_attention", "status", postgresql_where=NEEDS_ATTENTION, sqlite_where=NEEDS_ATTENTION
         ),
@@ -499,7 +511,8 @@ class AuditEntry(Base):
     actor_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the operator's Telegram id
     channel: Mapped[str] = mapped_column(String(16))  # console, bot or cli
     action: Mapped[str] = mapped_column(String(64))  # e.g. plan.create, customer.ban
-    target: Mapped[str] = mapped_column(String(128), default="")  # e.g. plan:3, user:42
+    # e.g. plan:3, user:42; indexed for the audit entries on a customer's or a payment's page
+    target: Mapped[str] = mapped_column(String(128), default="", index=True)
     before: Mapped[str | None] = mapped_column(Text)  # JSON of the fields that changed
     after: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -718,4 +731,33 @@ class Gift(Base):
     redeemed_by: Mapped[int | None] = mapped_column(BigInteger)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PaymentEventRow(Base):
+    """One step of a payment as the shop saw it, appended by the code that did it (webhook handler,
+    activities, operator services): the payment page's timeline. Never updated or deleted."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(40), ForeignKey("payments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # shop.payments.timeline.EventKind
+    detail: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64), default="")  # operator:<id>, webhook, workflow
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_payment_events_payment_id_id", "payment_id", "id"),)
+
+
+class OperatorAction(Base):
+    """An operator's console action, by the id minted into its form: inserted in the transaction of
+    the change, so a double click (the same id twice) changes and audits once."""
+
+    __tablename__ = "operator_actions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

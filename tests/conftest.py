@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -146,6 +147,18 @@ async def db(request: pytest.FixtureRequest, open_databases: dict[str, Database]
 async def sqlite_db(request: pytest.FixtureRequest, open_databases: dict[str, Database]) -> Database:
     """An empty, migrated SQLite database, for tests whose subject is not the database."""
     return await _database(request, "sqlite", open_databases)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium package)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import workflows
 from activities.broadcasts import BroadcastActivities
 from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
+from activities.operators import OperatorActivities
 from activities.panels import PanelActivities
 from activities.payments import PaymentActivities
 from activities.proxy import ProxyActivities
@@ -43,6 +44,7 @@ from worker.schedules import ensure_schedules
 from workflows.broadcast import BroadcastWorkflow
 from workflows.expiry import CloseEndedAccessWorkflow, ExpiryScanWorkflow, ReminderCleanupWorkflow
 from workflows.grant import GrantAccessWorkflow
+from workflows.operator import CustomerNoticeWorkflow, ResolveReviewWorkflow
 from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
 from workflows.proxy import GrantProxyWorkflow, ProvisionProxyWorkflow, ProxyUpkeepWorkflow
@@ -69,6 +71,8 @@ WORKFLOWS: list[type] = [
     ProxyUpkeepWorkflow,
     GrantProxyWorkflow,
     SalesDigestWorkflow,
+    ResolveReviewWorkflow,
+    CustomerNoticeWorkflow,
 ]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
@@ -145,6 +149,7 @@ def activities_for(
     reminders = ReminderActivities(ctx.sessions, ctx.storefront, settings.reminder_grace, bot, limiter)
     broadcasts = BroadcastActivities(ctx.sessions, bot, limiter)
     lifecycle = LifecycleActivities(ctx.sessions)
+    operators = OperatorActivities(ctx.sessions, telegram)
     return [
         ledger.apply_grant,
         panels.list_enabled_hosts,
@@ -174,6 +179,7 @@ def activities_for(
         proxies.sync_proxy,
         proxies.mark_proxy_for_reconcile,
         proxies.proxies_due,
+        operators.tell_customer,
     ]
 
 

@@ -78,7 +78,9 @@ class PaymentSteps:
             workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
 
     async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
-        inp = FetchInput(method=order.method, provider_payment_id=provider_payment_id)
+        inp = FetchInput(
+            method=order.method, provider_payment_id=provider_payment_id, payment_id=order.payment_id
+        )
         result: ProviderPayment = await self._step(PaymentActivities.fetch_provider_payment, inp)
         return result
 

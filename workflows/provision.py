@@ -69,6 +69,12 @@ class HostReports:
         return "; ".join(sorted({report.error for report in self.host_reports.values() if report.error}))
 
 
+def _payment_of(inp: ProvisionInput) -> str | None:
+    """The payment a run delivers (it reports to the payment's run), for the timeline's host lines."""
+    reported = inp.report_to or ""
+    return reported.removeprefix("payment:") if reported.startswith("payment:") else None
+
+
 PER_ATTEMPT = timedelta(seconds=60)
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
@@ -95,7 +101,9 @@ class ProvisionSubscriptionWorkflow:
     async def _upsert(self, inp: ProvisionInput, host_id: int, once: bool = False) -> ClientSync:
         return await workflow.execute_activity_method(
             PanelActivities.upsert_client,
-            ClientOnHostInput(subscription_id=inp.subscription_id, host_id=host_id),
+            ClientOnHostInput(
+                subscription_id=inp.subscription_id, host_id=host_id, payment_id=_payment_of(inp)
+            ),
             start_to_close_timeout=PER_ATTEMPT,
             # A dead worker is noticed in seconds, not after PER_ATTEMPT (worker.liveness).
             heartbeat_timeout=timedelta(seconds=10),

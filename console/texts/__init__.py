@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from console.texts import en, ru
+from console.texts import desk_en, desk_ru, en, ru
 
-CATALOGUES: dict[str, dict[str, str]] = {"ru": ru.TEXTS, "en": en.TEXTS}
+CATALOGUES: dict[str, dict[str, str]] = {
+    "ru": {**ru.TEXTS, **desk_ru.TEXTS},
+    "en": {**en.TEXTS, **desk_en.TEXTS},
+}
 DEFAULT_LANGUAGE = "ru"
 
 

@@ -110,3 +110,12 @@ async def entries(
             select(AuditEntry).where(where).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
         )
         return [_view(row) for row in rows], total
+
+
+async def for_target(sessions: SessionFactory, target: str, limit: int = 50) -> list[AuditView]:
+    """The newest entries about one thing (`user:42`, `payment:ab12`)."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id.desc()).limit(limit)
+        )
+        return [_view(row) for row in rows]

@@ -19,7 +19,8 @@ from shop.customers import referrals
 from shop.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Plan, PromoKind, utcnow
 from shop.operators import audit
 from shop.operators.audit import Actor
-from shop.payments import hints, pricing
+from shop.operators.roles import role_of
+from shop.payments import hints, pricing, timeline
 from shop.payments.plans import PlanView, has_paid
 from shop.payments.service import (
     CheckoutError,
@@ -30,6 +31,7 @@ from shop.payments.service import (
     start_checkout,
 )
 from shop.payments.status import FINAL
+from shop.payments.timeline import EventKind
 from shop.promo import codes, uses
 
 CLOSED = FINAL | {PaymentStatus.SUCCEEDED}
@@ -219,20 +221,32 @@ class Checkout:
         await record_transfer_claim(self.ctx.sessions, payment.id)
         return True
 
-    async def review(self, operator_id: int, payment_id: str, approve: bool, via: str = "bot") -> bool:
-        """An operator's P2P decision; False when it was already decided (a double tap, another
-        operator) or the transfer is no longer waiting for one. The decision that counts is audited."""
-        if not self.ctx.settings.is_admin(operator_id):
+    async def review(
+        self, operator_id: int, payment_id: str, approve: bool, via: str = "bot", reason: str = ""
+    ) -> bool:
+        """An operator's P2P decision, from the bot or the console; False when it was already decided
+        (a double tap, another operator) or the transfer is no longer waiting for one. The decision
+        that counts is audited; each one is on the payment's timeline."""
+        if role_of(self.ctx.settings, operator_id) is None:
             raise PermissionError(operator_id)
         async with self.ctx.sessions() as session:
             payment = await session.get(Payment, payment_id[:40])
         if payment is None:
             raise PaymentNotFound(payment_id)
         decided = await hints.decide_transfer(self.ctx.require_temporal(), payment, approve, operator_id)
+        verb = "approved" if approve else "declined"
+        detail = f"transfer {verb} ({via})" if decided else f"{verb} ({via}) refused: already decided"
+        who = f"operator:{operator_id}"
+        await timeline.note(self.ctx.sessions, payment.id, EventKind.OPERATOR, detail, who)
         if decided:
             action = "payment.approve" if approve else "payment.decline"
             values = {"amount": payment.amount, "currency": payment.currency, "user": payment.user_id}
             await audit.write(
-                self.ctx.sessions, Actor(operator_id, via), action, f"payment:{payment.id}", after=values
+                self.ctx.sessions,
+                Actor(operator_id, via),
+                action,
+                f"payment:{payment.id}",
+                after=values,
+                reason=reason,
             )
         return decided

@@ -23,10 +23,10 @@ from shop.payments.stars import StarsCharge
 from shop.payments.status import FINAL
 from workflows.payment import PaymentWorkflow
 from workflows.payment_messages import (
-    PaymentInput,
     ProviderHint,
     TransferDecision,
-    payment_search_attributes,
+    payment_input,
+    start_search_attributes,
     workflow_id,
 )
 from workflows.refund import (
@@ -69,12 +69,12 @@ async def _signal_with_start(
     try:
         await client.start_workflow(
             PaymentWorkflow.run,
-            PaymentInput(payment_id=payment.id),
+            payment_input(payment),
             id=workflow_id(payment.id),
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=payment_search_attributes(payment.user_id, payment.method, payment.status),
+            search_attributes=start_search_attributes(payment),
             start_signal=signal,
             start_signal_args=[] if arg is None else [arg],
         )

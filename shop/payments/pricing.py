@@ -13,9 +13,19 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.customers import referrals
 from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod, PaymentPurpose, Plan, Product, PromoKind, utcnow
+from shop.models import (
+    Payment,
+    PaymentEventRow,
+    PaymentMethod,
+    PaymentPurpose,
+    Plan,
+    Product,
+    PromoKind,
+    utcnow,
+)
 from shop.payments.plans import has_paid, view
 from shop.payments.stars import CURRENCY as STARS_CURRENCY
+from shop.payments.timeline import EventKind
 from shop.promo import codes, uses
 from shop.promo.codes import PromoRefused
 from shop.proxy.access import proxy_on_sale
@@ -34,9 +44,19 @@ class CheckoutError(Exception):
         self.key = key
 
 
+def _created(payment: Payment, what: str) -> PaymentEventRow:
+    """The timeline's first line, added in the payment's own transaction."""
+    return PaymentEventRow(
+        payment_id=payment.id,
+        kind=EventKind.CREATED.value,
+        detail=f"{payment.method.value} {payment.amount} {payment.currency}, {what}",
+        actor=f"customer:{payment.user_id}",
+    )
+
+
 async def _insert(sessions: SessionFactory, payment: Payment) -> None:
     async with sessions() as session:
-        session.add(payment)
+        session.add_all([payment, _created(payment, "balance top-up")])
         try:
             await session.commit()
         except IntegrityError:
@@ -104,13 +124,13 @@ async def mint_plan_payment(
                 currency = STARS_CURRENCY
             else:
                 amount, currency = worth, plan.currency
-            session.add(
-                Payment(
-                    id=payment_id, user_id=user_id, plan_id=plan_id, method=method, amount=amount,
-                    currency=currency, receipt_email=receipt_email, discount_percent=discount,
-                    price_rub=worth, purpose=purpose,
-                )
+            payment = Payment(
+                id=payment_id, user_id=user_id, plan_id=plan_id, method=method, amount=amount,
+                currency=currency, receipt_email=receipt_email, discount_percent=discount,
+                price_rub=worth, purpose=purpose,
             )  # fmt: skip
+            what = f"plan {plan.name}" + (" as a gift" if purpose is PaymentPurpose.GIFT else "")
+            session.add_all([payment, _created(payment, what)])
             try:
                 await session.flush()
                 if terms is not None and code is not None:

@@ -25,13 +25,14 @@ from shop.balance.ledger import BalanceShort
 from shop.context import AppContext
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, Plan, utcnow
-from shop.payments import hints, pricing
+from shop.payments import hints, pricing, timeline
 from shop.payments.pricing import CheckoutError
 from shop.payments.stars import StarsCharge, StarsInvoice, pre_checkout_problem
+from shop.payments.timeline import EventKind
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
 from workflows.payment import PaymentWorkflow
-from workflows.payment_messages import PaymentInput, PaymentLink, payment_search_attributes, stars_refund_key
+from workflows.payment_messages import PaymentLink, payment_input, stars_refund_key, start_search_attributes
 from workflows.payment_messages import workflow_id as payment_workflow_id
 from workflows.refund import RefundInput
 
@@ -113,22 +114,24 @@ async def record_payment(
 async def record_transfer_claim(sessions: SessionFactory, payment_id: str) -> None:
     """P2P: when the customer first said "I have paid", so "Payments to review" lists the transfer."""
     async with sessions() as session, session.begin():
-        await session.execute(
+        claimed = await session.execute(
             update(Payment)
             .where(Payment.id == payment_id, Payment.transfer_claimed_at.is_(None))
             .values(transfer_claimed_at=utcnow())
         )
+    if claimed.rowcount:  # type: ignore[attr-defined]
+        await timeline.note(sessions, payment_id, EventKind.TRANSFER_CLAIMED, "", "customer")
 
 
 async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLink | None:
     start = WithStartWorkflowOperation(
         PaymentWorkflow.run,
-        PaymentInput(payment_id=payment.id),
+        payment_input(payment),
         id=payment_workflow_id(payment.id),
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=payment_search_attributes(payment.user_id, payment.method, payment.status),
+        search_attributes=start_search_attributes(payment),
     )
     try:
         return await client.execute_update_with_start_workflow(

@@ -17,7 +17,8 @@ ALLOWED_FROM: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     # Stars and P2P go straight from created to succeeded (no provider-side pending object).
     S.SUCCEEDED: frozenset({S.CREATED, S.PENDING, S.REVIEW}),
     S.DELIVERED: frozenset({S.SUCCEEDED}),
-    S.CANCELED: frozenset({S.CREATED, S.PENDING}),
+    # From review: an operator closes it with a reason (console, ResolveReviewWorkflow).
+    S.CANCELED: frozenset({S.CREATED, S.PENDING, S.REVIEW}),
     S.EXPIRED: frozenset({S.CREATED, S.PENDING}),
     # A late payment after our own expiry is money taken: a human looks at it.
     S.REVIEW: frozenset({S.CREATED, S.PENDING, S.SUCCEEDED, S.EXPIRED, S.CANCELED}),

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _SA_TYPES = {
     SearchAttributeIndexedValueType.INT: "Int",
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
 }
 
 

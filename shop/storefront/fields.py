@@ -118,6 +118,16 @@ def _text(value: str) -> str:
     return value
 
 
+def is_telegram_html(value: str) -> bool:
+    """Whether Telegram would take `value` as HTML (the allowed tags, balanced), e.g. an operator's
+    message to a customer."""
+    try:
+        _text(value)
+    except PydanticCustomError:
+        return False
+    return True
+
+
 def _text_keys(value: dict[str, str]) -> dict[str, str]:
     known = {f"{name}.{lang}" for name in TEXT_NAMES for lang in LANGUAGES}
     for key in value:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 from temporalio.client import Client
 
 from tests.bot.desk_kit import SupportDesk, open_desk
@@ -29,18 +28,6 @@ def shop_with(sqlite_db: Database, temporal_client: Client, task_queue: str) -> 
         return open_shop(sqlite_db, temporal_client, task_queue, **settings)
 
     return opener
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium driven by Playwright (no browser download)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium package)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
 
 
 CONSOLE_LINK = re.compile(r"https?://\S+/console/signin/\S+")

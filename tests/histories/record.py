@@ -20,7 +20,14 @@ from pathlib import Path
 
 from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
 from tests.conftest import NAMESPACE
-from tests.histories import access_cases, broadcast_cases, payment_cases, proxy_cases, purpose_cases
+from tests.histories import (
+    access_cases,
+    broadcast_cases,
+    operator_cases,
+    payment_cases,
+    proxy_cases,
+    purpose_cases,
+)
 from tests.histories.recorder import MANIFEST, Recorder, RecordingError, Scenario
 
 SCENARIOS: list[Scenario] = (
@@ -29,6 +36,7 @@ SCENARIOS: list[Scenario] = (
     + broadcast_cases.SCENARIOS
     + purpose_cases.SCENARIOS
     + proxy_cases.SCENARIOS
+    + operator_cases.SCENARIOS
 )
 
 

@@ -13,7 +13,7 @@ from alembic import op
 import shop.models
 
 revision: str = '0009_promo_balance_gifts'
-down_revision: str | None = '0007_support_desk'
+down_revision: str | None = '0008_payment_timeline'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import PromoAsk
 from bot.routers.buy import _offered, methods_screen
 from bot.texts import date, price, t
+from shop.access.grants import provision_now
 from shop.context import AppContext
 from shop.customers.users import Customer
 from shop.models import PromoKind, utcnow
@@ -34,6 +35,7 @@ async def apply_code(ctx: AppContext, customer: Customer, lang: str, text: str) 
         code = await codes.find(ctx.sessions, text)
         if code is not None and code.kind is PromoKind.FREE_DAYS:
             done = await uses.activate(ctx.sessions, text, customer.id)
+            await provision_now(ctx, customer.id, f"promo:{done.code}")
             return t(
                 lang,
                 "promo_free_days",

@@ -19,6 +19,7 @@ from bot.keyboards import wallet as keyboards
 from bot.routers.buy import open_order, order_text
 from bot.texts import date, price, t
 from bot.ui import alert, screen_handlers, show
+from shop.access.grants import provision_now
 from shop.balance import ledger
 from shop.balance.referral import move_referral_balance
 from shop.context import AppContext
@@ -172,6 +173,8 @@ async def open_gift(bot: Bot, ctx: AppContext, customer: Customer, lang: str, co
         claimed = await gifts.claim(ctx.sessions, code, customer.id)
     except GiftRefused as refused:
         return t(lang, refused.key)
+    # Also when opened again: a crash between the claim and this start is healed by the repeat.
+    await provision_now(ctx, customer.id, f"gift:{claimed.gift.code}")
     if not claimed.first:
         return t(lang, "gift_received_again", date=date(claimed.expires_at))
     payer = await get_customer(ctx.sessions, claimed.gift.payer_id)

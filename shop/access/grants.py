@@ -1,19 +1,25 @@
 """Grants that are not payments (trial, operator adjustments) run as GrantAccessWorkflow on Temporal,
-so the provisioning the workflow does (panels get the new absolute expiry) happens exactly once."""
+so the provisioning the workflow does (panels get the new absolute expiry) happens exactly once.
+Grants written straight to the ledger (gifts, free-day codes) start their provisioning here too."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from activities.ledger import ApplyGrantResult
 from shop.context import AppContext
 from shop.customers.accounts import ensure_subscription
 from shop.models import GrantKind
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
+from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,3 +55,23 @@ async def run_grant(
         return GrantOutcome(False, (await done.result()).expires_at)
     result = await handle.result()
     return GrantOutcome(result.applied, result.expires_at)
+
+
+async def provision_now(ctx: AppContext, user_id: int, trigger: str) -> None:
+    """Puts a grant the caller already wrote to the ledger (a gift opened, a free-day code) on the
+    panels now, rather than at the next reconciliation. One run per trigger: a repeat joins it.
+    Temporal out of reach is logged, not raised: the grant stands and reconciliation catches up."""
+    subscription = await ensure_subscription(ctx.sessions, user_id)
+    try:
+        await ctx.require_temporal().start_workflow(
+            ProvisionSubscriptionWorkflow.run,
+            ProvisionInput(subscription_id=subscription.id),
+            id=provision_workflow_id(subscription.id, trigger),
+            task_queue=ctx.settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # this trigger's run happened already
+    except (RPCError, RuntimeError) as error:  # the SDK raises RuntimeError when it cannot connect
+        log.warning("provisioning for %s (%s) left to reconciliation: %s", user_id, trigger, error)

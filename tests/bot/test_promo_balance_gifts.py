@@ -9,14 +9,27 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import func, select
 
+from sandbox.panel import SandboxPanel
+from shop.access.provisioning import expiry_ms
 from shop.balance import ledger
-from shop.models import BalanceEntry, Gift, Payment, PaymentStatus, PromoChoice, PromoCode, PromoUse
+from shop.models import (
+    BalanceEntry,
+    Gift,
+    Payment,
+    PaymentStatus,
+    PromoChoice,
+    PromoCode,
+    PromoUse,
+    Subscription,
+)
 from shop.operators.audit import Actor
+from shop.panel.identity import parse_email
 from shop.promo.catalogue import PromoCatalogue, parse_promo
 from tests.bot.conftest import ADMIN_ID, OpenShop
 from tests.bot.kit import Person, Shop
 from tests.bot.test_buy import access_card
 from tests.factories import plan
+from tests.panel_fixtures import StartPanel, add_sandbox_host
 
 OPERATOR = Actor(ADMIN_ID, "console")
 WRONG_PLAN = "Этот промокод не действует на этот тариф. Он снят; выберите снова, чтобы оплатить полную цену."
@@ -110,8 +123,27 @@ async def test_promo_codes_in_russian_bad_ones_change_nothing_and_the_deep_link_
         assert month.id != year.id
 
 
-async def test_have_a_code_and_free_days_in_english(shop_with: OpenShop) -> None:
+async def on_the_panel(shop: Shop, panel: SandboxPanel, user_id: int) -> None:
+    """The customer's client is on the panel, enabled, with the ledger's expiry."""
+    async with shop.ctx.sessions() as session:
+        sub = await session.scalar(select(Subscription).where(Subscription.user_id == user_id))
+    assert sub is not None and sub.expires_at is not None
+    wanted = expiry_ms(sub.expires_at)
+    found = await shop.tg.wait_for(
+        lambda: [
+            c
+            for _, c in panel.state.all_clients()
+            if (parse_email(c["email"]) or (0,))[0] == sub.id and c["expiryTime"] == wanted and c["enable"]
+        ],
+        60,
+    )
+    assert len(found) == 1
+
+
+async def test_have_a_code_and_free_days_in_english(shop_with: OpenShop, start_panel: StartPanel) -> None:
     async with shop_with(providers=True) as shop:
+        panel = await start_panel(version="v3.1")
+        await add_sandbox_host(shop.ctx, panel, name="Helsinki")
         await plan(shop.ctx.sessions, "Month", 30, "199", stars=None)
         await code(shop, "PLUSWEEK", kind="bonus_days", value="7")
         await code(shop, "SORRY", kind="free_days", value="3")
@@ -134,6 +166,7 @@ async def test_have_a_code_and_free_days_in_english(shop_with: OpenShop) -> None
         assert await state(shop) == before
 
         assert (await says_and_gets(ann, "/promo SORRY")).startswith("🎁 Code SORRY activated: +3 days.")
+        await on_the_panel(shop, panel, 32)  # now, not at the next reconciliation
         after = await state(shop)
         assert (
             await says_and_gets(ann, "/promo SORRY")
@@ -142,8 +175,12 @@ async def test_have_a_code_and_free_days_in_english(shop_with: OpenShop) -> None
         assert await state(shop) == after
 
 
-async def test_balance_short_then_paid_top_up_and_a_gift_in_both_languages(shop_with: OpenShop) -> None:
+async def test_balance_short_then_paid_top_up_and_a_gift_in_both_languages(
+    shop_with: OpenShop, start_panel: StartPanel
+) -> None:
     async with shop_with(providers=True, telegram_bot_username="vpnshop_bot") as shop:
+        panel = await start_panel(version="v3.1")
+        await add_sandbox_host(shop.ctx, panel, name="Helsinki")
         await plan(shop.ctx.sessions, "Month", 30, "199", stars=None)
         ben = await shop.started(33, "Ben", "en")
         await ledger.adjust(shop.ctx.sessions, OPERATOR, 33, Decimal(50), "welcome", "n1")
@@ -198,6 +235,7 @@ async def test_balance_short_then_paid_top_up_and_a_gift_in_both_languages(shop_
         rita = await shop.started(34, "Рита")
         await rita.says(f"/start gift_{gift.code}")
         assert any(t.startswith("🎁 Вам подарили 30 дн. VPN! Доступ до") for t in rita.texts[-3:])
+        await on_the_panel(shop, panel, 34)
         assert await shop.tg.wait_for(
             lambda: [t for t in ben.texts if t == f"🎁 Your gift {gift.code} was opened by Рита. Thank you!"]
         )

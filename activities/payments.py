@@ -18,10 +18,13 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from bot.delivery import access_card_messages
+from bot.keyboards.admin import payment_notice
 from bot.texts import t
 from shop.customers.accounts import ensure_subscription
-from shop.customers.users import Access, access_of, operator_languages
+from shop.customers.users import access_of, operator_languages
 from shop.db import SessionFactory
+from shop.messaging.telegram_send import BotMessage
 from shop.models import Payment, PaymentMethod, PaymentStatus, Plan, Subscription, User, utcnow
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
 from shop.payments.status import transition
@@ -33,13 +36,9 @@ log = logging.getLogger(__name__)
 
 
 class Telegram(Protocol):
-    async def send(self, chat_id: int, text: str) -> bool: ...
+    async def deliver(self, message: BotMessage) -> bool: ...
 
-    async def send_access(self, chat_id: int, language: str, access: Access) -> bool: ...
-
-    async def tell_operator(
-        self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False
-    ) -> bool: ...
+    async def send(self, chat_id: int, text: str, requeue: bool = False) -> bool: ...
 
     async def refund_star_payment(self, user_id: int, charge_id: str) -> None: ...
 
@@ -252,10 +251,20 @@ class PaymentActivities:
 
     @activity.defn
     async def notify(self, inp: NotifyInput) -> None:
-        """Tell the customer and/or the operators. At-least-once: a retry may repeat a message."""
+        """Tell the customer and/or the operators. At-least-once: a retry may repeat a message.
+        Runs started before the bot's paced queue (workflows.notices) still call it."""
         if self.telegram is None:
             log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
             return
+        for message in await self.compose_notices(inp):
+            await self.telegram.deliver(message)
+
+    @activity.defn
+    async def compose_notices(self, inp: NotifyInput) -> list[BotMessage]:
+        """The messages of a payment event, in order; each goes out as its own paced activity."""
+        if self.telegram is None:
+            log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
+            return []
         payment, user, subscription = await self._customer(inp.payment_id)
         values = {
             "payment_id": payment.id,
@@ -269,16 +278,26 @@ class PaymentActivities:
             else "-",
             "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
         }
+        messages: list[BotMessage] = []
         customer_key, operator_key = MESSAGES[inp.event]
         if inp.event is PaymentEvent.DELIVERED:
-            await self.telegram.send_access(user.id, user.language, await access_of(self.sessions, user.id))
+            access = await access_of(self.sessions, user.id)
+            messages += access_card_messages(user.id, user.language, access, self.settings)
         elif customer_key:
-            await self.telegram.send(user.id, t(user.language, customer_key, **values))
+            messages.append(BotMessage(chat_id=user.id, text=t(user.language, customer_key, **values)))
         if operator_key:
             decide = inp.event is PaymentEvent.TRANSFER_CLAIMED
             for admin_id, language in (await operator_languages(self.sessions, self.settings)).items():
-                text = t(language, operator_key, **values)
-                await self.telegram.tell_operator(admin_id, language, text, payment.id, decide)
+                markup = payment_notice(language, self.settings, payment.id, decide)
+                messages.append(
+                    BotMessage(
+                        chat_id=admin_id,
+                        text=t(language, operator_key, **values),
+                        markup=markup.model_dump(mode="json", exclude_none=True),
+                        what=f"payment {payment.id} notice",
+                    )
+                )
+        return messages
 
     @activity.defn
     async def refund_stars_charge(self, inp: RefundChargeInput) -> None:

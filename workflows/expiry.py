@@ -19,8 +19,10 @@ with workflow.unsafe.imports_passed_through():
         ReminderActivities,
         SendBatchInput,
         SendCounts,
+        SendOneInput,
     )
 
+from workflows import notices
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 BATCH = 50
@@ -53,14 +55,31 @@ class ExpiryScanWorkflow:
         )
         totals = SendCounts()
         ids = claim.reminder_ids
+        paced = notices.paced_queue() if ids else None
         for start in range(0, len(ids), BATCH):
-            totals += await workflow.execute_activity_method(
-                ReminderActivities.send_reminders,
-                SendBatchInput(reminder_ids=ids[start : start + BATCH], now=inp.now),
-                start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=timedelta(seconds=10),
-                retry_policy=RETRY,
-            )
+            batch = ids[start : start + BATCH]
+            if paced is None:
+                totals += await workflow.execute_activity_method(
+                    ReminderActivities.send_reminders,
+                    SendBatchInput(reminder_ids=batch, now=inp.now),
+                    start_to_close_timeout=timedelta(minutes=10),
+                    heartbeat_timeout=timedelta(seconds=10),
+                    retry_policy=RETRY,
+                )
+                continue
+            # One activity per message on the bot's paced queue; the server spaces them.
+            sends = [
+                workflow.execute_activity_method(
+                    ReminderActivities.send_reminder,
+                    SendOneInput(reminder_id=reminder_id, now=inp.now),
+                    task_queue=paced,
+                    start_to_close_timeout=notices.SEND_TIMEOUT,
+                    retry_policy=RETRY,
+                )
+                for reminder_id in batch
+            ]
+            for counts in await asyncio.gather(*sends):
+                totals += counts
         report = ExpiryScanReport(
             claimed=len(ids), telegram_configured=claim.telegram_configured, **totals.model_dump()
         )

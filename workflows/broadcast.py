@@ -8,7 +8,7 @@ cursor and sums, so 100k recipients stay far from the history limits.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -144,17 +144,17 @@ class BroadcastWorkflow:
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=RETRY,
         )
-        copies = [
-            workflow.execute_activity_method(
+
+        def copy(user_id: int) -> Callable[[], Awaitable[DeliveryStatus]]:
+            return lambda: workflow.execute_activity_method(
                 BroadcastActivities.copy_to_recipient,
                 RecipientRef(broadcast_id=inp.broadcast_id, user_id=user_id),
                 task_queue=queue,
                 start_to_close_timeout=notices.SEND_TIMEOUT,
                 retry_policy=RETRY,
             )
-            for user_id in plan.pending
-        ]
-        statuses = list(await asyncio.gather(*copies))
+
+        statuses = await notices.in_order([copy(user_id) for user_id in plan.pending])
         return BatchResult(
             last_user_id=plan.last_user_id,
             done=plan.done,

@@ -5,6 +5,7 @@ is harmless."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -68,23 +69,23 @@ class ExpiryScanWorkflow:
                 )
                 continue
             # One activity per message on the bot's paced queue; the server spaces them.
-            sends = [
-                workflow.execute_activity_method(
-                    ReminderActivities.send_reminder,
-                    SendOneInput(reminder_id=reminder_id, now=inp.now),
-                    task_queue=paced,
-                    start_to_close_timeout=notices.SEND_TIMEOUT,
-                    retry_policy=RETRY,
-                )
-                for reminder_id in batch
-            ]
-            for counts in await asyncio.gather(*sends):
+            for counts in await notices.in_order([self._send(paced, one, inp.now) for one in batch]):
                 totals += counts
         report = ExpiryScanReport(
             claimed=len(ids), telegram_configured=claim.telegram_configured, **totals.model_dump()
         )
         workflow.logger.info("expiry scan: %s", report.model_dump())
         return report
+
+    @staticmethod
+    def _send(queue: str, reminder_id: int, now: datetime | None) -> Callable[[], Awaitable[SendCounts]]:
+        return lambda: workflow.execute_activity_method(
+            ReminderActivities.send_reminder,
+            SendOneInput(reminder_id=reminder_id, now=now),
+            task_queue=queue,
+            start_to_close_timeout=notices.SEND_TIMEOUT,
+            retry_policy=RETRY,
+        )
 
 
 class ReminderCleanupInput(BaseModel):

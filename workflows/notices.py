@@ -7,7 +7,10 @@ the queue existed (saved histories) keep their old commands: `paced_queue()` is 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,7 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.telegram import TelegramActivities
     from shop.messaging.pacing import telegram_queue
 
+T = TypeVar("T")
+
 TELEGRAM_QUEUE_PATCH = "telegram-queue"
+# Sends one run keeps scheduled at once: enough to fill the bot's pace, few enough that a batch goes
+# out roughly in order (a Stop or a block lands before the end of the list) and that a long batch
+# does not crowd the queue for other workflows' messages.
+IN_FLIGHT = 32
 SEND_TIMEOUT = timedelta(seconds=30)  # one call; a 429 wait inside it is a few seconds
 # Rate-limited tasks wait in the queue before they start, so a deadline counts from scheduling.
 SEND_DEADLINE = timedelta(hours=1)
@@ -28,6 +37,17 @@ def paced_queue() -> str | None:
     if workflow.patched(TELEGRAM_QUEUE_PATCH):
         return telegram_queue(workflow.info().task_queue)
     return None
+
+
+async def in_order(sends: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Runs the sends with at most IN_FLIGHT at a time, started in list order; results in order."""
+    window = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(send: Callable[[], Awaitable[T]]) -> T:
+        async with window:
+            return await send()
+
+    return list(await asyncio.gather(*(one(send) for send in sends)))
 
 
 async def notify(

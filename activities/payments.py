@@ -18,9 +18,11 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import ApplyGrantInput
 from bot.delivery import access_card_messages
 from bot.keyboards.admin import payment_notice
 from bot.texts import t
+from shop.access import ledger
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import access_of, operator_languages
 from shop.db import SessionFactory
@@ -86,6 +88,12 @@ class SetStatusInput(BaseModel):
     provider_payment_id: str | None = None
 
 
+class RecordPaidInput(BaseModel):
+    payment_id: str
+    provider_payment_id: str | None = None
+    grant: ApplyGrantInput
+
+
 class PaymentEvent(enum.StrEnum):
     DELIVERED = "delivered"
     CANCELED = "canceled"
@@ -111,9 +119,10 @@ class RefundChargeInput(BaseModel):
 
 
 # event -> (customer text key or None, operator text key or None); after delivery the customer
-# gets the access card instead of a text.
+# gets the access card instead of a text, and the operators hear of the sale in the next sales
+# digest (workflows.sales_digest), not one message per sale.
 MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
-    PaymentEvent.DELIVERED: (None, "op_sale"),
+    PaymentEvent.DELIVERED: (None, None),
     PaymentEvent.CANCELED: ("pay_canceled", None),
     PaymentEvent.EXPIRED: ("pay_expired", None),
     PaymentEvent.REVIEW: ("pay_review", "op_review"),
@@ -237,6 +246,22 @@ class PaymentActivities:
             return await transition(self.sessions, inp.payment_id, inp.status, **fields)
         except TransitionRefused as error:
             raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+
+    @activity.defn
+    async def record_paid(self, inp: RecordPaidInput) -> None:
+        """Paid, then its grant: the two always go together. Each half is idempotent (a transition
+        already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing."""
+        await self.set_status(
+            SetStatusInput(
+                payment_id=inp.payment_id,
+                status=PaymentStatus.SUCCEEDED,
+                provider_payment_id=inp.provider_payment_id,
+            )
+        )
+        g = inp.grant
+        await ledger.grant(
+            self.sessions, g.subscription_id, g.source_key, timedelta(seconds=g.seconds), g.kind, g.actor
+        )
 
     async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:
         async with self.sessions() as session:

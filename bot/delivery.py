@@ -54,29 +54,40 @@ async def send_qr(bot: Bot, chat_id: int, lang: str, link: str) -> None:
     await send_qr_photo(bot, chat_id, link, t(lang, "qr_caption"))
 
 
-async def send_qr_photo(bot: Bot, chat_id: int, link: str, caption: str) -> None:
+async def send_qr_photo(
+    bot: Bot, chat_id: int, link: str, caption: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
     photo = BufferedInputFile(qr_png(link), filename="subscription-qr.png")
-    await bot.send_photo(chat_id, photo, caption=caption)
+    await bot.send_photo(chat_id, photo, caption=caption, reply_markup=reply_markup)
 
 
 def bot_call(bot: Bot, message: BotMessage) -> Callable[[], Awaitable[object]]:
     """The one Bot API call that sends `message`."""
-    if message.qr_link is not None:
-        return lambda: send_qr_photo(bot, message.chat_id, message.qr_link or "", message.text)
     markup = InlineKeyboardMarkup.model_validate(message.markup) if message.markup else None
+    if message.qr_link is not None:
+        return lambda: send_qr_photo(bot, message.chat_id, message.qr_link or "", message.text, markup)
     return lambda: bot.send_message(message.chat_id, message.text, reply_markup=markup)
+
+
+# Telegram's limit for a photo's caption (characters after entity parsing; the HTML is longer).
+CAPTION_LIMIT = 1024
 
 
 def access_card_messages(
     chat_id: int, lang: str, access: Access, settings: Settings, heading_key: str = "heading_paid"
 ) -> list[BotMessage]:
-    """The card's messages, in order: the text with its buttons, then the QR code.
+    """The card's messages, in order: one, the QR code with the card as its caption and the card's
+    buttons. Each message counts against the bot's pace, so a burst of payments delivers as many
+    cards a second as messages allowed. A card text too long for a caption (an owner's long
+    heading) goes as the text, then the QR code.
     heading_key: heading_paid (after a payment), heading_trial, heading_link."""
     if access.token is None:
         raise ValueError("the customer has no subscription link yet")
     link = subscription_link(settings, access.token)
-    markup = keyboards.access_card(lang, link).model_dump(mode="json", exclude_none=True)
     text = access_text(lang, access, link, heading_key)
+    markup = keyboards.access_card(lang, link).model_dump(mode="json", exclude_none=True)
+    if len(text) <= CAPTION_LIMIT:
+        return [BotMessage(chat_id=chat_id, text=text, markup=markup, qr_link=link, what="access card")]
     return [
         BotMessage(chat_id=chat_id, text=text, markup=markup, what="access card"),
         BotMessage(chat_id=chat_id, text=t(lang, "qr_caption"), qr_link=link, what="access card QR"),

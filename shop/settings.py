@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     payment_poll_first_seconds: int = Field(10, ge=1)
     payment_poll_max_seconds: int = Field(300, ge=1)
     payment_sweep_minutes: int = Field(10, ge=1)
+    sales_digest_minutes: int = Field(10, ge=1, le=1440)  # operators hear of sales once per interval
     payment_sweep_lookback_hours: int = Field(48, ge=1)
     provider_timeout_seconds: float = Field(10.0, gt=0)
 

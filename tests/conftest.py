@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -48,7 +48,7 @@ def _docker_available() -> bool:
 def postgres_url() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        yield url
+        yield _per_worker(url)
         return
     if not _docker_available():
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL (make test does) or run a Docker engine")
@@ -56,6 +56,26 @@ def postgres_url() -> Iterator[str]:
 
     with PostgresContainer("postgres:16", driver="asyncpg") as container:
         yield container.get_connection_url()
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database beside the given one (created on
+    first use), because every test empties the schema it runs on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    exists = subprocess.run(
+        ["psql", admin, "-Atqc", f"select 1 from pg_database where datname = '{name}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if exists.stdout.strip() != "1":
+        subprocess.run(["psql", admin, "-qc", f'create database "{name}"'], capture_output=True, check=True)
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 @dataclass

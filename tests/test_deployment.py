@@ -95,7 +95,7 @@ def test_make_run_installs_the_runtime_only_and_make_test_adds_the_test_tools(tm
     assert installs == [f"{venv}/bin/pip install -q -e ."], installs
     assert run[-1] == f"{venv}/bin/vpnshop up"
     assert f"{venv}/bin/pip install -q -e '.[test]'" in test
-    assert any(line.endswith("/bin/pytest") for line in test)
+    assert any("/bin/pytest -n 2" in line for line in test)  # in parallel, see README "Testing"
     readme = (ROOT / "README.md").read_text()
     assert readme.index("make run") < readme.index("make test") < readme.index("owners-guide.md")
 

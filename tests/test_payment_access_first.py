@@ -41,7 +41,7 @@ async def _subscription(bench: PaymentBench) -> Subscription:
 
 
 def _cards(bench: PaymentBench) -> list[str]:
-    return [m.text or "" for m in bench.telegram.messages(CUSTOMER) if "/sub/" in (m.text or "")]
+    return [m.caption or "" for m in bench.telegram.messages(CUSTOMER) if "/sub/" in (m.caption or "")]
 
 
 async def test_a_dead_host_does_not_hold_the_card_and_is_provisioned_when_back(

@@ -1,17 +1,23 @@
 """Payment messages at Telegram's pace: a burst of deliveries against a bot that gets 429s sends
-each customer one access card and each operator one notice per payment, nothing repeated."""
+each customer one access card (one message), and each operator one digest of the sales, nothing
+repeated; each digest window is reported by one run only."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from temporalio.client import Client
 
+from bot.texts import price
 from shop.models import PaymentMethod
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.payments_env import CUSTOMERS, OPERATOR, SLOW_POLL, payment_bench
+from workflows.sales_digest import SETTLE, SalesDigestInput, SalesDigestWorkflow, window_ending
 
 
 async def test_a_burst_of_deliveries_under_429s_sends_each_message_once(
@@ -42,9 +48,35 @@ async def test_a_burst_of_deliveries_under_429s_sends_each_message_once(
         delivered = sum(len(bench.telegram.messages(chat)) for chat in chats)
         assert len(attempts) > delivered  # the sandbox did answer 429s
         for user in CUSTOMERS:
-            card, qr = bench.telegram.messages(user)
-            assert "/sub/" in (card.text or "") and qr.photo is not None
-        notices = bench.telegram.messages(OPERATOR)
-        assert len(notices) == len(CUSTOMERS)
-        told = {pid for pid in ids.values() for notice in notices if pid in (notice.text or "")}
-        assert told == set(ids.values())
+            [card] = bench.telegram.messages(user)  # one message: the QR code, the card its caption
+            assert "/sub/" in (card.caption or "") and card.photo is not None
+        assert bench.telegram.messages(OPERATOR) == []  # no message per sale
+
+        # The digest whose window holds the burst: one message to the operator, naming every sale.
+        until = datetime.now(UTC) + timedelta(seconds=1)
+        digest = SalesDigestInput(minutes=60, until=until)
+        sent = await temporal_client.execute_workflow(
+            SalesDigestWorkflow.run, digest, id=f"sales-digest-{task_queue}", task_queue=task_queue
+        )
+        assert (sent.sales, sent.operators) == (len(CUSTOMERS), 1)
+        [notice] = bench.telegram.messages(OPERATOR)
+        assert {pid for pid in ids.values() if pid in (notice.text or "")} == set(ids.values())
+        total = sum([(await bench.payment(pid)).amount for pid in ids.values()], Decimal(0))
+        heading = (notice.text or "").splitlines()[0]
+        assert heading.endswith(f": {len(CUSTOMERS)}, {price(total, 'RUB')}")  # count and sum
+        # The next window holds none of them: nothing more is sent.
+        later = SalesDigestInput(minutes=60, until=until + timedelta(hours=1))
+        sent = await temporal_client.execute_workflow(
+            SalesDigestWorkflow.run, later, id=f"sales-digest-next-{task_queue}", task_queue=task_queue
+        )
+        assert (sent.sales, sent.operators) == (0, 0) and len(bench.telegram.messages(OPERATOR)) == 1
+
+
+def test_digest_windows_tile_time_without_gaps_or_overlaps() -> None:
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    windows = [window_ending(start + timedelta(minutes=10 * k), 10) for k in range(5)]
+    for before, after in itertools.pairwise(windows):
+        assert before.until == after.since and after.until - after.since == timedelta(minutes=10)
+    # A run that starts late (the Schedule buffered it) reports the window of its scheduled time.
+    assert window_ending(start + timedelta(minutes=3), 10) == windows[0]
+    assert windows[0].until == start - SETTLE

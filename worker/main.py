@@ -7,8 +7,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import py_compile
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -16,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import workflows
 from activities.broadcasts import BroadcastActivities
 from activities.ledger import LedgerActivities
 from activities.lifecycle import LifecycleActivities
@@ -24,6 +29,7 @@ from activities.payments import PaymentActivities
 from activities.referrals import ReferralActivities
 from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
+from activities.sales import SalesDigestActivities
 from activities.sweeper import SweepActivities
 from activities.telegram import TelegramActivities
 from bot.gateway import TelegramGateway
@@ -41,6 +47,7 @@ from workflows.payment import PaymentWorkflow
 from workflows.provision import ProvisionSubscriptionWorkflow
 from workflows.reconcile import ReconcilePanelsWorkflow
 from workflows.refund import RefundChargeWorkflow, RefundWorkflow
+from workflows.sales_digest import SalesDigestWorkflow
 from workflows.sweeper import PaymentSweepWorkflow
 
 log = logging.getLogger(__name__)
@@ -57,11 +64,41 @@ WORKFLOWS: list[type] = [
     CloseEndedAccessWorkflow,
     ReminderCleanupWorkflow,
     BroadcastWorkflow,
+    SalesDigestWorkflow,
 ]
 
 # Our own modules hold only models and pure helpers on the workflow side: passing them through
-# keeps the sandbox from re-importing SQLAlchemy, pydantic and aiogram for every run.
-PASSTHROUGH = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
+# keeps the sandbox from re-importing SQLAlchemy, pydantic and aiogram for every run. The
+# workflows' own message modules (pydantic models, ids) pass through too: a model class built
+# afresh in every run's sandbox costs more CPU than the run's own steps. The modules holding
+# workflow code stay sandboxed, so its determinism checks stay on.
+PASSTHROUGH = (
+    "shop",
+    "activities",
+    "bot",
+    "pydantic",
+    "sqlalchemy",
+    "aiogram",
+    "workflows.payment_messages",
+    "workflows.provision_messages",
+)
+
+
+def compile_workflow_modules() -> None:
+    """The sandbox imports each run's workflow modules afresh. Where bytecode is not written
+    (PYTHONDONTWRITEBYTECODE, as in the image), every such import would compile the source again:
+    write their bytecode once, beside the source or, where that is read-only, under a cache prefix
+    of this process's own."""
+    if not sys.dont_write_bytecode:
+        return  # Python writes it on the first import
+    sources = sorted(Path(workflows.__file__).parent.glob("*.py"))
+    try:
+        for source in sources:
+            py_compile.compile(str(source), doraise=True)
+    except OSError:
+        sys.pycache_prefix = tempfile.mkdtemp(prefix="vpnshop-bytecode-")
+        for source in sources:
+            py_compile.compile(str(source), doraise=True)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -92,6 +129,7 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
     telegram = TelegramGateway(bot, settings, limiter) if bot else None
     payments = PaymentActivities(ctx.sessions, settings, ctx.storefront, providers, telegram)
     referrals = ReferralActivities(ctx.sessions, ctx.storefront, telegram)
+    sales = SalesDigestActivities(ctx.sessions, settings, telegram)
     lookups = {method: p for method, p in providers.items() if isinstance(p, RefundLookup)}
     refunds = RefundActivities(ctx.sessions, lookups)
     # Swept whether or not the owner offers Stars now: charges made while they were on still count.
@@ -118,10 +156,12 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
         payments.create_provider_payment,
         payments.fetch_provider_payment,
         payments.set_status,
+        payments.record_paid,
         payments.notify,
         payments.refund_stars_charge,
         referrals.reward_referrer,
         referrals.notify_referrer,
+        sales.send_sales_digest,
         refunds.check_refund,
         sweeper.sweep_payments,
         reminders.claim_reminders,
@@ -144,6 +184,7 @@ async def build_worker(
     """`async with build_worker(...)`: the worker polls inside the block (the shop's queue and the
     bot's paced queue); on the way out it stops, then the HTTP clients its activities opened
     (providers, panels) are closed. The bot stays the caller's to close."""
+    compile_workflow_modules()
     queue = task_queue or ctx.settings.temporal_task_queue
     async with contextlib.AsyncExitStack() as closing:
         activities = activities_for(ctx, bot, closing)

@@ -37,6 +37,8 @@ from workflows.expiry import (
     ReminderCleanupWorkflow,
 )
 from workflows.reconcile import RECONCILE_WORKFLOW_ID, ReconcileInput, ReconcilePanelsWorkflow
+from workflows.sales_digest import SCHEDULE_ID as SALES_DIGEST_ID
+from workflows.sales_digest import sales_digest_schedule
 from workflows.sweeper import SCHEDULE_ID as PAYMENT_SWEEP_ID
 from workflows.sweeper import payment_sweep_schedule
 
@@ -135,6 +137,7 @@ SCHEDULES: list[ScheduleDefinition] = [
         catchup=timedelta(hours=1),
     ),
     ScheduleDefinition(PAYMENT_SWEEP_ID, payment_sweep_schedule),
+    ScheduleDefinition(SALES_DIGEST_ID, sales_digest_schedule),
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 from workflows.payment_messages import (
@@ -18,6 +19,7 @@ from workflows.payment_messages import (
     PaymentProgress,
     ProviderHint,
     TransferDecision,
+    payment_search_attributes,
 )
 from workflows.payment_steps import ALIVE, PATIENT, SHORT, PaymentSteps
 from workflows.provision import (
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentActivities,
         PaymentEvent,
         PaymentRef,
+        RecordPaidInput,
         SetStatusInput,
     )
     from shop import search_attributes
@@ -47,7 +50,16 @@ REFERRAL_PATCH = "referral-reward"
 # Runs started before "access first" replay waiting for the whole provisioning child.
 ACCESS_FIRST_PATCH = "access-first"
 EARLY_HINT_PATCH = "early-hint"
+# Runs started before it replay their short steps as activities (see workflows/payment_steps.py).
+# It came after the patches above: a lean run has them all without a marker (and a search
+# attribute upsert) for each.
+LEAN_PATCH = "lean-steps"
 AWAITING_OPERATOR = "waiting for the operator"
+
+
+def _holds(current: TypedSearchAttributes, wanted: TypedSearchAttributes) -> bool:
+    """The run already carries these values (its starter set them): no upsert event needed."""
+    return all(current.get(pair.key) == pair.value for pair in wanted)
 
 
 @workflow.defn
@@ -100,13 +112,15 @@ class PaymentWorkflow(PaymentSteps, HostReports):
     # Steps ---------------------------------------------------------------------------------
 
     async def _set(self, order: Order, status: PaymentStatus, **fields: str | None) -> None:
-        await workflow.execute_activity_method(
-            PaymentActivities.set_status,
-            SetStatusInput(payment_id=order.payment_id, status=status, **fields),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
+        await self._step(
+            PaymentActivities.set_status, SetStatusInput(payment_id=order.payment_id, status=status, **fields)
         )
+        self._status_is(status)
+
+    def _since(self, patch: str) -> bool:
+        return self.lean or workflow.patched(patch)
+
+    def _status_is(self, status: PaymentStatus) -> None:
         self.status = status
         workflow.upsert_search_attributes([search_attributes.STATUS.value_set(status.value)])
 
@@ -120,16 +134,10 @@ class PaymentWorkflow(PaymentSteps, HostReports):
     async def _poll_provider(self, order: Order) -> ProviderPayment:
         # A hint that lands while the provider payment is being created must count: with the
         # patch, "new hints" are those since the last look at the provider, not since the wait.
-        counted = self.hints if workflow.patched(EARLY_HINT_PATCH) else None
-        created = await workflow.execute_activity_method(
-            PaymentActivities.create_provider_payment,
-            order,
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
-        )
-        self.pay_url, self.status, self.stage = created.pay_url, PaymentStatus.PENDING, "waiting"
-        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(PaymentStatus.PENDING.value)])
+        counted = self.hints if self._since(EARLY_HINT_PATCH) else None
+        created: ProviderPayment = await self._step(PaymentActivities.create_provider_payment, order)
+        self.pay_url, self.stage = created.pay_url, "waiting"
+        self._status_is(PaymentStatus.PENDING)
         deadline = workflow.now() + timedelta(seconds=order.timings.deadline_seconds)
         if created.expires_at is not None:  # the provider's own expiry, plus a grace for late events
             deadline = min(deadline, created.expires_at + timedelta(minutes=2))
@@ -182,25 +190,33 @@ class PaymentWorkflow(PaymentSteps, HostReports):
             return await self._transfer(order)
         return await self._poll_provider(order)
 
-    async def _deliver(self, order: Order) -> None:
+    async def _deliver(self, order: Order, provider_payment_id: str | None) -> None:
         self.stage = "granting"
-        await workflow.execute_activity_method(
-            LedgerActivities.apply_grant,
-            ApplyGrantInput(
-                subscription_id=order.subscription_id,
-                source_key=order.payment_id,
-                seconds=order.seconds,
-                kind=GrantKind.PURCHASE,
-                actor=f"payment:{order.method.value}",
-            ),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
+        grant = ApplyGrantInput(
+            subscription_id=order.subscription_id,
+            source_key=order.payment_id,
+            seconds=order.seconds,
+            kind=GrantKind.PURCHASE,
+            actor=f"payment:{order.method.value}",
         )
+        if self.lean:  # "paid" and its grant always go together: one local step
+            paid = RecordPaidInput(
+                payment_id=order.payment_id, provider_payment_id=provider_payment_id, grant=grant
+            )
+            await self._step(PaymentActivities.record_paid, paid)
+            self._status_is(PaymentStatus.SUCCEEDED)
+        else:
+            await workflow.execute_activity_method(
+                LedgerActivities.apply_grant,
+                grant,
+                start_to_close_timeout=SHORT,
+                heartbeat_timeout=ALIVE,
+                retry_policy=PATIENT,
+            )
         self.granted = True
         self.stage = "provisioning"
         child_id = provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}")
-        if workflow.patched(ACCESS_FIRST_PATCH):
+        if self._since(ACCESS_FIRST_PATCH):
             await self._provision_access_first(order, child_id)
             return
         # Hosts that stay down past the child's retry window are left to reconciliation.
@@ -238,25 +254,18 @@ class PaymentWorkflow(PaymentSteps, HostReports):
 
     @workflow.run
     async def run(self, inp: PaymentInput) -> PaymentProgress:
-        order = await workflow.execute_activity_method(
-            PaymentActivities.load_order,
-            PaymentRef(payment_id=inp.payment_id),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
+        self.lean = workflow.patched(LEAN_PATCH)
+        order: Order | None = await self._step(
+            PaymentActivities.load_order, PaymentRef(payment_id=inp.payment_id)
         )
         if order is None:
             self.stage = "unknown payment"
             return self.progress()
         self.status = order.status
         self.pay_url = order.pay_url
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.USER_ID.value_set(order.user_id),
-                search_attributes.PROVIDER.value_set(order.method.value),
-                search_attributes.STATUS.value_set(order.status.value),
-            ]
-        )
+        given = payment_search_attributes(order.user_id, order.method, order.status)
+        if not (self.lean and _holds(workflow.info().typed_search_attributes, given)):
+            workflow.upsert_search_attributes([pair.key.value_set(pair.value) for pair in given])
         if order.status in FINAL:  # a re-run after retention: the table already holds the outcome
             self.stage = "already closed"
         else:
@@ -266,6 +275,7 @@ class PaymentWorkflow(PaymentSteps, HostReports):
         return self.progress()
 
     async def _handle(self, order: Order) -> None:
+        paid_id: str | None = None
         paid = None if order.status is PaymentStatus.SUCCEEDED else await self._collect(order)
         if paid is not None and paid.status is not ProviderStatus.SUCCEEDED:
             canceled = paid.status is ProviderStatus.CANCELED
@@ -298,13 +308,11 @@ class PaymentWorkflow(PaymentSteps, HostReports):
                 await self._reject(order, "; ".join(problems))
                 return
             stars = order.method is PaymentMethod.STARS
-            await self._set(
-                order,
-                PaymentStatus.SUCCEEDED,
-                provider_payment_id=paid.provider_payment_id if stars else None,
-            )
+            paid_id = paid.provider_payment_id if stars else None
+            if not self.lean:
+                await self._set(order, PaymentStatus.SUCCEEDED, provider_payment_id=paid_id)
         try:
-            await self._deliver(order)
+            await self._deliver(order, paid_id)
         except (ActivityError, ChildWorkflowError) as error:
             cause = error.cause if isinstance(error, ActivityError) else error
             workflow.logger.error("payment %s: delivery failed: %s", order.payment_id, cause)
@@ -314,7 +322,7 @@ class PaymentWorkflow(PaymentSteps, HostReports):
         await self._set(order, PaymentStatus.DELIVERED)
         self.stage = "delivered"
         await self._notify(order, PaymentEvent.DELIVERED)
-        if workflow.patched(REFERRAL_PATCH):
+        if self._since(REFERRAL_PATCH):
             await self._reward_referrer(order)
 
     async def _reject(self, order: Order, problems: str) -> None:

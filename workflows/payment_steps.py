@@ -1,11 +1,17 @@
 """The payment workflow's single steps that need no state of the run: each one activity call (or
 two) with its timeouts and retries. Kept apart so `workflows/payment.py` reads as the order of
 things; these names are not workflow APIs.
+
+Runs started with the `lean-steps` patch (`self.lean`) make their short database and provider steps
+local activities: they run inside the workflow task that asks for them, so a run of them costs no
+round trip through the server and no activity-task events, and the steps up to the next wait share
+one workflow task. Older runs replay their recorded activities.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -37,6 +43,28 @@ PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=ti
 
 
 class PaymentSteps:
+    lean = False  # set by the run from its `lean-steps` patch
+
+    async def _step(self, method: Any, arg: Any, within: timedelta | None = None) -> Any:
+        """A short step (a database write, a provider call): local when lean, else an activity.
+        within: how long it may keep retrying (None: until it works)."""
+        if self.lean:
+            return await workflow.execute_local_activity_method(
+                method,
+                arg,
+                start_to_close_timeout=SHORT,
+                schedule_to_close_timeout=within,
+                retry_policy=PATIENT,
+            )
+        return await workflow.execute_activity_method(
+            method,
+            arg,
+            start_to_close_timeout=SHORT,
+            schedule_to_close_timeout=within,
+            heartbeat_timeout=ALIVE,
+            retry_policy=PATIENT,
+        )
+
     async def _notify(self, order: Order, event: PaymentEvent, detail: str = "") -> None:
         try:
             await notices.notify(
@@ -49,13 +77,9 @@ class PaymentSteps:
             workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
 
     async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
-        return await workflow.execute_activity_method(
-            PaymentActivities.fetch_provider_payment,
-            FetchInput(method=order.method, provider_payment_id=provider_payment_id),
-            start_to_close_timeout=SHORT,
-            heartbeat_timeout=ALIVE,
-            retry_policy=PATIENT,
-        )
+        inp = FetchInput(method=order.method, provider_payment_id=provider_payment_id)
+        result: ProviderPayment = await self._step(PaymentActivities.fetch_provider_payment, inp)
+        return result
 
     async def _refund_charge(self, charge: StarsCharge) -> None:
         await workflow.execute_activity_method(
@@ -87,14 +111,7 @@ class PaymentSteps:
         delivery (already recorded) nor fails the run."""
         inp = RewardInput(payment_id=order.payment_id)
         try:
-            reward = await workflow.execute_activity_method(
-                ReferralActivities.reward_referrer,
-                inp,
-                start_to_close_timeout=SHORT,
-                schedule_to_close_timeout=timedelta(hours=1),
-                heartbeat_timeout=ALIVE,
-                retry_policy=PATIENT,
-            )
+            reward = await self._step(ReferralActivities.reward_referrer, inp, within=timedelta(hours=1))
             if reward is not None:
                 await workflow.execute_activity_method(
                     ReferralActivities.notify_referrer,

@@ -14,48 +14,34 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
+from workflows.provision_messages import (
+    HOST_REPORT,
+    HostProvision,
+    HostReport,
+    ProvisionInput,
+    ProvisionResult,
+    provision_workflow_id,
+)
+
+# Callers import the run's messages from here, with the workflow.
+__all__ = [
+    "HOST_REPORT",
+    "HostProvision",
+    "HostReport",
+    "HostReports",
+    "ProvisionInput",
+    "ProvisionResult",
+    "ProvisionSubscriptionWorkflow",
+    "provision_workflow_id",
+]
+
 with workflow.unsafe.imports_passed_through():
     from activities.panels import ClientOnHostInput, ListHostsInput, MarkForReconcileInput, PanelActivities
     from shop.access.provisioning import ClientSync, SyncStatus
-
-
-class ProvisionInput(BaseModel):
-    subscription_id: int
-    host_ids: list[int] | None = None  # None: every enabled host
-    retry_seconds: int = 900  # per host; past it the host is left to reconciliation
-    report_to: str | None = None  # a workflow id told of each host's first outcome (HOST_REPORT)
-
-
-# The signal a `report_to` workflow receives, once per host outcome.
-HOST_REPORT = "record_host_report"
-
-
-class HostReport(BaseModel):
-    host_id: int
-    hosts: int  # how many hosts the run provisions
-    ready: bool  # the host holds the client and its link is cached; False: its first attempt failed
-    error: str = ""
-
-
-class HostProvision(BaseModel):
-    host_id: int
-    status: SyncStatus | str  # a SyncStatus, or "failed"
-    error: str = ""
-    # The host's status only: customers' links stay in the database, out of workflow histories.
-
-
-class ProvisionResult(BaseModel):
-    subscription_id: int
-    hosts: list[HostProvision]
-
-    @property
-    def failed_hosts(self) -> list[int]:
-        return [h.host_id for h in self.hosts if h.status == "failed"]
 
 
 class HostReports:
@@ -81,11 +67,6 @@ class HostReports:
 
     def host_errors(self) -> str:
         return "; ".join(sorted({report.error for report in self.host_reports.values() if report.error}))
-
-
-def provision_workflow_id(subscription_id: int, trigger: str) -> str:
-    """`provision:<subscription>:<trigger>`, e.g. trigger = "payment:<id>" or "grant:<source key>"."""
-    return f"provision:{subscription_id}:{trigger}"
 
 
 PER_ATTEMPT = timedelta(seconds=60)

@@ -262,7 +262,9 @@ TEXTS: dict[str, str] = {
     "pay_method_unavailable": "This payment method is not available right now.",
     "pay_try_later": "We could not take this payment right now; please try again in a minute.",
     # Operators
-    "op_sale": "💰 Sale {payment_id}: {amount} {currency} via {method}, user {user_id}.",
+    "op_sales_digest": "💰 Sales {since}–{until}: {count}, {totals}",
+    "op_sales_digest_line": "• {payment_id}: {amount} via {method}, user {user_id}",
+    "op_sales_digest_more": "… and {count} more",
     "op_no_host_yet": "⚠️ Payment {payment_id} ({amount} {currency}, user {user_id}) is paid, but no server could take the client yet: {detail}\nThe customer gets the card as soon as a host recovers.",
     "op_review": (
         "⚠️ Payment {payment_id} ({amount} {currency} via {method}, user {user_id}) needs review: {detail}"

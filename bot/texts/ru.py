@@ -266,7 +266,9 @@ TEXTS: dict[str, str] = {
     "pay_method_unavailable": "Этот способ оплаты сейчас недоступен.",
     "pay_try_later": "Сейчас не получилось принять платёж; попробуйте через минуту.",
     # Операторам
-    "op_sale": "💰 Продажа {payment_id}: {amount} {currency} через {method}, пользователь {user_id}.",
+    "op_sales_digest": "💰 Продажи {since}–{until}: {count}, {totals}",
+    "op_sales_digest_line": "• {payment_id}: {amount} через {method}, пользователь {user_id}",
+    "op_sales_digest_more": "… и ещё {count}",
     "op_no_host_yet": "⚠️ Платёж {payment_id} ({amount} {currency}, пользователь {user_id}) оплачен, но ни один сервер пока не принял клиента: {detail}\nКлиент получит карточку, как только хост восстановится.",
     "op_review": (
         "⚠️ Платёж {payment_id} ({amount} {currency} через {method}, "

@@ -37,7 +37,8 @@ async def test_grant_ban_and_link_act_on_the_topics_customer(desk: SupportDesk) 
 
     await desk.operator_says(topic, "/link")
     assert desk.topic_texts(topic)[-1] == "🔗 Access card sent to the customer."
-    assert "/sub/" in (ann.received[-2].text or "") and ann.received[-1].media_kind == "photo"
+    card = ann.received[-1]  # one message: the QR code with the card as its caption
+    assert "/sub/" in (card.caption or "") and card.media_kind == "photo"
 
     await desk.operator_says(topic, "/ban")
     assert desk.topic_texts(topic)[-1] == "⛔ Customer banned; their VPN access is being disabled."

@@ -5,6 +5,7 @@ invitee's purchase rewarding the referrer, and a payment delivered while one hos
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sandbox.panel import V3_1, SandboxPanel
@@ -20,6 +21,7 @@ from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench,
 from workflows.payment_messages import stars_refund_key, workflow_id
 from workflows.provision import ProvisionSubscriptionWorkflow, provision_workflow_id
 from workflows.refund import charge_workflow_id, refund_workflow_id
+from workflows.sales_digest import SalesDigestInput, SalesDigestWorkflow
 from workflows.sweeper import SCHEDULE_ID, PaymentSweepWorkflow, SweepInput
 
 # Webhooks (or the sweeper) bring the news; polling would only race them.
@@ -176,6 +178,35 @@ async def referrals(rec: Recorder) -> None:
         expect(balance == Decimal("28.41"), f"10 % of 284.05 RUB to the referrer, got {balance}")
 
 
+async def lean(rec: Recorder) -> None:
+    """The payment's shape since the `lean-steps` patch (short steps as local activities, paid and
+    granted in one step), an invitee's purchase so the referral steps are in it too; then the
+    operators' sales digest for the window holding it."""
+    database = await rec.database("lean")
+    async with (
+        SandboxPanel(version=V3_1) as panel,
+        payment_bench(database, rec.client, "record-lean", **SLOW_POLL) as bench,
+    ):
+        rec.watch(bench.ctx.settings)
+        rec.keep_out(panel.password)
+        await add_sandbox_host(bench.ctx, panel)
+        await register_user(bench.ctx.sessions, 1001, "referrer", "Referrer")
+        await register_user(bench.ctx.sessions, 1002, "invitee", "Invitee", referrer_id=1001)
+        paid = await _checkout(bench, 1002, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
+        await _settled(rec, bench, "payment_referral_lean_delivered", paid, "delivered")
+        until = datetime.now(UTC) + timedelta(seconds=1)
+        digest_id = "sales-digest-recorded"
+        sent = await rec.client.execute_workflow(
+            SalesDigestWorkflow.run,
+            SalesDigestInput(minutes=60, until=until),
+            id=digest_id,
+            task_queue="record-lean",
+        )
+        expect(sent.sales == 1 and sent.operators == 1, f"one sale, one operator told: {sent}")
+        await rec.save("sales_digest_sent", digest_id)
+
+
 SCENARIOS = [
     Scenario(
         "payments",
@@ -206,4 +237,5 @@ SCENARIOS = [
     Scenario(
         "access_first", ("payment_access_first_host_down", "provision_access_first_reported"), access_first
     ),
+    Scenario("lean", ("payment_referral_lean_delivered", "sales_digest_sent"), lean),
 ]

@@ -276,8 +276,9 @@ class Chaos:
         self.random.shuffle(chosen)
         return chosen
 
-    async def run(self, seconds: float, pay_every: float = 4.0) -> None:
-        """The load for `seconds`, the faults one after another at random moments within it."""
+    async def run(self, seconds: float, pay_every: float = 4.0, rounds: int = 1) -> None:
+        """The load for `seconds`; `rounds` times every fault, in a shuffled order, each at a
+        random moment of its own slice of the run."""
         load = [
             asyncio.create_task(self.payments(pay_every)),
             asyncio.create_task(self.sub_fetches()),
@@ -285,13 +286,13 @@ class Chaos:
         await asyncio.sleep(5)
         await self.start_broadcast()
         started = time.monotonic()
-        for fault in self.faults():
-            left = seconds - (time.monotonic() - started)
-            await asyncio.sleep(self.random.uniform(2, max(2.0, left / 8)))
+        faults = [fault for _ in range(rounds) for fault in self.faults()]
+        slice_ = seconds / (len(faults) + 1)
+        for index, fault in enumerate(faults):
+            moment = started + slice_ * (index + self.random.uniform(0.3, 1.0))
+            await asyncio.sleep(max(0.0, moment - time.monotonic()))
             await fault()
-        left = seconds - (time.monotonic() - started)
-        if left > 0:
-            await asyncio.sleep(left)
+        await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
         self.stopping.set()
         await asyncio.gather(*load)
 

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from shop.access import ledger
 from shop.access.hosts import HostService, parse_input
@@ -61,6 +61,7 @@ AUDIENCE_FROM = 30_000
 BROADCAST_TEXT = "chaos broadcast"
 RESTART_AFTER = 3.0  # seconds a killed role stays down
 PANEL_DOWN = 30.0
+PROVIDER_DOWN = 20.0
 # Transient errors the load's own client meets while PostgreSQL or Temporal restarts: it retries
 # as a customer would click again (same payment id).
 RETRY_EVERY = 1.0
@@ -258,8 +259,11 @@ class Chaos:
         self._fault("panel0 up")
 
     async def provider_errors(self) -> None:
-        self._fault("YooKassa 500 x20")
-        await self.sandboxes.set("yookassa", "faults", [[500, False]] * 20)
+        self._fault(f"YooKassa answers 500 for {PROVIDER_DOWN:.0f} s")
+        await self.sandboxes.set("yookassa", "faults", [[500, False]] * 100_000)
+        await asyncio.sleep(PROVIDER_DOWN)
+        await self.sandboxes.set("yookassa", "faults", [])
+        self._fault("YooKassa answers again")
 
     def faults(self) -> list[Callable[[], Awaitable[None]]]:
         worker = self.random.choice(self.topo.workers).name
@@ -340,22 +344,41 @@ async def settled(ctx: AppContext, chaos: Chaos) -> bool:
     )
 
 
-async def stuck_workflows(client: Client) -> list[str]:
-    """Open workflows with nothing to wake them: no pending activity, child or timer."""
-    stuck = []
+async def _asleep(client: Client, execution_id: str, run_id: str) -> int | None:
+    """The history's length when nothing will wake the run (no pending activity, child or timer);
+    None when something will."""
+    handle = client.get_workflow_handle(execution_id, run_id=run_id)
+    described = await handle.describe()
+    description = described.raw_description
+    if described.status is not WorkflowExecutionStatus.RUNNING:
+        return None
+    if description.pending_activities or description.pending_children:
+        return None
+    timers, length = 0, 0
+    async for event in handle.fetch_history_events():
+        length += 1
+        if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            timers += 1
+        elif event.event_type in (EventType.EVENT_TYPE_TIMER_FIRED, EventType.EVENT_TYPE_TIMER_CANCELED):
+            timers -= 1
+    return None if timers > 0 else length
+
+
+async def stuck_workflows(client: Client, recheck: float = 20) -> list[str]:
+    """Open workflows with nothing to wake them: no pending activity, child or timer, and a history
+    that did not grow in `recheck` seconds (a local activity in flight shows none of the three, but
+    its workflow task heartbeats into the history)."""
+    candidates = {}
     async for execution in client.list_workflows('ExecutionStatus="Running"'):
-        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-        description = (await handle.describe()).raw_description
-        if description.pending_activities or description.pending_children:
-            continue
-        timers = 0
-        async for event in handle.fetch_history_events():
-            if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
-                timers += 1
-            elif event.event_type in (EventType.EVENT_TYPE_TIMER_FIRED, EventType.EVENT_TYPE_TIMER_CANCELED):
-                timers -= 1
-        if timers <= 0:
-            stuck.append(f"{execution.workflow_type} {execution.id}")
+        length = await _asleep(client, execution.id, execution.run_id)
+        if length is not None:
+            candidates[(execution.id, execution.run_id)] = (execution.workflow_type, length)
+    if candidates:
+        await asyncio.sleep(recheck)
+    stuck = []
+    for (execution_id, run_id), (kind, length) in candidates.items():
+        if await _asleep(client, execution_id, run_id) == length:
+            stuck.append(f"{kind} {execution_id}")
     return stuck
 
 

@@ -14,7 +14,7 @@ from tests.chaos import Chaos, client_context, invariants, settled
 from tests.polling import eventually
 from tests.topology import shop_client, topology
 
-pytestmark = [pytest.mark.chaos, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(2400)]
 
 LOAD_SECONDS = 100
 

@@ -213,7 +213,7 @@ def _sandbox_process(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any
     return process, json.loads(process.stdout.readline())
 
 
-async def _wait_healthy(url: str, seconds: float = 180) -> None:
+async def _wait_healthy(url: str, seconds: float = 600) -> None:
     async with httpx.AsyncClient(timeout=5) as http:
         for _ in range(int(seconds * 2)):
             with contextlib.suppress(httpx.HTTPError):

@@ -24,9 +24,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from shop.models import Payment, PaymentStatus
-from tests.chaos import Chaos, client_context, invariants, settled
+from tests.chaos import Chaos, chaos_on, invariants, settled
 from tests.polling import eventually
-from tests.topology import shop_client, topology
 
 FAULT_ROUND_MINUTES = 5
 
@@ -75,24 +74,17 @@ async def _per_minute(chaos: Chaos, started_wall: float) -> dict[int, dict[str, 
 async def soak(minutes: float, seed: int, pay_every: float) -> int:
     root = Path(tempfile.mkdtemp(prefix="vpnshop-soak-"))
     print(f"soak: {minutes} min, seed {seed}, logs in {root}", flush=True)
-    async with topology(root, EXPIRY_SCAN_MINUTES="1") as topo:
-        client = await shop_client(topo)
-        ctx = client_context(topo, client)
-        try:
-            chaos = Chaos(topo, ctx, seed)
-            await chaos.setup()
-            started, started_wall = time.monotonic(), time.time()
-            progress = asyncio.create_task(_progress(chaos, started))
-            rounds = max(1, round(minutes / FAULT_ROUND_MINUTES))
-            await chaos.run(minutes * 60, pay_every=pay_every, rounds=rounds)
-            await progress
-            catch_up = time.monotonic()
-            await eventually(lambda: settled(ctx, chaos), seconds=600, every=2)
-            print(f"settled {time.monotonic() - catch_up:.0f} s after the load stopped", flush=True)
-            verdict = await invariants(chaos, client)
-            per_minute = await _per_minute(chaos, started_wall)
-        finally:
-            await ctx.close()
+    async with chaos_on(root, seed) as (chaos, client):
+        started, started_wall = time.monotonic(), time.time()
+        progress = asyncio.create_task(_progress(chaos, started))
+        rounds = max(1, round(minutes / FAULT_ROUND_MINUTES))
+        await chaos.run(minutes * 60, pay_every=pay_every, rounds=rounds)
+        await progress
+        catch_up = time.monotonic()
+        await eventually(lambda: settled(chaos.ctx, chaos), seconds=600, every=2)
+        print(f"settled {time.monotonic() - catch_up:.0f} s after the load stopped", flush=True)
+        verdict = await invariants(chaos, client)
+        per_minute = await _per_minute(chaos, started_wall)
     print("\nthroughput per minute:")
     print(f"{'minute':>6} {'delivered':>10} {'/sub ok':>8} {'telegram':>9}")
     for minute, figures in per_minute.items():

@@ -16,10 +16,11 @@ import contextlib
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,7 +54,7 @@ from shop.models import (
 from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
 from shop.settings import load_settings
-from tests.topology import ADMIN, KEY, NAMESPACE, Topology
+from tests.topology import ADMIN, KEY, NAMESPACE, Topology, shop_client, topology
 
 PAYERS_FROM = 10_000
 REMINDED_FROM = 20_000
@@ -299,6 +300,20 @@ class Chaos:
         await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
         self.stopping.set()
         await asyncio.gather(*load)
+
+
+@contextlib.asynccontextmanager
+async def chaos_on(root: Path, seed: int) -> AsyncIterator[tuple[Chaos, Client]]:
+    """The topology started in `root`, the shop set up for the load (the expiry scan every minute)."""
+    async with topology(root, EXPIRY_SCAN_MINUTES="1") as topo:
+        client = await shop_client(topo)
+        ctx = client_context(topo, client)
+        try:
+            chaos = Chaos(topo, ctx, seed)
+            await chaos.setup()
+            yield chaos, client
+        finally:
+            await ctx.close()
 
 
 # --- invariants ----------------------------------------------------------------------------

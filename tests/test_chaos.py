@@ -12,6 +12,7 @@ import pytest
 
 from tests.chaos import chaos_on, invariants, settled
 from tests.polling import eventually
+from tests.topology import can_run_private_postgres
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(2400)]
 
@@ -19,6 +20,10 @@ LOAD_SECONDS = 100
 
 
 async def test_chaos_loses_nothing_doubles_nothing(tmp_path: Path) -> None:
+    if not can_run_private_postgres():
+        pytest.skip(
+            "needs PostgreSQL's initdb/pg_ctl (/usr/lib/postgresql/*/bin), and as root a postgres user"
+        )
     seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
     print(f"chaos seed {seed} (CHAOS_SEED={seed} repeats it); logs in {tmp_path}")
     async with chaos_on(tmp_path, seed) as (chaos, client):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,18 @@ def _pg_bin(name: str) -> str:
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} is not installed (/usr/lib/postgresql/*/bin)")
     return str(found[-1])
+
+
+def can_run_private_postgres() -> bool:
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        return False
+    if os.geteuid() != 0:
+        return True
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return shutil.which("runuser") is not None
 
 
 def _as_postgres(command: list[str]) -> list[str]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.telegram import retried_after_429
 from bot.broadcast_messages import report_text
 from bot.keyboards.broadcast import url_markup
 from shop.customers.users import get_customer, mark_bot_blocked
@@ -59,6 +62,23 @@ class BatchResult(BaseModel):
     sent: int = 0
     failed: int = 0
     blocked: int = 0
+
+
+class BatchPlan(BaseModel):
+    """A range of recipients: those still to send, and the ones already final (an earlier attempt
+    or run sent them), so the workflow's sums stay exact across retries."""
+
+    last_user_id: int
+    done: bool
+    pending: list[int]
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+
+
+class RecipientRef(BaseModel):
+    broadcast_id: str
+    user_id: int
 
 
 class FinishInput(BaseModel):
@@ -119,8 +139,33 @@ class BroadcastActivities:
             blocked_before=snapshot.known_blocked,
         )
 
+    async def _copy(
+        self,
+        bot: Bot,
+        draft: Draft,
+        markup: Any,
+        broadcast_id: str,
+        user_id: int,
+        wanted: Callable[[], Awaitable[bool]] | None = None,
+        requeue: bool = False,
+    ) -> DeliveryStatus:
+        """PENDING: withdrawn, the operator stopped the broadcast while this copy waited its turn."""
+        source_chat, source = draft.source_chat_id, draft.source_message_id
+        outcome, error = await copy_paced(
+            bot, self.limiter, user_id, source_chat, source, markup, wanted, requeue
+        )
+        if outcome is SendOutcome.WITHDRAWN:
+            return DeliveryStatus.PENDING
+        now = utcnow()
+        await broadcasts.record(self.sessions, broadcast_id, user_id, OUTCOMES[outcome], now, error)
+        if outcome is SendOutcome.BLOCKED:
+            await mark_bot_blocked(self.sessions, user_id, now)
+        return OUTCOMES[outcome]
+
     @activity.defn
     async def send_broadcast_batch(self, inp: BatchInput) -> BatchResult:
+        """A whole batch in one activity, paced by this worker alone: runs begun before the bot's
+        paced queue still call it."""
         bot = self._bot()
         draft = await self._draft(inp.broadcast_id)
         markup = url_markup(draft.button_text, draft.button_url)
@@ -133,18 +178,8 @@ class BroadcastActivities:
 
         async def send(user_id: int) -> None:
             async with in_flight:
-                if not await still_running():
-                    return
-                outcome, error = await copy_paced(
-                    bot, self.limiter, user_id, draft.source_chat_id, draft.source_message_id, markup
-                )
-                now = utcnow()
-                await broadcasts.record(
-                    self.sessions, inp.broadcast_id, user_id, OUTCOMES[outcome], now, error
-                )
-                if outcome is SendOutcome.BLOCKED:
-                    await mark_bot_blocked(self.sessions, user_id, now)
-                final[user_id] = OUTCOMES[outcome]
+                if await still_running():
+                    final[user_id] = await self._copy(bot, draft, markup, inp.broadcast_id, user_id)
 
         # A few copies overlap so a round trip does not cost a permit; the limiter spaces them.
         async with asyncio.TaskGroup() as group:
@@ -160,6 +195,39 @@ class BroadcastActivities:
             failed=counted.count(DeliveryStatus.FAILED),
             blocked=counted.count(DeliveryStatus.BLOCKED),
         )
+
+    @activity.defn
+    async def plan_broadcast_batch(self, inp: BatchInput) -> BatchPlan:
+        """The next range of recipients; the copies go out one activity each (`copy_to_recipient`)."""
+        await self._draft(inp.broadcast_id)
+        rows = await broadcasts.batch(self.sessions, inp.broadcast_id, inp.after_user_id, inp.limit + 1)
+        done, rows = len(rows) <= inp.limit, rows[: inp.limit]
+        statuses = [status for _, status in rows]
+        return BatchPlan(
+            last_user_id=rows[-1][0] if rows else inp.after_user_id,
+            done=done,
+            pending=[user_id for user_id, status in rows if status is DeliveryStatus.PENDING],
+            sent=statuses.count(DeliveryStatus.SENT),
+            failed=statuses.count(DeliveryStatus.FAILED),
+            blocked=statuses.count(DeliveryStatus.BLOCKED),
+        )
+
+    @activity.defn
+    async def copy_to_recipient(self, inp: RecipientRef) -> DeliveryStatus:
+        """One copy, one message: the activity of the bot's paced queue. PENDING: not sent, the
+        operator stopped the broadcast. A retry after the copy was recorded sends nothing."""
+        status = await broadcasts.recipient_status(self.sessions, inp.broadcast_id, inp.user_id)
+        if status is None:
+            raise ApplicationError(
+                f"{inp.user_id} is not a recipient", type="UnknownRecipient", non_retryable=True
+            )
+        if status is not DeliveryStatus.PENDING:
+            return status
+        draft = await self._draft(inp.broadcast_id)
+        markup = url_markup(draft.button_text, draft.button_url)
+        wanted = _StillRunning(self.sessions, inp.broadcast_id)
+        with retried_after_429():
+            return await self._copy(self._bot(), draft, markup, inp.broadcast_id, inp.user_id, wanted, True)
 
     @activity.defn
     async def finish_broadcast(self, inp: FinishInput) -> BroadcastProgress:
@@ -186,9 +254,14 @@ class BroadcastActivities:
         if await broadcasts.report_due(self.sessions, inp.broadcast_id):
             operator = await get_customer(self.sessions, draft.operator_id)
             language = operator.language if operator else "ru"
-            outcome, reason = await send_paced(
-                self._bot(), self.limiter, draft.operator_id, report_text(language, progress)
-            )
+            with retried_after_429():  # on the bot's paced queue
+                outcome, reason = await send_paced(
+                    self._bot(),
+                    self.limiter,
+                    draft.operator_id,
+                    report_text(language, progress),
+                    requeue=True,
+                )
             if outcome is not SendOutcome.SENT:  # the operator blocked the bot: nothing to retry
                 activity.logger.warning("broadcast %s: report not sent: %s", inp.broadcast_id, reason)
             await broadcasts.mark_reported(self.sessions, inp.broadcast_id, utcnow())

@@ -20,11 +20,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities import purposes
 from activities.ledger import ApplyGrantInput
+from bot.delivery import access_card_messages, proxy_card_message
+from bot.keyboards.admin import payment_notice
 from bot.texts import t
 from shop.access import ledger
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import Access, access_of, operator_languages
 from shop.db import SessionFactory
+from shop.messaging.telegram_send import BotMessage
 from shop.models import (
     Payment,
     PaymentMethod,
@@ -40,7 +43,7 @@ from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRe
 from shop.payments.status import transition
 from shop.payments.timeline import EventKind, note, note_grant
 from shop.promo import uses
-from shop.proxy.access import ProxyAccess, proxy_access
+from shop.proxy.access import proxy_access
 from shop.settings import Settings
 from shop.storefront.store import Storefront
 from shop.transitions import TransitionRefused
@@ -49,15 +52,11 @@ log = logging.getLogger(__name__)
 
 
 class Telegram(Protocol):
-    async def send(self, chat_id: int, text: str) -> bool: ...
+    async def deliver(self, message: BotMessage) -> bool: ...
+
+    async def send(self, chat_id: int, text: str, requeue: bool = False) -> bool: ...
 
     async def send_access(self, chat_id: int, language: str, access: Access) -> bool: ...
-
-    async def send_proxy(self, chat_id: int, language: str, proxy: ProxyAccess) -> bool: ...
-
-    async def tell_operator(
-        self, chat_id: int, language: str, text: str, payment_id: str, decide: bool = False
-    ) -> bool: ...
 
     async def refund_star_payment(self, user_id: int, charge_id: str) -> None: ...
 
@@ -327,10 +326,20 @@ class PaymentActivities:
 
     @activity.defn
     async def notify(self, inp: NotifyInput) -> None:
-        """Tell the customer and/or the operators. At-least-once: a retry may repeat a message."""
+        """Tell the customer and/or the operators. At-least-once: a retry may repeat a message.
+        Runs started before the bot's paced queue (workflows.notices) still call it."""
         if self.telegram is None:
             log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
             return
+        for message in await self.compose_notices(inp):
+            await self.telegram.deliver(message)
+
+    @activity.defn
+    async def compose_notices(self, inp: NotifyInput) -> list[BotMessage]:
+        """The messages of a payment event, in order; each goes out as its own paced activity."""
+        if self.telegram is None:
+            log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
+            return []
         payment, user, subscription = await self._customer(inp.payment_id)
         values = {
             "payment_id": payment.id,
@@ -344,36 +353,40 @@ class PaymentActivities:
             else "-",
             "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
         }
+        messages: list[BotMessage] = []
         customer_key, operator_key = MESSAGES[inp.event]
-        told = []
         if inp.event is PaymentEvent.DELIVERED and payment.purpose is not PaymentPurpose.SUBSCRIPTION:
-            sent = await self.telegram.send(
-                user.id, await purposes.delivered_text(self.sessions, self.settings, payment, user)
-            )
-            told.append(
-                f"{payment.purpose.value} message to the customer: {'sent' if sent else 'not delivered'}"
-            )
+            text = await purposes.delivered_text(self.sessions, self.settings, payment, user)
+            messages.append(BotMessage(chat_id=user.id, text=text, what=f"{payment.purpose.value} message"))
         elif inp.event is PaymentEvent.DELIVERED and await self._product(payment) is Product.PROXY:
-            sent = await self.telegram.send_proxy(
-                user.id, user.language, await proxy_access(self.sessions, user.id)
-            )
-            told.append(f"proxy card to the customer: {'sent' if sent else 'not delivered'}")
+            proxy = await proxy_access(self.sessions, user.id)
+            messages.append(proxy_card_message(user.id, user.language, proxy, self.settings))
         elif inp.event is PaymentEvent.DELIVERED:
-            sent = await self.telegram.send_access(
-                user.id, user.language, await access_of(self.sessions, user.id)
-            )
-            told.append(f"access card to the customer: {'sent' if sent else 'not delivered'}")
+            access = await access_of(self.sessions, user.id)
+            messages += access_card_messages(user.id, user.language, access, self.settings)
         elif customer_key:
-            sent = await self.telegram.send(user.id, t(user.language, customer_key, **values))
-            told.append(f"{customer_key} to the customer: {'sent' if sent else 'not delivered'}")
+            messages.append(
+                BotMessage(chat_id=user.id, text=t(user.language, customer_key, **values), what=customer_key)
+            )
         if operator_key:
             decide = inp.event is PaymentEvent.TRANSFER_CLAIMED
-            operators = await operator_languages(self.sessions, self.settings)
-            for admin_id, language in operators.items():
-                text = t(language, operator_key, **values)
-                await self.telegram.tell_operator(admin_id, language, text, payment.id, decide)
-            told.append(f"{operator_key} to {len(operators)} operator(s)")
-        await note(self.sessions, payment.id, EventKind.NOTICE, f"{inp.event.value}: " + "; ".join(told))
+            for admin_id, language in (await operator_languages(self.sessions, self.settings)).items():
+                markup = payment_notice(language, self.settings, payment.id, decide)
+                messages.append(
+                    BotMessage(
+                        chat_id=admin_id,
+                        text=t(language, operator_key, **values),
+                        markup=markup.model_dump(mode="json", exclude_none=True),
+                        what=f"payment {payment.id} notice",
+                    )
+                )
+        # The timeline says what goes out to whom; each message is then sent (and paced) on its own.
+        to = {user.id: "the customer"}
+        told = "; ".join(f"{m.what} to {to.get(m.chat_id, m.chat_id)}" for m in messages)
+        await note(
+            self.sessions, payment.id, EventKind.NOTICE, f"{inp.event.value}: {told or 'nothing to send'}"
+        )
+        return messages
 
     @activity.defn
     async def refund_stars_charge(self, inp: RefundChargeInput) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.payments import Telegram
+from activities.telegram import retried_after_429
 from bot.texts import price, t
 from shop.balance.referral import move_referral_balance
 from shop.customers import referrals
@@ -63,6 +64,7 @@ class ReferralActivities:
             return False
         amount = price(notice.amount, "RUB")
         text = t(notice.language, "ref_reward_notice", invitee=escape(notice.invitee), amount=amount)
-        await self.telegram.send(notice.referrer_id, text)
+        with retried_after_429():  # the activity of the bot's paced queue
+            await self.telegram.send(notice.referrer_id, text, requeue=True)
         await referrals.mark_notified(self.sessions, inp.payment_id)
         return True

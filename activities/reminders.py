@@ -9,6 +9,7 @@ from aiogram import Bot
 from pydantic import BaseModel
 from temporalio import activity
 
+from activities.telegram import retried_after_429
 from bot.reminder_messages import reminder_text, renew_keyboard
 from shop.customers.users import mark_bot_blocked
 from shop.db import SessionFactory
@@ -31,6 +32,11 @@ class ClaimResult(BaseModel):
 
 class SendBatchInput(BaseModel):
     reminder_ids: list[int]
+    now: datetime | None = None
+
+
+class SendOneInput(BaseModel):
+    reminder_id: int
     now: datetime | None = None
 
 
@@ -109,7 +115,19 @@ class ReminderActivities:
                 group.create_task(send(reminder_id))
         return counts
 
-    async def _send_one(self, reminder_id: int, fixed_now: datetime | None, counts: SendCounts) -> None:
+    @activity.defn
+    async def send_reminder(self, inp: SendOneInput) -> SendCounts:
+        """One reminder, one message: the activity of the bot's paced queue. A retry after the send
+        was recorded skips it; counts are 1 in the field of its outcome."""
+        assert self.bot is not None, "claim_reminders returns nothing without a bot"
+        counts = SendCounts()
+        with retried_after_429():
+            await self._send_one(inp.reminder_id, inp.now, counts, requeue=True)
+        return counts
+
+    async def _send_one(
+        self, reminder_id: int, fixed_now: datetime | None, counts: SendCounts, requeue: bool = False
+    ) -> None:
         assert self.bot is not None
         now = fixed_now or utcnow()
         outgoing = await reminders.load_outgoing(self.sessions, await self._policy(), reminder_id, now)
@@ -120,7 +138,7 @@ class ReminderActivities:
             outgoing.language, outgoing.mark, outgoing.expires_at, outgoing.has_paid, now, outgoing.product
         )
         keyboard = renew_keyboard(outgoing.language, outgoing.product)
-        outcome, error = await send_paced(self.bot, self.limiter, outgoing.user_id, text, keyboard)
+        outcome, error = await send_paced(self.bot, self.limiter, outgoing.user_id, text, keyboard, requeue)
         await reminders.record(self.sessions, reminder_id, _COUNTER[outcome], now, error)
         if outcome is SendOutcome.BLOCKED:
             await mark_bot_blocked(self.sessions, outgoing.user_id, now)

@@ -6,6 +6,7 @@ keeps serving while panels are down. Unknown tokens cost the same single indexed
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from shop.subscription.deeplinks import renew_url
 from shop.subscription.formats import Format, UnknownFormat, choose_format, singbox_schema
 from shop.subscription.headers import ProfileInfo, subscription_headers
 from shop.subscription.page import PageFacts, render_not_found, render_page
-from shop.subscription.store import SubscriptionReader, SubscriptionRecord
+from shop.subscription.store import StoreUnavailable, SubscriptionReader, SubscriptionRecord
 from shop.subscription.texts import pick_language, t
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -49,6 +50,8 @@ PAGE_HEADERS = {
     ),
 }
 NO_STORE = {"Cache-Control": "no-store"}
+
+log = logging.getLogger(__name__)
 
 
 def refusal(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
@@ -117,7 +120,11 @@ def router_for(ctx: AppContext, reader: SubscriptionReader, limiter: RateLimiter
         except UnknownFormat:
             return refusal(400, f"unknown format; use one of: {', '.join(f.value for f in Format)}")
         request.state.sub_format = wanted.value
-        record = await reader.find(token)
+        try:
+            record = await reader.find(token)
+        except StoreUnavailable as error:
+            log.warning("/sub: %s", error)
+            return refusal(503, "temporarily unavailable, try again shortly", {"Retry-After": "5"})
         if record is None:
             if wanted is Format.HTML:
                 language = pick_language(headers.get("accept-language", ""), "")

@@ -141,3 +141,22 @@ def test_temporal_ui_and_server_are_published_on_loopback_only() -> None:
             published = str(mapping)
             assert published.startswith("127.0.0.1:"), f"{name} publishes {published} beyond loopback"
     assert services["temporal-ui"]["ports"], "the UI stays reachable through a tunnel"
+
+
+def test_compose_scales_the_stateless_roles_and_keeps_one_bot() -> None:
+    services = _compose()["services"]
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    assert services["api"]["deploy"]["replicas"] >= 2
+    assert services["bot"]["deploy"]["replicas"] == 1, "Telegram hands updates to one poller"
+    # Replicas cannot share a host port: the APIs are reached through the load balancer.
+    assert "ports" not in services["api"]
+    balancer = _compose()["configs"]["api-balancer"]["content"]
+    assert "dynamic a api 8080" in balancer and "/healthz" in balancer
+    assert services["loadbalancer"]["ports"] == ["8080:8080"]
+    for role in ("worker", "api", "bot", "support", "loadbalancer", "postgresql", "temporal"):
+        assert services[role]["restart"] == "unless-stopped", role
+    for role in ("worker", "api", "bot", "support", "loadbalancer"):
+        limits = services[role]["deploy"]["resources"]["limits"]
+        assert limits["cpus"] and limits["memory"], role
+    health = " ".join(services["api"]["healthcheck"]["test"])
+    assert "/healthz" in health

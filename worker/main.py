@@ -1,9 +1,11 @@
-"""The worker process: registers every workflow and activity on the shop's task queue."""
+"""The worker process: registers every workflow and activity on the shop's task queue, and the
+one-message Telegram activities on the bot's paced queue beside it (`shop.messaging.pacing`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import logging
 import py_compile
@@ -33,10 +35,11 @@ from activities.refunds import RefundActivities, RefundLookup
 from activities.reminders import ReminderActivities
 from activities.sales import SalesDigestActivities
 from activities.sweeper import SweepActivities
+from activities.telegram import TelegramActivities
 from bot.gateway import TelegramGateway
 from bot.main import build_bot
 from shop.context import AppContext
-from shop.messaging.pacing import RateLimiter
+from shop.messaging.pacing import RateLimiter, telegram_queue
 from shop.payments.registry import build_providers
 from shop.payments.star_transactions import StarTransactions
 from worker.liveness import Liveness
@@ -122,9 +125,13 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def activities_for(
-    ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncExitStack
-) -> list[Callable[..., Any]]:
+@dataclasses.dataclass
+class Activities:
+    shop: list[Callable[..., Any]]  # the shop's task queue
+    paced: list[Callable[..., Any]]  # the bot's paced queue: each sends one Bot API call
+
+
+def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncExitStack) -> Activities:
     """The activities, bound to the clients they use; `closing` closes those clients at the end."""
     settings = ctx.settings
     ledger = LedgerActivities(ctx.sessions)
@@ -135,7 +142,8 @@ def activities_for(
     providers = build_providers(settings)
     for provider in providers.values():
         closing.push_async_callback(provider.aclose)
-    # One limiter per worker process: Telegram's limit is per bot, so keep one worker sending.
+    # The bot's pace over all workers is the paced queue's rate limit; this process's limiter only
+    # smooths its own calls and shares a 429's pause among them.
     limiter = RateLimiter(settings.telegram_messages_per_second)
     telegram = TelegramGateway(bot, settings, limiter) if bot else None
     payments = PaymentActivities(ctx.sessions, settings, ctx.storefront, providers, telegram)
@@ -150,7 +158,15 @@ def activities_for(
     broadcasts = BroadcastActivities(ctx.sessions, bot, limiter)
     lifecycle = LifecycleActivities(ctx.sessions)
     operators = OperatorActivities(ctx.sessions, telegram)
-    return [
+    paced: list[Callable[..., Any]] = [
+        TelegramActivities(telegram).deliver,
+        reminders.send_reminder,
+        broadcasts.copy_to_recipient,
+        broadcasts.finish_broadcast,
+        referrals.notify_referrer,
+    ]
+    # Runs begun before the paced queue call the batch activities (and these two) on the shop's queue.
+    shop: list[Callable[..., Any]] = [
         ledger.apply_grant,
         panels.list_enabled_hosts,
         panels.upsert_client,
@@ -175,33 +191,47 @@ def activities_for(
         lifecycle.find_ended_access,
         broadcasts.start_broadcast,
         broadcasts.send_broadcast_batch,
+        broadcasts.plan_broadcast_batch,
         broadcasts.finish_broadcast,
         proxies.sync_proxy,
         proxies.mark_proxy_for_reconcile,
         proxies.proxies_due,
         operators.tell_customer,
+        payments.compose_notices,
     ]
+    return Activities(shop=shop, paced=paced)
 
 
 @contextlib.asynccontextmanager
 async def build_worker(
     ctx: AppContext, client: Client, task_queue: str | None = None, bot: Bot | None = None
 ) -> AsyncIterator[Worker]:
-    """`async with build_worker(...)`: the worker polls inside the block; on the way out it stops,
-    then the HTTP clients its activities opened (providers, panels) are closed. The bot stays the
-    caller's to close."""
+    """`async with build_worker(...)`: the worker polls inside the block (the shop's queue and the
+    bot's paced queue); on the way out it stops, then the HTTP clients its activities opened
+    (providers, panels) are closed. The bot stays the caller's to close."""
     compile_workflow_modules()
+    queue = task_queue or ctx.settings.temporal_task_queue
     async with contextlib.AsyncExitStack() as closing:
+        activities = activities_for(ctx, bot, closing)
         worker = Worker(
             client,
-            task_queue=task_queue or ctx.settings.temporal_task_queue,
+            task_queue=queue,
             workflows=WORKFLOWS,
-            activities=activities_for(ctx, bot, closing),
+            activities=activities.shop,
             workflow_runner=workflow_runner(),
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[Liveness()],
         )
-        async with worker:
+        paced = Worker(
+            client,
+            task_queue=telegram_queue(queue),
+            activities=activities.paced,
+            # Enforced by the Temporal server for the whole queue, over every worker polling it.
+            max_task_queue_activities_per_second=ctx.settings.telegram_messages_per_second,
+            graceful_shutdown_timeout=timedelta(seconds=10),
+            interceptors=[Liveness()],
+        )
+        async with worker, paced:
             yield worker
 
 

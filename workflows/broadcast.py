@@ -8,6 +8,7 @@ cursor and sums, so 100k recipients stay far from the history limits.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -15,11 +16,23 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.broadcasts import BatchInput, BroadcastActivities, BroadcastRef, FinishInput
+    from activities.broadcasts import (
+        BatchInput,
+        BatchResult,
+        BroadcastActivities,
+        BroadcastRef,
+        FinishInput,
+        RecipientRef,
+    )
     from shop.messaging.broadcasts import BroadcastProgress
+    from shop.models import DeliveryStatus
+
+from workflows import notices
 
 BATCH = 100
 BATCHES_PER_RUN = 200
+# With one activity per copy a batch costs ~3 events per recipient: continue as new sooner.
+PACED_BATCHES_PER_RUN = 20
 # Database and Telegram calls retry until they work; the worker's liveness beats catch a dead worker.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
 ALIVE = timedelta(seconds=10)
@@ -78,16 +91,22 @@ class BroadcastWorkflow:
                 blocked_before=snapshot.blocked_before,
             )
         after, done = inp.after_user_id, False
-        for _ in range(inp.batches_per_run):
+        paced = notices.paced_queue()
+        runs = inp.batches_per_run if paced is None else min(inp.batches_per_run, PACED_BATCHES_PER_RUN)
+        for _ in range(runs):
             if self.stop_requested:
                 break
-            batch = await workflow.execute_activity_method(
-                BroadcastActivities.send_broadcast_batch,
-                BatchInput(broadcast_id=inp.broadcast_id, after_user_id=after, limit=inp.batch_size),
-                start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=ALIVE,
-                retry_policy=RETRY,
-            )
+            batch_input = BatchInput(broadcast_id=inp.broadcast_id, after_user_id=after, limit=inp.batch_size)
+            if paced is None:
+                batch = await workflow.execute_activity_method(
+                    BroadcastActivities.send_broadcast_batch,
+                    batch_input,
+                    start_to_close_timeout=timedelta(minutes=10),
+                    heartbeat_timeout=ALIVE,
+                    retry_policy=RETRY,
+                )
+            else:
+                batch = await self._paced_batch(batch_input, paced)
             after = batch.last_user_id
             self._progress.sent += batch.sent
             self._progress.failed += batch.failed
@@ -111,7 +130,36 @@ class BroadcastWorkflow:
         self._progress = await workflow.execute_activity_method(
             BroadcastActivities.finish_broadcast,
             FinishInput(broadcast_id=inp.broadcast_id, canceled=self.stop_requested and not done),
+            task_queue=paced,  # it sends one message, the operator's report
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=RETRY,
         )
         return self._progress
+
+    async def _paced_batch(self, inp: BatchInput, queue: str) -> BatchResult:
+        """A batch as one activity per copy on the bot's paced queue: the server spaces them."""
+        plan = await workflow.execute_activity_method(
+            BroadcastActivities.plan_broadcast_batch,
+            inp,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+
+        def copy(user_id: int) -> Callable[[], Awaitable[DeliveryStatus]]:
+            return lambda: workflow.execute_activity_method(
+                BroadcastActivities.copy_to_recipient,
+                RecipientRef(broadcast_id=inp.broadcast_id, user_id=user_id),
+                task_queue=queue,
+                start_to_close_timeout=notices.SEND_TIMEOUT,
+                retry_policy=RETRY,
+            )
+
+        statuses = await notices.in_order([copy(user_id) for user_id in plan.pending])
+        return BatchResult(
+            last_user_id=plan.last_user_id,
+            done=plan.done,
+            stopped=DeliveryStatus.PENDING in statuses,
+            sent=plan.sent + statuses.count(DeliveryStatus.SENT),
+            failed=plan.failed + statuses.count(DeliveryStatus.FAILED),
+            blocked=plan.blocked + statuses.count(DeliveryStatus.BLOCKED),
+        )

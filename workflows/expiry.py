@@ -5,6 +5,7 @@ is harmless."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -19,8 +20,10 @@ with workflow.unsafe.imports_passed_through():
         ReminderActivities,
         SendBatchInput,
         SendCounts,
+        SendOneInput,
     )
 
+from workflows import notices
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
 BATCH = 50
@@ -53,19 +56,36 @@ class ExpiryScanWorkflow:
         )
         totals = SendCounts()
         ids = claim.reminder_ids
+        paced = notices.paced_queue() if ids else None
         for start in range(0, len(ids), BATCH):
-            totals += await workflow.execute_activity_method(
-                ReminderActivities.send_reminders,
-                SendBatchInput(reminder_ids=ids[start : start + BATCH], now=inp.now),
-                start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=timedelta(seconds=10),
-                retry_policy=RETRY,
-            )
+            batch = ids[start : start + BATCH]
+            if paced is None:
+                totals += await workflow.execute_activity_method(
+                    ReminderActivities.send_reminders,
+                    SendBatchInput(reminder_ids=batch, now=inp.now),
+                    start_to_close_timeout=timedelta(minutes=10),
+                    heartbeat_timeout=timedelta(seconds=10),
+                    retry_policy=RETRY,
+                )
+                continue
+            # One activity per message on the bot's paced queue; the server spaces them.
+            for counts in await notices.in_order([self._send(paced, one, inp.now) for one in batch]):
+                totals += counts
         report = ExpiryScanReport(
             claimed=len(ids), telegram_configured=claim.telegram_configured, **totals.model_dump()
         )
         workflow.logger.info("expiry scan: %s", report.model_dump())
         return report
+
+    @staticmethod
+    def _send(queue: str, reminder_id: int, now: datetime | None) -> Callable[[], Awaitable[SendCounts]]:
+        return lambda: workflow.execute_activity_method(
+            ReminderActivities.send_reminder,
+            SendOneInput(reminder_id=reminder_id, now=now),
+            task_queue=queue,
+            start_to_close_timeout=notices.SEND_TIMEOUT,
+            retry_policy=RETRY,
+        )
 
 
 class ReminderCleanupInput(BaseModel):

@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows import notices
 from workflows.payment_messages import stars_refund_key
 
 with workflow.unsafe.imports_passed_through():
@@ -67,11 +68,10 @@ class PaymentSteps:
 
     async def _notify(self, order: Order, event: PaymentEvent, detail: str = "") -> None:
         try:
-            await workflow.execute_activity_method(
-                PaymentActivities.notify,
+            await notices.notify(
                 NotifyInput(payment_id=order.payment_id, event=event, detail=detail),
-                start_to_close_timeout=SHORT,
-                schedule_to_close_timeout=timedelta(hours=1),
+                start_to_close=SHORT,
+                schedule_to_close=timedelta(hours=1),
                 retry_policy=PATIENT,
             )
         except ActivityError:
@@ -120,6 +120,7 @@ class PaymentSteps:
                 await workflow.execute_activity_method(
                     ReferralActivities.notify_referrer,
                     inp,
+                    task_queue=notices.paced_queue(),  # one message
                     start_to_close_timeout=SHORT,
                     schedule_to_close_timeout=timedelta(hours=1),
                     retry_policy=PATIENT,

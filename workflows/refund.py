@@ -12,6 +12,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows import notices
 from workflows.payment_steps import PATIENT, SHORT
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 from workflows.proxy import ProvisionProxyInput, ProvisionProxyWorkflow, proxy_workflow_id
@@ -97,11 +98,10 @@ class RefundWorkflow:
                 start_to_close_timeout=SHORT,
                 retry_policy=PATIENT,
             )
-        await workflow.execute_activity_method(
-            PaymentActivities.notify,
+        await notices.notify(
             NotifyInput(payment_id=inp.payment_id, event=PaymentEvent.REFUND_APPLIED),
-            start_to_close_timeout=SHORT,
-            schedule_to_close_timeout=timedelta(hours=1),
+            start_to_close=SHORT,
+            schedule_to_close=timedelta(hours=1),
             retry_policy=PATIENT,
         )
         return plan

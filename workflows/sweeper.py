@@ -18,6 +18,8 @@ from temporalio.client import (
 )
 from temporalio.common import RetryPolicy
 
+from workflows import notices
+
 with workflow.unsafe.imports_passed_through():
     from activities.payments import NotifyInput, PaymentActivities, PaymentEvent, SetStatusInput
     from activities.sweeper import SweepActivities, SweepInput, SweepReport
@@ -45,10 +47,9 @@ class PaymentSweepWorkflow:
                 SetStatusInput(payment_id=payment_id, status=PaymentStatus.REVIEW, reason=reason),
                 start_to_close_timeout=timedelta(seconds=30),
             )
-            await workflow.execute_activity_method(
-                PaymentActivities.notify,
+            await notices.notify(
                 NotifyInput(payment_id=payment_id, event=PaymentEvent.REVIEW, detail=reason),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close=timedelta(seconds=30),
             )
         return report
 

@@ -8,7 +8,7 @@ import io
 import itertools
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 from PIL import Image
@@ -65,6 +65,9 @@ class World:
         self.flood_seconds = 0
         self.flood_until = 0.0
         self._sent_times: deque[float] = deque()
+        # What Telegram would see: sends accepted per wall-clock second, and the 429s answered.
+        self.sends_per_second: Counter[int] = Counter()
+        self.too_many_requests = 0
         self._ids = itertools.count(1)
         # Updates: a queue Telegram keeps until the bot confirms them (offset or a 2xx webhook answer).
         self.updates: list[dict[str, Any]] = []
@@ -226,7 +229,17 @@ class World:
         if method not in SENDING_METHODS:
             return
         now = time.monotonic()
-        self._flood_wait(now)
+        try:
+            self._flood_wait(now)
+            self._rate(now)
+        except BotApiError:
+            self.too_many_requests += 1
+            raise
+        self.sends_per_second[int(time.time())] += 1
+
+    def _rate(self, now: float) -> None:
+        """At most `rate_limit` sends in any one-second window (a sliding window, stricter than
+        Telegram's own accounting, so a pace that passes here passes there)."""
         if self.rate_limit is None:
             return
         while self._sent_times and now - self._sent_times[0] >= 1.0:

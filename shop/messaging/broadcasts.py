@@ -195,6 +195,17 @@ async def batch(
         return [(user_id, status) for user_id, status in rows]
 
 
+async def recipient_status(
+    sessions: SessionFactory, broadcast_id: str, user_id: int
+) -> DeliveryStatus | None:
+    async with sessions() as session:
+        return await session.scalar(
+            select(BroadcastDelivery.status).where(
+                BroadcastDelivery.broadcast_id == broadcast_id, BroadcastDelivery.user_id == user_id
+            )
+        )
+
+
 async def record(
     sessions: SessionFactory,
     broadcast_id: str,

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from shop.db import SessionFactory
 from shop.models import ShopSetting, utcnow
@@ -139,7 +140,16 @@ class Storefront:
             return self._snapshot
         async with self._lock:
             if time.monotonic() - self._loaded_at >= self.cache_seconds:
-                stored = await self._read()
+                try:
+                    stored = await self._read()
+                except (SQLAlchemyError, OSError) as error:
+                    if self._loaded_at == float("-inf"):
+                        raise
+                    # The database is away (a restart): keep serving the last settings read,
+                    # and look again in a second.
+                    log.warning("owner settings not reloaded, keeping the last ones: %s", error)
+                    self._loaded_at = time.monotonic() - self.cache_seconds + 1
+                    return self._snapshot
                 self._ignored_stored, self._ignored_env = set(), set()
                 snapshot = self._build_skipping_invalid(stored)
                 self._snapshot, self._stored, self._loaded_at = snapshot, stored, time.monotonic()

@@ -105,6 +105,10 @@ class SubscriptionReader(Protocol):
     async def close(self) -> None: ...
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be reached now (restarting, a network cut): try again in a few seconds."""
+
+
 class SqliteReader:
     def __init__(self, path: str, statement: str) -> None:
         self.path = path
@@ -135,12 +139,23 @@ class PostgresReader:
         self.pool: Any = None
 
     async def find(self, token: str) -> SubscriptionRecord | None:
-        if self.pool is None:
-            import asyncpg
+        import asyncpg
 
-            self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.max_size)
-        async with self.pool.acquire() as connection:
-            return record_from(token, await connection.fetch(self.statement, token))
+        # A lost server (restart, failover, network) is no bug of this request: the caller answers
+        # "try again"; the pool replaces the broken connections on the next acquire.
+        lost = (
+            OSError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.OperatorInterventionError,
+        )
+        try:
+            if self.pool is None:
+                self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.max_size)
+            async with self.pool.acquire() as connection:
+                return record_from(token, await connection.fetch(self.statement, token))
+        except lost as error:
+            raise StoreUnavailable(f"{type(error).__name__}: {error}") from None
 
     async def close(self) -> None:
         if self.pool is not None:

@@ -1,0 +1,85 @@
+"""Telegram sends from workflows: on the bot's paced task queue, one message per activity.
+
+Every worker polls that queue with `max_task_queue_activities_per_second` set to the bot's rate, so
+the Temporal server holds the pace for the whole shop however many workers run. Runs started before
+the queue existed (saved histories) keep their old commands: `paced_queue()` is None for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import NotifyInput, PaymentActivities
+    from activities.telegram import TelegramActivities
+    from shop.messaging.pacing import telegram_queue
+
+T = TypeVar("T")
+
+TELEGRAM_QUEUE_PATCH = "telegram-queue"
+# Sends one run keeps scheduled at once: enough to fill the bot's pace, few enough that a batch goes
+# out roughly in order (a Stop or a block lands before the end of the list) and that a long batch
+# does not crowd the queue for other workflows' messages.
+IN_FLIGHT = 32
+SEND_TIMEOUT = timedelta(seconds=30)  # one call; a 429 wait inside it is a few seconds
+# Rate-limited tasks wait in the queue before they start, so a deadline counts from scheduling.
+SEND_DEADLINE = timedelta(hours=1)
+
+
+def paced_queue() -> str | None:
+    """The bot's paced queue, or None (the workflow's own queue) in a run begun before it."""
+    if workflow.patched(TELEGRAM_QUEUE_PATCH):
+        return telegram_queue(workflow.info().task_queue)
+    return None
+
+
+async def in_order(sends: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Runs the sends with at most IN_FLIGHT at a time, started in list order; results in order."""
+    window = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(send: Callable[[], Awaitable[T]]) -> T:
+        async with window:
+            return await send()
+
+    return list(await asyncio.gather(*(one(send) for send in sends)))
+
+
+async def notify(
+    inp: NotifyInput,
+    start_to_close: timedelta = SEND_TIMEOUT,
+    schedule_to_close: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> None:
+    """A payment event's messages to the customer and the operators, in order."""
+    queue = paced_queue()
+    if queue is None:
+        await workflow.execute_activity_method(
+            PaymentActivities.notify,
+            inp,
+            start_to_close_timeout=start_to_close,
+            schedule_to_close_timeout=schedule_to_close,
+            retry_policy=retry_policy,
+        )
+        return
+    messages = await workflow.execute_activity_method(
+        PaymentActivities.compose_notices,
+        inp,
+        start_to_close_timeout=start_to_close,
+        schedule_to_close_timeout=schedule_to_close,
+        retry_policy=retry_policy,
+    )
+    for message in messages:  # in order: the card's text before its QR code
+        await workflow.execute_activity_method(
+            TelegramActivities.deliver,
+            message,
+            task_queue=queue,
+            start_to_close_timeout=SEND_TIMEOUT,
+            schedule_to_close_timeout=schedule_to_close or SEND_DEADLINE,
+            retry_policy=retry_policy,
+        )

@@ -14,7 +14,7 @@ from tests.chaos import chaos_on, invariants, settled
 from tests.polling import eventually
 from tests.topology import can_run_private_postgres
 
-pytestmark = [pytest.mark.chaos, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(2400), pytest.mark.xdist_group("load")]
 
 LOAD_SECONDS = 100
 

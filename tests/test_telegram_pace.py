@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
@@ -69,6 +70,7 @@ def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.wait()
 
 
+@pytest.mark.xdist_group("load")  # one load test at a time: see README "Testing"
 async def test_three_workers_hold_one_bots_pace(
     sqlite_db: Database,
     temporal_client: Client,

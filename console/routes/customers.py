@@ -6,6 +6,7 @@ services in `shop.customers.operations` do each action once per id and audit it 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,19 +16,25 @@ from fastapi.responses import RedirectResponse, Response
 from console.auth import NotFound, actor, require_role
 from console.render import render
 from shop.access.diagnose import diagnose
+from shop.balance import ledger
 from shop.context import AppContext
 from shop.customers import directory
 from shop.customers.operations import UNITS, CustomerDesk
 from shop.customers.profile import profile
+from shop.db import SessionFactory
+from shop.gifts import store as gifts
 from shop.models import utcnow
 from shop.operators.actions import new_action_id
 from shop.operators.forms import Invalid
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
+from shop.promo.catalogue import PromoCatalogue
+from shop.proxy.access import proxy_access, proxy_copy
 
 router = APIRouter()
 support = Depends(require_role(Role.SUPPORT))
 STATES = [state.value for state in directory.State if state.value]
+BALANCE_ENTRIES = 10  # the page shows the newest few; the balance page has the rest
 
 
 def _ctx(request: Request) -> AppContext:
@@ -67,6 +74,26 @@ async def customers(request: Request, operator: Operator = support) -> Response:
     )
 
 
+async def _products(sessions: SessionFactory, user_id: int) -> dict[str, Any]:
+    """The customer's proxy, balance, promo uses and gifts, each read by the service that owns it."""
+    proxy = await proxy_access(sessions, user_id)
+    copy, balance, entries, uses, gift_list = await asyncio.gather(
+        proxy_copy(sessions, user_id, proxy),
+        ledger.balance(sessions, user_id),
+        ledger.entries(sessions, user_id, BALANCE_ENTRIES),
+        PromoCatalogue(sessions).uses_by(user_id),
+        gifts.of_customer(sessions, user_id),
+    )
+    return {
+        "proxy": proxy,
+        "proxy_copy": copy,
+        "balance": balance,
+        "balance_entries": entries,
+        "promo_uses": uses,
+        "gifts": gift_list,
+    }
+
+
 async def _page(
     request: Request, operator: Operator, user_id: int, status: int = 200, **extra: Any
 ) -> Response:
@@ -74,6 +101,7 @@ async def _page(
     found = await profile(ctx.sessions, user_id, ctx.settings.base_url)
     if found is None:
         raise NotFound
+    products = await _products(ctx.sessions, user_id)
     return render(
         request,
         operator,
@@ -83,6 +111,7 @@ async def _page(
         action_id=new_action_id(),
         units=list(UNITS),
         values=extra.pop("values", {}),
+        **products,
         **extra,
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.access.ledger import grant
@@ -164,7 +164,16 @@ async def refund(sessions: SessionFactory, actor: Actor, code: str, reason: str)
     return refunded
 
 
-async def recent(sessions: SessionFactory, limit: int = 100) -> list[GiftView]:
+async def _listed(sessions: SessionFactory, where: ColumnElement[bool], limit: int) -> list[GiftView]:
     async with sessions() as session:
-        rows = await session.scalars(select(Gift).order_by(Gift.created_at.desc()).limit(limit))
+        rows = await session.scalars(select(Gift).where(where).order_by(Gift.created_at.desc()).limit(limit))
         return [_view(row) for row in rows]
+
+
+async def recent(sessions: SessionFactory, limit: int = 100) -> list[GiftView]:
+    return await _listed(sessions, true(), limit)
+
+
+async def of_customer(sessions: SessionFactory, user_id: int, limit: int = 50) -> list[GiftView]:
+    """Gifts the customer bought or opened, newest first."""
+    return await _listed(sessions, or_(Gift.payer_id == user_id, Gift.redeemed_by == user_id), limit)

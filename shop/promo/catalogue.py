@@ -1,5 +1,5 @@
 """The operator's side of promo codes: create and edit (checked field by field, `Invalid`),
-deactivate, and see each code's uses and how it performs (uses, revenue, discount given).
+deactivate, and see each code's uses (or a customer's) and how it performs (uses, revenue, discount given).
 Every change is audited in its own transaction."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 
 from shop.db import SessionFactory
@@ -61,6 +61,7 @@ class PromoRow:
 
 @dataclass(frozen=True)
 class UseRow:
+    code: str
     user_id: int
     payment_id: str | None
     status: PaymentStatus | None
@@ -188,17 +189,19 @@ class PromoCatalogue:
     async def get(self, code_id: int) -> PromoRow | None:
         return next((row for row in await self.rows() if row.id == code_id), None)
 
-    async def uses(self, code_id: int, limit: int = 200) -> list[UseRow]:
+    async def _uses(self, where: ColumnElement[bool], limit: int) -> list[UseRow]:
         async with self.sessions() as session:
             found = await session.execute(
-                select(PromoUse, Payment.status, Payment.amount)
+                select(PromoUse, PromoCode.code, Payment.status, Payment.amount)
+                .join(PromoCode, PromoCode.id == PromoUse.code_id)
                 .outerjoin(Payment, Payment.id == PromoUse.payment_id)
-                .where(PromoUse.code_id == code_id)
+                .where(where)
                 .order_by(PromoUse.id.desc())
                 .limit(limit)
             )
             return [
                 UseRow(
+                    code,
                     use.user_id,
                     use.payment_id,
                     status,
@@ -208,8 +211,15 @@ class PromoCatalogue:
                     use.created_at,
                     use.released_at,
                 )
-                for use, status, amount in found
+                for use, code, status, amount in found
             ]
+
+    async def uses(self, code_id: int, limit: int = 200) -> list[UseRow]:
+        return await self._uses(PromoUse.code_id == code_id, limit)
+
+    async def uses_by(self, user_id: int, limit: int = 50) -> list[UseRow]:
+        """One customer's uses of any code, newest first (the console's customer page)."""
+        return await self._uses(PromoUse.user_id == user_id, limit)
 
     async def create(self, actor: Actor, draft: PromoDraft) -> int:
         try:

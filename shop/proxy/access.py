@@ -1,5 +1,6 @@
-"""A customer's proxy as the bot shows it: state, expiry, the cached `tg://proxy` link; and the
-lookup behind the API's https redirect (Telegram buttons open only http(s) links)."""
+"""A customer's proxy as the bot shows it: state, expiry, the cached `tg://proxy` link; its copy on
+the MTG panel as the console shows it; and the lookup behind the API's https redirect (Telegram
+buttons open only http(s) links)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,45 @@ async def proxy_access(sessions: SessionFactory, user_id: int, now: datetime | N
     active = bool(expires and expires > moment and not banned)
     days = math.ceil((expires - moment).total_seconds() / 86400) if active and expires else 0
     return ProxyAccess(active, expires, days, link or "", token)
+
+
+@dataclass(frozen=True)
+class ProxyCopy:
+    """The customer's proxy on its MTG panel: where it is and what the shop last wrote there."""
+
+    host: str
+    host_enabled: bool
+    node: str  # "" until a node holds it
+    expiry_written: datetime | None
+    enabled_written: bool
+    needs_reconcile: bool
+    last_sync_at: datetime | None
+    in_line: bool  # what the shop last wrote equals what `wanted` says now
+
+
+async def proxy_copy(sessions: SessionFactory, user_id: int, wanted: ProxyAccess) -> ProxyCopy | None:
+    """None while no panel holds a proxy for the customer."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(ProxyClient, MtgHost.name, MtgHost.enabled)
+                .join(Subscription, Subscription.id == ProxyClient.subscription_id)
+                .join(MtgHost, MtgHost.id == ProxyClient.host_id)
+                .where(Subscription.user_id == user_id)
+            )
+        ).first()
+    if row is None:
+        return None
+    client, host, host_enabled = row
+    in_line = (
+        not client.needs_reconcile
+        and client.expiry_written == wanted.expires_at
+        and client.enabled_written == wanted.active
+    )
+    return ProxyCopy(
+        host, host_enabled, client.node, client.expiry_written, client.enabled_written,
+        client.needs_reconcile, client.last_sync_at, in_line,
+    )  # fmt: skip
 
 
 async def link_for_token(sessions: SessionFactory, token: str) -> str | None:

@@ -9,10 +9,11 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel
 from sqlalchemy import select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from shop.db import SessionFactory
 from shop.models import Grant, Payment, PaymentMethod, Plan, Product
-from shop.payments.base import ProviderRefund, ProviderRejected
+from shop.payments.base import ProviderRefund, ProviderRejected, ReceiptFor
 from shop.payments.timeline import EventKind, note
 
 
@@ -31,11 +32,25 @@ class RefundPlan(BaseModel):
     product: Product = Product.VPN  # the entitlement the refunded purchase extended
 
 
+class ProviderRefundInput(BaseModel):
+    payment_id: str  # ours: the payment whose money goes back, in full
+    idempotence_key: str  # the same key on a retry: the provider makes one refund
+
+
 @runtime_checkable
 class RefundLookup(Protocol):
-    """The part of a provider that can re-fetch a refund (YooKassa)."""
+    """The part of a provider with a refund API (YooKassa): re-fetch a refund, make one."""
 
     async def fetch_refund(self, refund_id: str) -> ProviderRefund: ...
+
+    async def create_refund(
+        self,
+        provider_payment_id: str,
+        amount: Decimal,
+        currency: str,
+        idempotence_key: str,
+        receipt: ReceiptFor | None = None,
+    ) -> ProviderRefund: ...
 
 
 class RefundActivities:
@@ -59,6 +74,36 @@ class RefundActivities:
         if refund.currency != payment.currency:
             return f"refund currency {refund.currency} != {payment.currency}"
         return refund.amount
+
+    @activity.defn
+    async def refund_provider_payment(self, inp: ProviderRefundInput) -> ProviderRefund:
+        """Give a payment's whole amount back at its provider (an operator's decision on a payment
+        in review). Outages raise and are retried under the same key; a refusal is final."""
+        async with self.sessions() as session:
+            payment = await session.get(Payment, inp.payment_id)
+            plan = await session.get(Plan, payment.plan_id) if payment and payment.plan_id else None
+        if payment is None or payment.provider_payment_id is None:
+            raise ApplicationError("no provider payment to refund", type="NotRefundable", non_retryable=True)
+        provider = self.lookups.get(payment.method)
+        if provider is None:
+            raise ApplicationError(
+                f"{payment.method} has no refund API", type="NotRefundable", non_retryable=True
+            )
+        try:
+            refund = await provider.create_refund(
+                payment.provider_payment_id,
+                payment.amount,
+                payment.currency,
+                inp.idempotence_key,
+                ReceiptFor(email=payment.receipt_email, item=plan.name if plan else "refund"),
+            )
+        except ProviderRejected as error:
+            await note(self.sessions, payment.id, EventKind.REFUND, f"refund refused: {error}")
+            raise ApplicationError(str(error), type="ProviderRejected", non_retryable=True) from None
+        state = "succeeded" if refund.succeeded else "pending"
+        detail = f"refunded at the provider: {refund.amount} {refund.currency} ({state}), {refund.refund_id}"
+        await note(self.sessions, payment.id, EventKind.REFUND, detail)
+        return refund
 
     @activity.defn
     async def check_refund(self, inp: RefundCheckInput) -> RefundPlan:

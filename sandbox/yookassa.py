@@ -2,7 +2,7 @@
 
 Basic auth; `Idempotence-Key` (same key + same body: same answer; different body: 400; forgotten
 after 24 h of sandbox time); payments `pending -> succeeded | canceled`; list with cursor;
-refunds; notifications redelivered until 200 from a configurable source address.
+refunds (the same key rules); notifications redelivered until 200 from a configurable source address.
 Controls: `pay`, `cancel`, `expire`, `refund`, `notify` (forged or replayed events), `faults`.
 """
 
@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,6 +27,7 @@ from sandbox.delivery import WebhookSender
 ALLOWED_SOURCE = "185.71.76.5"  # inside 185.71.76.0/27
 FOREIGN_SOURCE = "203.0.113.7"
 KEY_TTL = timedelta(hours=24)
+Creator = Callable[[dict[str, Any]], "dict[str, Any] | JSONResponse"]
 
 
 def _error(status: int, code: str, description: str, parameter: str | None = None) -> JSONResponse:
@@ -33,6 +35,17 @@ def _error(status: int, code: str, description: str, parameter: str | None = Non
     if parameter:
         body["parameter"] = parameter
     return JSONResponse(body, status_code=status)
+
+
+def _receipt_ok(receipt: Any) -> bool:
+    if not isinstance(receipt, dict):
+        return False
+    customer = receipt.get("customer") or {}
+    return bool(
+        isinstance(customer, dict)
+        and (customer.get("email") or customer.get("phone"))
+        and receipt.get("items")
+    )
 
 
 def _stamp(moment: datetime) -> str:
@@ -139,15 +152,8 @@ class FakeYooKassa(MovableClock):
             return _error(400, "invalid_request", "bad metadata", "metadata")
         if (body.get("confirmation") or {}).get("type") != "redirect":
             return _error(400, "invalid_request", "confirmation.type must be redirect here", "confirmation")
-        receipt = body.get("receipt")
-        if self.require_receipt:
-            customer = (receipt or {}).get("customer") or {}
-            if (
-                not receipt
-                or not (customer.get("email") or customer.get("phone"))
-                or not receipt.get("items")
-            ):
-                return _error(400, "invalid_request", "Receipt is missing or illegal", "receipt")
+        if self.require_receipt and not _receipt_ok(body.get("receipt")):
+            return _error(400, "invalid_request", "Receipt is missing or illegal", "receipt")
         payment_id = f"{uuid.uuid4()}"
         payment = {
             "id": payment_id, "status": "pending", "paid": False,
@@ -159,8 +165,62 @@ class FakeYooKassa(MovableClock):
             "refundable": False, "refunded_amount": {"value": "0.00", "currency": amount["currency"]},
             "test": self.secret_key.startswith("test_"),
         }  # fmt: skip
+        if self.require_receipt:
+            payment["receipt_registration"] = "pending"
         self.payments[payment_id] = payment
         return payment
+
+    def _create_refund(self, body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
+        payment = self.payments.get(str(body.get("payment_id", "")))
+        if payment is None:
+            return _error(404, "not_found", "payment not found", "payment_id")
+        amount = body.get("amount") or {}
+        try:
+            value = Decimal(str(amount.get("value")))
+        except InvalidOperation:
+            return _error(400, "invalid_request", "amount.value is not a number", "amount.value")
+        if value <= 0 or value != value.quantize(Decimal("0.01")):
+            return _error(400, "invalid_request", "bad amount", "amount")
+        if amount.get("currency") != payment["amount"]["currency"]:
+            return _error(400, "invalid_request", "currency differs from the payment's", "amount.currency")
+        if payment["status"] != "succeeded":
+            return _error(400, "invalid_request", "payment is not succeeded", "payment_id")
+        if payment.get("receipt_registration") and not _receipt_ok(body.get("receipt")):
+            # The payment was fiscalised: its refund needs a receipt too.
+            return _error(400, "invalid_request", "Receipt is missing or illegal", "receipt")
+        remaining = Decimal(payment["amount"]["value"]) - Decimal(payment["refunded_amount"]["value"])
+        if not payment["refundable"] or value > remaining:
+            return _error(400, "invalid_request", "refund amount exceeds what is left", "amount.value")
+        created = self._refund(payment, value)
+        created["description"] = str(body.get("description", ""))[:250]
+        self.notify("refund.succeeded", created)
+        return created
+
+    async def _keyed(self, request: Request, create: Creator) -> Any:
+        """`Idempotence-Key`: the same key and body answer the first result as it was then (a repeat
+        never shows a later status); the same key with another body is refused."""
+        key = request.headers.get("idempotence-key", "")
+        if not key or len(key) > 64:
+            return _error(400, "invalid_request", "Idempotence-Key is required", "Idempotence-Key")
+        raw = await request.body()
+        digest = hashlib.sha256(raw).hexdigest()
+        slot = f"{request.url.path} {key}"
+        known = self.keys.get(slot)
+        if known and self.now() - known[1] < KEY_TTL:
+            if known[0] != digest:
+                return _error(400, "invalid_request", "Idempotence key duplicated", "Idempotence-Key")
+            return self._fault(before=False) or JSONResponse(known[3], status_code=known[2])
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _error(400, "invalid_request", "body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "invalid_request", "body is not a JSON object")
+        result = create(body)
+        if isinstance(result, JSONResponse):
+            return result
+        self.keys[slot] = (digest, self.now(), 200, copy.deepcopy(result))
+        return self._fault(before=False) or result
 
     def _build(self) -> FastAPI:
         app = FastAPI()
@@ -176,26 +236,7 @@ class FakeYooKassa(MovableClock):
 
         @app.post("/v3/payments")
         async def create(request: Request) -> Any:
-            key = request.headers.get("idempotence-key", "")
-            if not key or len(key) > 64:
-                return _error(400, "invalid_request", "Idempotence-Key is required", "Idempotence-Key")
-            raw = await request.body()
-            digest = hashlib.sha256(raw).hexdigest()
-            known = self.keys.get(key)
-            if known and self.now() - known[1] < KEY_TTL:
-                if known[0] != digest:
-                    return _error(400, "invalid_request", "Idempotence key duplicated", "Idempotence-Key")
-                return self._fault(before=False) or JSONResponse(known[3], status_code=known[2])
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                return _error(400, "invalid_request", "body is not JSON")
-            result = self._create(body)
-            if isinstance(result, JSONResponse):
-                return result
-            # The original result, as it was then: a repeat never shows a later status.
-            self.keys[key] = (digest, self.now(), 200, copy.deepcopy(result))
-            return self._fault(before=False) or result
+            return await self._keyed(request, self._create)
 
         @app.get("/v3/payments/{payment_id}")
         async def get(payment_id: str) -> Any:
@@ -218,19 +259,7 @@ class FakeYooKassa(MovableClock):
 
         @app.post("/v3/refunds")
         async def refund(request: Request) -> Any:
-            if not request.headers.get("idempotence-key"):
-                return _error(400, "invalid_request", "Idempotence-Key is required", "Idempotence-Key")
-            body = await request.json()
-            payment = self.payments.get(body.get("payment_id", ""))
-            if payment is None:
-                return _error(404, "not_found", "payment not found")
-            value = Decimal(body["amount"]["value"])
-            remaining = Decimal(payment["amount"]["value"]) - Decimal(payment["refunded_amount"]["value"])
-            if not payment["refundable"] or value > remaining:
-                return _error(400, "invalid_request", "payment is not refundable for this amount", "amount")
-            created = self._refund(payment, value)
-            self.notify("refund.succeeded", created)
-            return created
+            return await self._keyed(request, self._create_refund)
 
         @app.get("/v3/refunds/{refund_id}")
         async def get_refund(refund_id: str) -> Any:

@@ -184,6 +184,7 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
         referrals.notify_referrer,
         sales.send_sales_digest,
         refunds.check_refund,
+        refunds.refund_provider_payment,
         sweeper.sweep_payments,
         reminders.claim_reminders,
         reminders.send_reminders,

@@ -1,8 +1,9 @@
 """Operators' decisions on a payment and their notices to a customer, each one workflow run.
 
 `ResolveReviewWorkflow` (`payment-resolution:<payment id>`): a payment in review is delivered
-anyway, refunded (Stars: the charge goes back) or closed with a reason. One id per payment and a
-start that fails when the id was ever used: the first operator's decision is the only one.
+anyway, refunded (Stars: the charge goes back; YooKassa: a refund keyed by the payment, so a retry
+makes one) or closed with a reason. One id per payment and a start that fails when the id was ever
+used: the first operator's decision is the only one.
 
 `CustomerNoticeWorkflow` (`customer-notice:<action id>`): a message, or the access card again; the
 action id minted into the console's form makes a double click one run.
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         RefundChargeInput,
         SetStatusInput,
     )
+    from activities.refunds import ProviderRefundInput, RefundActivities
     from shop.models import GrantKind, PaymentMethod, PaymentStatus
 
 
@@ -57,9 +59,18 @@ def notice_workflow_id(action_id: str) -> str:
     return f"customer-notice:{action_id}"
 
 
+REFUNDABLE = frozenset({PaymentMethod.STARS, PaymentMethod.YOOKASSA})
+
+
 def refundable(method: PaymentMethod, provider_payment_id: str | None) -> bool:
-    """Where the shop can give the money back itself: a Stars charge (its id is the provider's)."""
-    return method is PaymentMethod.STARS and bool(provider_payment_id)
+    """Where the shop can give the money back itself: a Stars charge (its id is the provider's) or a
+    YooKassa payment (its refund API)."""
+    return method in REFUNDABLE and bool(provider_payment_id)
+
+
+def review_refund_key(payment_id: str) -> str:
+    """The provider's idempotence key: a retried activity or a replayed run refunds once."""
+    return f"review-refund:{payment_id}"
 
 
 @workflow.defn
@@ -97,6 +108,25 @@ class ResolveReviewWorkflow(PaymentSteps):
         await self._notify(order, PaymentEvent.DELIVERED)
         await self._reward_referrer(order)
 
+    async def _refund(self, order: Order, provider_payment_id: str) -> None:
+        if order.method is PaymentMethod.YOOKASSA:  # a new branch: no saved history took it
+            await workflow.execute_activity_method(
+                RefundActivities.refund_provider_payment,
+                ProviderRefundInput(
+                    payment_id=order.payment_id, idempotence_key=review_refund_key(order.payment_id)
+                ),
+                start_to_close_timeout=SHORT,
+                retry_policy=PATIENT,
+            )
+            return
+        await workflow.execute_activity_method(
+            PaymentActivities.refund_stars_charge,
+            RefundChargeInput(user_id=order.user_id, charge_id=provider_payment_id),
+            start_to_close_timeout=SHORT,
+            heartbeat_timeout=ALIVE,
+            retry_policy=PATIENT,
+        )
+
     @workflow.run
     async def run(self, inp: ResolveInput) -> ResolveResult:
         order = await workflow.execute_activity_method(
@@ -113,13 +143,7 @@ class ResolveReviewWorkflow(PaymentSteps):
         if inp.resolution is Resolution.REFUND:
             if order.provider_payment_id is None or not refundable(order.method, order.provider_payment_id):
                 return ResolveResult(status=None)  # the service offers it only where it can be done
-            await workflow.execute_activity_method(
-                PaymentActivities.refund_stars_charge,
-                RefundChargeInput(user_id=order.user_id, charge_id=order.provider_payment_id),
-                start_to_close_timeout=SHORT,
-                heartbeat_timeout=ALIVE,
-                retry_policy=PATIENT,
-            )
+            await self._refund(order, order.provider_payment_id)
             await self._status(order, PaymentStatus.REFUNDED, inp.reason)
             await self._notify(order, PaymentEvent.REFUND_APPLIED)
             return ResolveResult(status=PaymentStatus.REFUNDED)

@@ -46,6 +46,13 @@ class ProviderRefund(BaseModel):
     currency: str
 
 
+class ReceiptFor(BaseModel):
+    """Whom a refund's receipt goes to and what it names (the payment's receipt had the same)."""
+
+    email: str | None
+    item: str
+
+
 class NewPayment(BaseModel):
     """What we ask a provider to create; `payment_id` is also the idempotency key."""
 

@@ -11,7 +11,7 @@ import httpx
 
 from shop.models import PaymentMethod
 from shop.payments import http
-from shop.payments.base import NewPayment, ProviderPayment, ProviderRefund, ProviderStatus
+from shop.payments.base import NewPayment, ProviderPayment, ProviderRefund, ProviderStatus, ReceiptFor
 
 # The documented notification sources (not the SDK's narrower IPv6 list).
 NOTIFICATION_NETWORKS = tuple(
@@ -63,6 +63,16 @@ def parse_payment(body: dict[str, Any]) -> ProviderPayment:
     )
 
 
+def parse_refund(body: dict[str, Any]) -> ProviderRefund:
+    return ProviderRefund(
+        refund_id=str(body["id"]),
+        provider_payment_id=str(body["payment_id"]),
+        succeeded=body["status"] == "succeeded",
+        amount=Decimal(body["amount"]["value"]),
+        currency=body["amount"]["currency"],
+    )
+
+
 class YooKassa:
     method = PaymentMethod.YOOKASSA
 
@@ -84,14 +94,16 @@ class YooKassa:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def _receipt(self, order: NewPayment) -> dict[str, Any] | None:
-        email = order.receipt_email or self.fallback_email
+    def _receipt(
+        self, email: str | None, description: str, amount: Decimal, currency: str
+    ) -> dict[str, Any] | None:
+        email = email or self.fallback_email
         if not email:
             return None
         item = {
-            "description": order.description[:128],
+            "description": description[:128],
             "quantity": "1.00",
-            "amount": money(order.amount) | {"currency": order.currency},
+            "amount": money(amount) | {"currency": currency},
             "vat_code": self.vat_code,
             "payment_mode": "full_payment",
             "payment_subject": "service",
@@ -106,7 +118,7 @@ class YooKassa:
             "description": order.description[:128],
             "metadata": {"order_id": order.payment_id, "tg_user_id": str(order.user_id)},
         }
-        receipt = self._receipt(order)
+        receipt = self._receipt(order.receipt_email, order.description, order.amount, order.currency)
         if receipt:
             body["receipt"] = receipt
         # Our payment id is the key: a retried create returns the same YooKassa payment.
@@ -136,11 +148,28 @@ class YooKassa:
 
     async def fetch_refund(self, refund_id: str) -> ProviderRefund:
         request = self.http.build_request("GET", f"refunds/{refund_id}")
-        body = (await http.send(self.http, request)).json()
-        return ProviderRefund(
-            refund_id=str(body["id"]),
-            provider_payment_id=str(body["payment_id"]),
-            succeeded=body["status"] == "succeeded",
-            amount=Decimal(body["amount"]["value"]),
-            currency=body["amount"]["currency"],
+        return parse_refund((await http.send(self.http, request)).json())
+
+    async def create_refund(
+        self,
+        provider_payment_id: str,
+        amount: Decimal,
+        currency: str,
+        idempotence_key: str,
+        receipt: ReceiptFor | None = None,
+    ) -> ProviderRefund:
+        """Give `amount` of a succeeded payment back. The caller's key makes a retry the same refund
+        (YooKassa answers a repeated key with the refund it made the first time). With
+        fiscalisation the refund carries a receipt, as the payment did."""
+        body: dict[str, Any] = {
+            "payment_id": provider_payment_id,
+            "amount": money(amount) | {"currency": currency},
+            "description": f"refund {idempotence_key}"[:250],
+        }
+        fiscal = self._receipt(receipt.email, receipt.item, amount, currency) if receipt else None
+        if fiscal:
+            body["receipt"] = fiscal
+        request = self.http.build_request(
+            "POST", "refunds", json=body, headers={"Idempotence-Key": idempotence_key[:64]}
         )
+        return parse_refund((await http.send(self.http, request)).json())

@@ -28,9 +28,12 @@ from shop.models import (
     PaymentMethod,
     PaymentPurpose,
     PaymentStatus,
+    Plan,
+    Product,
     ReferralReward,
 )
 from shop.operators.audit import Actor
+from shop.payments.pricing import CheckoutError
 from shop.payments.service import new_payment_id, record_payment
 from shop.payments.status import transition
 from shop.storefront.fields import OwnerSettings
@@ -139,6 +142,24 @@ async def paid_gift(db: Database, payer: int) -> gifts.GiftView:
     )
     assert first.code == again.code
     return first
+
+
+async def test_a_proxy_plan_cannot_be_bought_as_a_gift(db: Database) -> None:
+    """A gift grants VPN days when opened: a gift order of a proxy plan is refused, nothing minted."""
+    await subscriber(db.sessions, 4350)
+    proxy = await plan(db.sessions, "Proxy month")
+    async with db.sessions() as session, session.begin():
+        row = await session.get(Plan, proxy.id)
+        assert row is not None
+        row.product = Product.PROXY
+    with pytest.raises(CheckoutError) as refused:
+        await record_payment(
+            db.sessions, OWNER, new_payment_id(), 4350, proxy.id, PaymentMethod.YOOKASSA,
+            purpose=PaymentPurpose.GIFT,
+        )  # fmt: skip
+    assert refused.value.key == "pay_plan_unavailable"
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
 async def test_a_gift_opened_by_two_customers_at_once_goes_to_one(db: Database) -> None:

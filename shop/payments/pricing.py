@@ -109,6 +109,10 @@ async def mint_plan_payment(
                 raise CheckoutError("pay_method_unavailable")
             if purpose is PaymentPurpose.SUBSCRIPTION and not offer.offered_to(paid_before):
                 raise CheckoutError("pay_plan_unavailable")
+            # An opened gift grants VPN days (shop.gifts), so a gift is only ever a VPN plan, even
+            # when a crafted button names another.
+            if purpose is PaymentPurpose.GIFT and offer.product is not Product.VPN:
+                raise CheckoutError("pay_plan_unavailable")
             if offer.product is Product.PROXY and not await proxy_on_sale(sessions):
                 raise CheckoutError("proxy_unavailable")
             terms = None

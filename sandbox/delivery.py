@@ -35,6 +35,7 @@ class WebhookSender:
     # thousand requests in httpcore's pool, whose assignment is quadratic and stalls the loop.
     concurrency: int = 32
     attempts: list[Attempt] = field(default_factory=list)
+    gave_up: list[bytes] = field(default_factory=list)  # events never answered 200: redelivery ended
     held: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient | None = None
@@ -80,8 +81,10 @@ class WebhookSender:
             if self.max_attempts and tries >= self.max_attempts:
                 log.warning("webhook to %s failed %s times: disabled", self.url, tries)
                 self.disabled = True
+                self.gave_up.append(body)
                 return
             if asyncio.get_running_loop().time() > deadline:
+                self.gave_up.append(body)
                 return
             await asyncio.sleep(self.retry_interval)
 

@@ -52,6 +52,9 @@ async def test_burst_with_double_clicks_duplicate_webhooks_and_a_panel_outage(
         assert all(links) and len(set(links)) == BURST  # each double click: one link
         assert len(bench.yookassa.payments) == BURST
         bench.yookassa.webhooks.copies = 5
+        # YooKassa redelivers for 24 h; an attempt the loaded shop does not answer within the
+        # sender's 10 s is redelivered, as it would be, and must not double anything.
+        bench.yookassa.webhooks.window = 600
         provider_ids = list(bench.yookassa.payments)
         half = len(provider_ids) // 2
         for provider_id in provider_ids[:half]:
@@ -64,7 +67,11 @@ async def test_burst_with_double_clicks_duplicate_webhooks_and_a_panel_outage(
         results = await asyncio.gather(*(bench.result(pid, within=400) for pid in ids.values()))
         assert {r.stage for r in results} == {"delivered"}
         await bench.yookassa.webhooks.drain()
-        assert {a.status for a in bench.yookassa.webhooks.attempts} == {200}
+        hooks = bench.yookassa.webhooks
+        answered = [a for a in hooks.attempts if a.status == 200]
+        # Every copy of every event answered 200 in the end (how fast is bench/payments_bench.py's).
+        assert not hooks.gave_up and len(answered) == 5 * BURST
+        assert {a.status for a in hooks.attempts} <= {200, None}  # unanswered in time, never refused
         async with ctx.sessions() as session:
             grants = await session.scalar(select(func.count()).select_from(Grant))
             keys = set(await session.scalars(select(Grant.source_key)))

@@ -277,13 +277,11 @@ class PaymentActivities:
         if inp.status is PaymentStatus.DELIVERED:
             fields["delivered_at"] = utcnow()
         try:
-            previous = await transition(self.sessions, inp.payment_id, inp.status, **fields)
+            return await transition(
+                self.sessions, inp.payment_id, inp.status, noted_by="workflow", reason=inp.reason, **fields
+            )
         except TransitionRefused as error:
             raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
-        if previous is not inp.status:  # a retried activity that finds it done adds no line
-            detail = f"{previous.value} → {inp.status.value}" + (f": {inp.reason}" if inp.reason else "")
-            await note(self.sessions, inp.payment_id, EventKind.STATUS, detail, "workflow")
-        return previous
 
     @activity.defn
     async def record_paid(self, inp: RecordPaidInput) -> None:

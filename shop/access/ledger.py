@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from shop.db import SessionFactory
+from shop.db import SessionFactory, engine_of
 from shop.models import Grant, GrantKind, Product, Subscription, utcnow
 
 
@@ -51,11 +51,14 @@ async def grant(
 ) -> GrantResult:
     now = now or utcnow()
     column = expiry_column(product)
+    applied_expiry = select(Grant.resulting_expiry).where(Grant.source_key == source_key)
+    # Core on a connection: a grant is on every payment's path, and a Session's unit of work
+    # costs more than these four statements.
     try:
-        async with sessions() as session, session.begin():
+        async with engine_of(sessions).begin() as connection:
             # Writing the row first locks it: on PostgreSQL it serialises grants of one
             # subscription, on SQLite it takes the write lock before any read so no snapshot goes stale.
-            locked = await session.execute(
+            locked = await connection.execute(
                 update(Subscription)
                 .where(Subscription.id == subscription_id)
                 .values(updated_at=now)
@@ -65,12 +68,12 @@ async def grant(
             if row is None:
                 raise UnknownSubscription(subscription_id)
             current: datetime | None = row[0]
-            existing = await session.scalar(select(Grant).where(Grant.source_key == source_key))
+            existing = await connection.scalar(applied_expiry)
             if existing is not None:
-                return GrantResult(False, current or existing.resulting_expiry, existing.resulting_expiry)
+                return GrantResult(False, current or existing, existing)
             new_expiry = next_expiry(current, duration, now)
-            session.add(
-                Grant(
+            await connection.execute(
+                insert(Grant).values(
                     subscription_id=subscription_id,
                     kind=kind,
                     product=product,
@@ -84,18 +87,18 @@ async def grant(
             values: dict[str, object] = {column.key: new_expiry}
             if kind is GrantKind.PURCHASE and product is Product.VPN:
                 values["has_paid"] = True
-            await session.execute(
+            await connection.execute(
                 update(Subscription).where(Subscription.id == subscription_id).values(values)
             )
             return GrantResult(True, new_expiry, new_expiry)
     except IntegrityError:
         # The same source key was applied to another subscription row at the same moment.
-        async with sessions() as session:
-            existing = await session.scalar(select(Grant).where(Grant.source_key == source_key))
-            expires = await session.scalar(select(column).where(Subscription.id == subscription_id))
+        async with engine_of(sessions).connect() as connection:
+            existing = await connection.scalar(applied_expiry)
+            expires = await connection.scalar(select(column).where(Subscription.id == subscription_id))
         if existing is None:
             raise
-        return GrantResult(False, expires or existing.resulting_expiry, existing.resulting_expiry)
+        return GrantResult(False, expires or existing, existing)
 
 
 async def history(sessions: SessionFactory, subscription_id: int) -> list[Grant]:

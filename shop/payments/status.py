@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from shop.db import SessionFactory
 from shop.models import Payment, PaymentStatus, utcnow
+from shop.payments import timeline
 from shop.promo import uses
 from shop.transitions import move
 
@@ -29,14 +32,29 @@ FINAL = frozenset({S.DELIVERED, S.CANCELED, S.EXPIRED, S.REVIEW, S.REFUNDED})
 
 
 async def transition(
-    sessions: SessionFactory, payment_id: str, target: PaymentStatus, **fields: Any
+    sessions: SessionFactory,
+    payment_id: str,
+    target: PaymentStatus,
+    *,
+    noted_by: str | None = None,
+    reason: str | None = None,
+    **fields: Any,
 ) -> PaymentStatus:
     """Move the payment to `target` (setting `fields` too); see `shop.transitions.move`. A payment
     that ends without money gives its promo code use back; a delivered one settles the code the
-    customer had chosen. Both run on every call (idempotent), so a retry after a crash finishes them."""
-    previous = await move(sessions, Payment, payment_id, target, ALLOWED_FROM, updated_at=utcnow(), **fields)
-    if target in uses.RELEASING:
-        await uses.release_payment(sessions, payment_id)
-    elif target is S.DELIVERED:
-        await uses.settle(sessions, payment_id)
-    return previous
+    customer had chosen. Both run on every call (idempotent) in the move's transaction. `noted_by`:
+    the timeline's line for the move ("pending → succeeded: reason") commits with it too, so a
+    retry that finds the move made adds none."""
+
+    async def with_move(connection: AsyncConnection, previous: PaymentStatus) -> None:
+        if target in uses.RELEASING:
+            await uses.release_payment(connection, payment_id)
+        elif target is S.DELIVERED:
+            await uses.settle(connection, payment_id)
+        if noted_by is not None and previous is not target:
+            detail = f"{previous.value} → {target.value}" + (f": {reason}" if reason else "")
+            await timeline.write(connection, payment_id, timeline.EventKind.STATUS, detail, noted_by)
+
+    return await move(
+        sessions, Payment, payment_id, target, ALLOWED_FROM, with_move, updated_at=utcnow(), **fields
+    )

@@ -15,8 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import insert, literal, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shop.db import SessionFactory
+from shop.db import SessionFactory, engine_of
 from shop.models import Payment, PaymentEventRow, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -48,22 +49,29 @@ class Event:
     at: datetime
 
 
-async def note(
-    sessions: SessionFactory, payment_id: str, kind: EventKind, detail: str = "", actor: str = ""
+async def write(
+    connection: AsyncConnection, payment_id: str, kind: EventKind, detail: str = "", actor: str = ""
 ) -> None:
-    """Appends one step; a payment id we do not know appends nothing."""
-    now = utcnow()
+    """Appends one step in the caller's transaction (a status change commits with its line); a
+    payment id we do not know appends nothing."""
     known = select(
         literal(payment_id),
         literal(kind.value),
         literal(detail[:2000]),
         literal(actor[:64]),
-        literal(now, UTCDateTime()),
+        literal(utcnow(), UTCDateTime()),
     ).where(Payment.id == payment_id)
     columns = ["payment_id", "kind", "detail", "actor", "created_at"]
+    await connection.execute(insert(PaymentEventRow).from_select(columns, known))
+
+
+async def note(
+    sessions: SessionFactory, payment_id: str, kind: EventKind, detail: str = "", actor: str = ""
+) -> None:
+    """Appends one step in a transaction of its own (a connection: lighter than a Session)."""
     try:
-        async with sessions() as session, session.begin():
-            await session.execute(insert(PaymentEventRow).from_select(columns, known))
+        async with engine_of(sessions).begin() as connection:
+            await write(connection, payment_id, kind, detail, actor)
     except SQLAlchemyError as error:
         log.warning("payment %s: %s not written to the timeline: %s", payment_id, kind, error)
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shop.access.ledger import GrantResult, grant
 from shop.customers.accounts import ensure_subscription
@@ -48,7 +48,7 @@ def free_days_key(code_id: int, user_id: int) -> str:
     return f"promo:{code_id}:{user_id}"
 
 
-async def _release(session: AsyncSession, use_ids: list[int]) -> None:
+async def _release(session: AsyncSession | AsyncConnection, use_ids: list[int]) -> None:
     """Gives these uses back: each at most once (the released_at condition), the counter with it."""
     for use_id in use_ids:
         released = await session.execute(
@@ -119,15 +119,15 @@ async def reserve(
     )
 
 
-async def release_payment(sessions: SessionFactory, payment_id: str) -> bool:
-    """The payment ended without money: its use (if any) goes back, once however often this runs."""
-    async with sessions() as session, session.begin():
-        ids = list(
-            await session.scalars(
-                select(PromoUse.id).where(PromoUse.payment_id == payment_id, PromoUse.released_at.is_(None))
-            )
+async def release_payment(connection: AsyncConnection, payment_id: str) -> bool:
+    """The payment ended without money: its use (if any) goes back, once however often this runs.
+    In the caller's transaction: the payment's move to its final status (`shop.payments.status`)."""
+    ids = list(
+        await connection.scalars(
+            select(PromoUse.id).where(PromoUse.payment_id == payment_id, PromoUse.released_at.is_(None))
         )
-        await _release(session, ids)
+    )
+    await _release(connection, ids)
     return bool(ids)
 
 
@@ -182,16 +182,18 @@ async def activate(
     return Activation(code.code, days, result)
 
 
-async def settle(sessions: SessionFactory, payment_id: str) -> None:
-    """The payment that carried a code was delivered: the customer's choice of it is spent."""
-    async with sessions() as session, session.begin():
-        use = await session.scalar(select(PromoUse).where(PromoUse.payment_id == payment_id))
-        if use is not None:
-            await session.execute(
-                delete(PromoChoice).where(
-                    PromoChoice.user_id == use.user_id, PromoChoice.code_id == use.code_id
-                )
-            )
+async def settle(connection: AsyncConnection, payment_id: str) -> None:
+    """The payment that carried a code was delivered: the customer's choice of it is spent. In the
+    caller's transaction: the payment's move to delivered (`shop.payments.status`)."""
+    use = (
+        await connection.execute(
+            select(PromoUse.user_id, PromoUse.code_id).where(PromoUse.payment_id == payment_id)
+        )
+    ).first()
+    if use is not None:
+        await connection.execute(
+            delete(PromoChoice).where(PromoChoice.user_id == use.user_id, PromoChoice.code_id == use.code_id)
+        )
 
 
 async def holds(sessions: SessionFactory, code_id: int, user_id: int) -> bool:

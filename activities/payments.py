@@ -33,16 +33,13 @@ from shop.models import (
     PaymentMethod,
     PaymentPurpose,
     PaymentStatus,
-    Plan,
     Product,
-    Subscription,
-    User,
     utcnow,
 )
 from shop.payments.base import NewPayment, Provider, ProviderPayment, ProviderRejected
+from shop.payments.facts import payment_facts
 from shop.payments.status import transition
 from shop.payments.timeline import EventKind, note, note_grant
-from shop.promo import uses
 from shop.proxy.access import proxy_access
 from shop.settings import Settings
 from shop.storefront.store import Storefront
@@ -188,34 +185,30 @@ class PaymentActivities:
 
     @activity.defn
     async def load_order(self, inp: PaymentRef) -> Order | None:
-        async with self.sessions() as session:
-            payment = await session.get(Payment, inp.payment_id)
-            plan = await session.get(Plan, payment.plan_id) if payment and payment.plan_id else None
-        if payment is None or (plan is None and payment.purpose is not PaymentPurpose.TOPUP):
+        facts = await payment_facts(self.sessions, inp.payment_id)
+        if facts is None or (facts.plan_name is None and facts.purpose is not PaymentPurpose.TOPUP):
             return None
-        subscription = await ensure_subscription(self.sessions, payment.user_id)
+        subscription_id = (
+            facts.subscription_id or (await ensure_subscription(self.sessions, facts.user_id)).id
+        )
         shop_name = (await self.storefront.current()).shop_name
-        days = plan.duration_days if plan else 0
-        promo = await uses.of_payment(self.sessions, payment.id)
-        if promo is not None and promo.released_at is None:
-            days += promo.bonus_days
         return Order(
-            payment_id=payment.id,
-            user_id=payment.user_id,
-            subscription_id=subscription.id,
-            method=payment.method,
-            amount=payment.amount,
-            currency=payment.currency,
-            seconds=int(timedelta(days=days).total_seconds()),
-            description=f"{shop_name}: {plan.name if plan else t('ru', 'topup_description')}",
-            status=payment.status,
-            provider_payment_id=payment.provider_payment_id,
-            pay_url=payment.confirmation_url,
-            receipt_email=payment.receipt_email,
-            test_mode=self.settings.yookassa_test_mode if payment.method is PaymentMethod.YOOKASSA else None,
+            payment_id=facts.id,
+            user_id=facts.user_id,
+            subscription_id=subscription_id,
+            method=facts.method,
+            amount=facts.amount,
+            currency=facts.currency,
+            seconds=int(timedelta(days=facts.days).total_seconds()),
+            description=f"{shop_name}: {facts.plan_name or t('ru', 'topup_description')}",
+            status=facts.status,
+            provider_payment_id=facts.provider_payment_id,
+            pay_url=facts.confirmation_url,
+            receipt_email=facts.receipt_email,
+            test_mode=self.settings.yookassa_test_mode if facts.method is PaymentMethod.YOOKASSA else None,
             timings=self._timings(),
-            purpose=payment.purpose,
-            product=plan.product if plan else Product.VPN,
+            purpose=facts.purpose,
+            product=facts.product,
         )
 
     @activity.defn
@@ -307,21 +300,6 @@ class PaymentActivities:
         applied, expiry = granted.applied, granted.grant_expiry
         await note_grant(self.sessions, inp.payment_id, g.seconds, expiry, applied, g.actor)
 
-    async def _customer(self, payment_id: str) -> tuple[Payment, User, Subscription | None]:
-        async with self.sessions() as session:
-            payment = await session.get(Payment, payment_id)
-            assert payment is not None
-            user = await session.get(User, payment.user_id)
-            assert user is not None
-            subscription = await session.scalar(
-                select(Subscription).where(Subscription.user_id == payment.user_id)
-            )
-        return payment, user, subscription
-
-    async def _product(self, payment: Payment) -> Product:
-        async with self.sessions() as session:
-            return await session.scalar(select(Plan.product).where(Plan.id == payment.plan_id)) or Product.VPN
-
     @activity.defn
     async def notify(self, inp: NotifyInput) -> None:
         """Tell the customer and/or the operators. At-least-once: a retry may repeat a message.
@@ -338,33 +316,35 @@ class PaymentActivities:
         if self.telegram is None:
             log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
             return []
-        payment, user, subscription = await self._customer(inp.payment_id)
+        payment = await payment_facts(self.sessions, inp.payment_id)
+        assert payment is not None
+        user_id, language = payment.user_id, payment.language
         values = {
             "payment_id": payment.id,
             "method": payment.method.value,
             "amount": payment.amount,
             "currency": payment.currency,
-            "user_id": user.id,
+            "user_id": user_id,
             "detail": escape(inp.detail),
-            "expires": subscription.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-            if subscription and subscription.expires_at
-            else "-",
-            "url": f"{self.settings.base_url}/sub/{subscription.token}" if subscription else "",
+            "expires": payment.expires_at.strftime("%Y-%m-%d %H:%M UTC") if payment.expires_at else "-",
+            "url": f"{self.settings.base_url}/sub/{payment.subscription_token}"
+            if payment.subscription_token
+            else "",
         }
         messages: list[BotMessage] = []
         customer_key, operator_key = MESSAGES[inp.event]
         if inp.event is PaymentEvent.DELIVERED and payment.purpose is not PaymentPurpose.SUBSCRIPTION:
-            text = await purposes.delivered_text(self.sessions, self.settings, payment, user)
-            messages.append(BotMessage(chat_id=user.id, text=text, what=f"{payment.purpose.value} message"))
-        elif inp.event is PaymentEvent.DELIVERED and await self._product(payment) is Product.PROXY:
-            proxy = await proxy_access(self.sessions, user.id)
-            messages.append(proxy_card_message(user.id, user.language, proxy, self.settings))
+            text = await purposes.delivered_text(self.sessions, self.settings, payment)
+            messages.append(BotMessage(chat_id=user_id, text=text, what=f"{payment.purpose.value} message"))
+        elif inp.event is PaymentEvent.DELIVERED and payment.product is Product.PROXY:
+            proxy = await proxy_access(self.sessions, user_id)
+            messages.append(proxy_card_message(user_id, language, proxy, self.settings))
         elif inp.event is PaymentEvent.DELIVERED:
-            access = await access_of(self.sessions, user.id)
-            messages += access_card_messages(user.id, user.language, access, self.settings)
+            access = await access_of(self.sessions, user_id)
+            messages += access_card_messages(user_id, language, access, self.settings)
         elif customer_key:
             messages.append(
-                BotMessage(chat_id=user.id, text=t(user.language, customer_key, **values), what=customer_key)
+                BotMessage(chat_id=user_id, text=t(language, customer_key, **values), what=customer_key)
             )
         if operator_key:
             decide = inp.event is PaymentEvent.TRANSFER_CLAIMED
@@ -379,7 +359,7 @@ class PaymentActivities:
                     )
                 )
         # The timeline says what goes out to whom; each message is then sent (and paced) on its own.
-        to = {user.id: "the customer"}
+        to = {user_id: "the customer"}
         told = "; ".join(f"{m.what} to {to.get(m.chat_id, m.chat_id)}" for m in messages)
         await note(
             self.sessions, payment.id, EventKind.NOTICE, f"{inp.event.value}: {told or 'nothing to send'}"

@@ -13,7 +13,8 @@ from bot.texts import price, t
 from shop.balance import ledger
 from shop.db import SessionFactory
 from shop.gifts import store as gifts
-from shop.models import BalanceKind, Payment, PaymentPurpose, User
+from shop.models import BalanceKind, Payment, PaymentPurpose
+from shop.payments.facts import PaymentFacts
 from shop.settings import Settings
 from shop.subscription.deeplinks import bot_link
 
@@ -48,10 +49,10 @@ class PurposeActivities:
         raise ValueError(f"payment {payment.id} buys a subscription")
 
 
-async def delivered_text(sessions: SessionFactory, settings: Settings, payment: Payment, user: User) -> str:
-    lang = user.language
+async def delivered_text(sessions: SessionFactory, settings: Settings, payment: PaymentFacts) -> str:
+    lang = payment.language
     if payment.purpose is PaymentPurpose.TOPUP:
-        now = await ledger.balance(sessions, user.id)
+        now = await ledger.balance(sessions, payment.user_id)
         return t(lang, "topup_done", amount=price(payment.amount, "RUB"), balance=price(now, "RUB"))
     gift = await gifts.mint(sessions, payment.id)
     start = f"{gifts.START_PREFIX}{gift.code}"

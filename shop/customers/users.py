@@ -6,11 +6,12 @@ import enum
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from shop.customers import accounts
-from shop.db import SessionFactory
+from shop.db import SessionFactory, engine_of
 from shop.models import Host, PanelClient, Subscription, User, utcnow
 from shop.settings import Settings
 
@@ -136,39 +137,50 @@ def days_left(expires_at: datetime | None, now: datetime) -> int:
     return math.ceil((expires_at - now).total_seconds() / 86400)
 
 
+def _access_query(telegram_id: int) -> Any:
+    """The subscription, the enabled hosts and its clients on them, in one statement (a delivered
+    payment's card reads it, so does the bot's menu)."""
+    servers = select(func.count()).select_from(Host).where(Host.enabled).scalar_subquery()
+    serving = Host.enabled & PanelClient.enabled_written & (PanelClient.link != "")
+    return (
+        select(
+            servers,
+            Subscription.expires_at,
+            Subscription.token,
+            Subscription.has_paid,
+            func.count(Host.id).filter(serving),
+            func.coalesce(func.sum(PanelClient.upload), 0),
+            func.coalesce(func.sum(PanelClient.download), 0),
+        )
+        .select_from(Subscription)
+        .outerjoin(PanelClient, PanelClient.subscription_id == Subscription.id)
+        .outerjoin(Host, Host.id == PanelClient.host_id)
+        .where(Subscription.user_id == telegram_id)
+        .group_by(Subscription.id)
+    )
+
+
 async def access_of(sessions: SessionFactory, telegram_id: int, now: datetime | None = None) -> Access:
     now = now or utcnow()
-    ready, upload, download = 0, 0, 0
-    async with sessions() as session:
-        subscription = await session.scalar(select(Subscription).where(Subscription.user_id == telegram_id))
-        servers = await session.scalar(select(func.count()).select_from(Host).where(Host.enabled)) or 0
-        if subscription is not None:
-            serving = Host.enabled & PanelClient.enabled_written & (PanelClient.link != "")
-            ready, upload, download = (
-                await session.execute(
-                    select(
-                        func.count().filter(serving),
-                        func.coalesce(func.sum(PanelClient.upload), 0),
-                        func.coalesce(func.sum(PanelClient.download), 0),
-                    )
-                    .select_from(PanelClient)
-                    .join(Host, Host.id == PanelClient.host_id)
-                    .where(PanelClient.subscription_id == subscription.id)
-                )
-            ).one()
-    if subscription is None or subscription.expires_at is None:
-        return Access(AccessState.NONE, None, 0, subscription.token if subscription else None, servers, False)
-    if subscription.expires_at <= now:
+    async with engine_of(sessions).connect() as connection:
+        row: Any = (await connection.execute(_access_query(telegram_id))).first()
+        if row is None:
+            hosts = await connection.scalar(select(func.count()).select_from(Host).where(Host.enabled))
+            return Access(AccessState.NONE, None, 0, None, hosts or 0, False)
+    servers, expires_at, token, has_paid, ready, upload, download = row
+    if expires_at is None:
+        return Access(AccessState.NONE, None, 0, token, servers, False)
+    if expires_at <= now:
         state = AccessState.EXPIRED
     else:
-        state = AccessState.ACTIVE if subscription.has_paid else AccessState.TRIAL
+        state = AccessState.ACTIVE if has_paid else AccessState.TRIAL
     return Access(
         state,
-        subscription.expires_at,
-        days_left(subscription.expires_at, now),
-        subscription.token,
+        expires_at,
+        days_left(expires_at, now),
+        token,
         servers,
-        subscription.has_paid,
+        has_paid,
         ready_servers=int(ready),
         upload=int(upload),  # summed over every host at the last reconciliation
         download=int(download),

@@ -24,6 +24,7 @@ from shop.payments.stars import StarsCharge
 from shop.payments.status import transition
 from shop.settings import Settings
 from shop.transitions import TransitionRefused
+from workflows.payment_messages import PaymentRow
 
 log = logging.getLogger(__name__)
 S = PaymentStatus
@@ -60,7 +61,7 @@ class SweepActivities:
         self.providers = providers
         self.stars = stars
 
-    async def _nudge(self, payment: Payment, report: SweepReport) -> None:
+    async def _nudge(self, payment: PaymentRow, report: SweepReport) -> None:
         client = activity.client()
         delivery = await check_provider(client, self.settings.temporal_task_queue, payment, source="sweeper")
         if delivery is Delivery.SIGNALED:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from shop.db import SessionFactory, create_engine, session_factory
-from shop.models import Payment, PaymentMethod
-from shop.payments.hints import find_payment
+from shop.models import PaymentMethod
+from shop.payments.hints import FoundPayment, find_payment
 from shop.payments.status import FINAL
 
 # Remembered closed payments (a key is ~100 bytes): far more than a day of redeliveries holds.
@@ -40,7 +40,7 @@ class HintLookup:
 
     async def find(
         self, method: PaymentMethod, provider_payment_id: str | None, order_ref: str | None
-    ) -> Payment | None:
+    ) -> FoundPayment | None:
         payment = await find_payment(self.sessions, method, provider_payment_id, order_ref)
         # Only by the provider's id, the key `find_payment` prefers: a hint naming that id always
         # means this payment.

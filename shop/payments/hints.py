@@ -7,7 +7,9 @@ operator's P2P decision is an update instead: the operator is told whether their
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, fields
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,12 +19,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from shop.db import SessionFactory
-from shop.models import Payment, PaymentMethod
+from shop.db import SessionFactory, engine_of
+from shop.models import Payment, PaymentMethod, PaymentStatus
 from shop.payments.stars import StarsCharge
 from shop.payments.status import FINAL
 from workflows.payment import PaymentWorkflow
 from workflows.payment_messages import (
+    PaymentRow,
     ProviderHint,
     TransferDecision,
     payment_input,
@@ -45,10 +48,25 @@ class Delivery(enum.StrEnum):
     CLOSED = "closed"  # the payment is already settled: nothing to do
 
 
+@dataclass  # not frozen: `PaymentRow`'s members are plain attributes
+class FoundPayment:
+    """What a hint needs of a payments row (a `PaymentRow` for the workflow's start)."""
+
+    id: str
+    user_id: int
+    plan_id: int | None
+    method: PaymentMethod
+    amount: Decimal
+    currency: str
+    status: PaymentStatus
+    provider_payment_id: str | None
+
+
 async def find_payment(
     sessions: SessionFactory, method: PaymentMethod, provider_payment_id: str | None, order_ref: str | None
-) -> Payment | None:
-    """Ours by the provider's id, else by the order ref the provider echoed (a hint either way)."""
+) -> FoundPayment | None:
+    """Ours by the provider's id, else by the order ref the provider echoed (a hint either way).
+    Columns on a connection, no ORM entity: every webhook, duplicates included, asks this."""
     conditions = []
     if provider_payment_id:
         conditions.append((Payment.method == method) & (Payment.provider_payment_id == provider_payment_id))
@@ -56,15 +74,17 @@ async def find_payment(
         conditions.append((Payment.id == order_ref[:40]) & (Payment.method == method))
     if not conditions:
         return None
-    async with sessions() as session:
-        found = (await session.scalars(select(Payment).where(or_(*conditions)))).all()
+    columns = [getattr(Payment, field.name) for field in fields(FoundPayment)]
+    async with engine_of(sessions).connect() as connection:
+        rows = (await connection.execute(select(*columns).where(or_(*conditions)))).all()
+    found = [FoundPayment(**row._mapping) for row in rows]
     by_provider = [p for p in found if provider_payment_id and p.provider_payment_id == provider_payment_id]
-    candidates = by_provider or list(found)
+    candidates = by_provider or found
     return candidates[0] if candidates else None
 
 
 async def _signal_with_start(
-    client: Client, task_queue: str, payment: Payment, signal: str, arg: object | None
+    client: Client, task_queue: str, payment: PaymentRow, signal: str, arg: object | None
 ) -> Delivery:
     try:
         await client.start_workflow(
@@ -83,7 +103,7 @@ async def _signal_with_start(
     return Delivery.SIGNALED
 
 
-async def check_provider(client: Client, task_queue: str, payment: Payment, source: str) -> Delivery:
+async def check_provider(client: Client, task_queue: str, payment: PaymentRow, source: str) -> Delivery:
     if payment.status in FINAL:
         return Delivery.CLOSED
     return await _signal_with_start(

@@ -15,9 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.db import SessionFactory
+from shop.db import SessionFactory, engine_of
 from shop.models import Host, PanelClient, Subscription, User, utcnow
 from shop.panel.client import UpsertAction
 from shop.panel.errors import PanelLastClient
@@ -92,13 +91,26 @@ def expiry_ms(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1000) if moment else 0
 
 
-async def _save_row(session: AsyncSession, values: dict[str, Any]) -> None:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+def _upsert_row(dialect_name: str, values: dict[str, Any]) -> Any:
+    """The panel_clients row for (subscription, host), inserted or updated."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(PanelClient).values(**values)
     changes = {k: v for k, v in values.items() if k not in ("subscription_id", "host_id")}
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["subscription_id", "host_id"], set_=changes)
-    )
+    return statement.on_conflict_do_update(index_elements=["subscription_id", "host_id"], set_=changes)
+
+
+# What a sync writes to panel_clients, read back to skip a write that would change nothing.
+_WRITTEN = (
+    PanelClient.subscription_id,
+    PanelClient.host_id,
+    PanelClient.client_uuid,
+    PanelClient.email,
+    PanelClient.sub_id,
+    PanelClient.link,
+    PanelClient.expiry_written,
+    PanelClient.enabled_written,
+    PanelClient.needs_reconcile,
+)
 
 
 class Provisioner:
@@ -128,13 +140,24 @@ class Provisioner:
         async with self.sessions() as session:
             return await session.get(Host, host_id)
 
-    async def row(self, subscription_id: int, host_id: int) -> PanelClient | None:
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(PanelClient).where(
-                    PanelClient.subscription_id == subscription_id, PanelClient.host_id == host_id
-                )
+    async def _read(self, subscription_id: int, host_id: int) -> tuple[Desired | None, dict[str, Any] | None]:
+        """The desired state and what the last sync wrote to this host, by one statement on a
+        connection (every payment's first host runs this)."""
+        query = (
+            _desired_query()
+            .add_columns(*_WRITTEN)
+            .outerjoin(
+                PanelClient,
+                (PanelClient.subscription_id == Subscription.id) & (PanelClient.host_id == host_id),
             )
+            .where(Subscription.id == subscription_id)
+        )
+        async with engine_of(self.sessions).connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return None, None
+        written = dict(zip((column.key for column in _WRITTEN), row[-len(_WRITTEN) :], strict=True))
+        return _desired(row, utcnow()), written if written["host_id"] is not None else None
 
     async def sync(
         self,
@@ -145,16 +168,15 @@ class Provisioner:
     ) -> ClientSync:
         """Upsert the subscription's client on `host`. `known`: a fresh panel reading of it, if any."""
         async with self.pool.serialised(subscription_id, host.id):
-            desired = await desired_state(self.sessions, subscription_id)
+            desired, written = await self._read(subscription_id, host.id)
             if desired is None or desired.expires_at is None:
                 return ClientSync(
                     subscription_id=subscription_id, host_id=host.id, status=SyncStatus.NO_ACCESS
                 )
             inbound = inbound or await self.pool.inbound(host)
             panel = self.pool.client(host)
-            row = await self.row(subscription_id, host.id)
             spec = self.spec(desired, inbound)
-            if not desired.active and row is None:
+            if not desired.active and written is None:
                 known = known or await panel.find_client(inbound.id, spec.email)
                 if known is None:
                     return ClientSync(
@@ -179,7 +201,7 @@ class Provisioner:
                     break
                 desired, spec = again, self.spec(again, inbound)
             link = self.link(host, inbound, spec)
-            await self._remember(row, host.id, spec, desired, link)
+            await self._remember(written, host.id, spec, desired, link)
             return ClientSync(
                 subscription_id=subscription_id,
                 host_id=host.id,
@@ -191,7 +213,7 @@ class Provisioner:
             )
 
     async def _remember(
-        self, row: PanelClient | None, host_id: int, spec: ClientSpec, desired: Desired, link: str
+        self, written: dict[str, Any] | None, host_id: int, spec: ClientSpec, desired: Desired, link: str
     ) -> None:
         values = {
             "subscription_id": desired.subscription_id,
@@ -204,10 +226,11 @@ class Provisioner:
             "enabled_written": desired.active,
             "needs_reconcile": False,
         }
-        if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+        if written is not None and all(written[k] == v for k, v in values.items()):
             return  # nothing new: a no-op sync costs no database write
-        async with self.sessions() as session, session.begin():
-            await _save_row(session, {**values, "last_sync_at": utcnow()})
+        async with engine_of(self.sessions).begin() as connection:
+            row = {**values, "last_sync_at": utcnow()}
+            await connection.execute(_upsert_row(connection.dialect.name, row))
 
     async def remove(self, host: Host, subscription_id: int, email: str) -> str:
         """Delete the client from the host's panel: "deleted", "absent" or "disabled"."""
@@ -260,14 +283,17 @@ class Provisioner:
                 return
             secret = self.pool.sealer.derive("panel-identity")
             ident = client_identity(secret, subscription_id, host.inbound_id, self.prefix)
-            await _save_row(
-                session,
-                {
-                    "subscription_id": subscription_id,
-                    "host_id": host_id,
-                    "client_uuid": ident.uuid,
-                    "email": ident.email,
-                    "sub_id": ident.sub_id,
-                    "needs_reconcile": True,
-                },
+            dialect_name = session.get_bind().dialect.name
+            await session.execute(
+                _upsert_row(
+                    dialect_name,
+                    {
+                        "subscription_id": subscription_id,
+                        "host_id": host_id,
+                        "client_uuid": ident.uuid,
+                        "email": ident.email,
+                        "sub_id": ident.sub_id,
+                        "needs_reconcile": True,
+                    },
+                )
             )

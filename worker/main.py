@@ -186,6 +186,7 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
         sales.send_sales_digest,
         sales.compose_sales_digest,
         refunds.check_refund,
+        refunds.take_back_topup,
         refunds.refund_provider_payment,
         sweeper.sweep_payments,
         reminders.claim_reminders,

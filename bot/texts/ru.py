@@ -258,6 +258,7 @@ TEXTS: dict[str, str] = {
     "pay_extra_charge_refunded": "↩️ Вы оплатили один заказ дважды; второй платёж возвращён.",
     "pay_transfer_claimed": "⏳ Спасибо! Оператор проверяет ваш перевод.",
     "pay_transfer_declined": "❌ Оператор не нашёл ваш перевод. Если вы платили, напишите в поддержку.",
+    "pay_topup_refunded": "↩️ Пополнение на {amount} {currency} возвращено, поэтому оно списано с баланса.",
     "pay_refund_applied": "↩️ Сделан возврат; подписка теперь заканчивается {expires}.",
     "pay_unknown": "Этот платёж не ваш или больше не существует. Начните заново из меню.",
     "pay_already_closed": "Этот заказ уже оплачен или закрыт.",
@@ -279,6 +280,7 @@ TEXTS: dict[str, str] = {
     "op_transfer_claimed": (
         "💳 Пользователь {user_id} сообщает о переводе {amount} {currency} (платёж {payment_id})."
     ),
+    "op_topup_refunded": "↩️ Пополнение {payment_id} (пользователь {user_id}) возвращено: {detail}",
     "op_refund_applied": (
         "↩️ Возврат по платежу {payment_id} (пользователь {user_id}) учтён; доступ до {expires}."
     ),

@@ -167,7 +167,10 @@ TEXTS: dict[str, str] = {
     "admin_find_hint": "Send <code>/find 123456789</code> or <code>/find @username</code>.",
     "admin_not_found": "User {query} not found.",
     "admin_card": "👤 <b>{name}</b> {username}\nID: <code>{id}</code> · language: {lang_code}\n"
-    "Access: {access}\nTrial used: {trial}\nBanned: {banned}",
+    "Access: {access}{proxy}\nBalance: {balance}\nTrial used: {trial}\nBanned: {banned}",
+    "admin_card_proxy": "\nTelegram proxy: {state}, {date}",
+    "proxy_state_active": "active",
+    "proxy_state_ended": "ended",
     "yes": "yes",
     "no": "no",
     "btn_ban": "⛔ Ban",

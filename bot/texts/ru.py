@@ -170,7 +170,10 @@ TEXTS: dict[str, str] = {
     "admin_find_hint": "Отправьте <code>/find 123456789</code> или <code>/find @username</code>.",
     "admin_not_found": "Пользователь {query} не найден.",
     "admin_card": "👤 <b>{name}</b> {username}\nID: <code>{id}</code> · язык: {lang_code}\n"
-    "Доступ: {access}\nПробный период: {trial}\nЗаблокирован: {banned}",
+    "Доступ: {access}{proxy}\nБаланс: {balance}\nПробный период: {trial}\nЗаблокирован: {banned}",
+    "admin_card_proxy": "\nTelegram-прокси: {state}, {date}",
+    "proxy_state_active": "активен",
+    "proxy_state_ended": "закончился",
     "yes": "да",
     "no": "нет",
     "btn_ban": "⛔ Заблокировать",

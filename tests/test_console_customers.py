@@ -24,6 +24,7 @@ from shop.access.grants import run_grant
 from shop.access.provisioning import expiry_ms
 from shop.context import AppContext
 from shop.customers.accounts import register_user
+from shop.messaging.pacing import telegram_queue
 from shop.models import Grant, GrantKind, PanelClient, Subscription
 from shop.operators import audit
 from tests.conftest import Database, make_context
@@ -31,6 +32,7 @@ from tests.console_browser import form_values, signed_in_page
 from tests.console_client import OWNER, SUPPORT, sign_in
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
 from tests.sub_client import api_client
+from tests.telegram_fixtures import send_queues
 from worker.main import build_worker
 from workflows.operator import notice_workflow_id
 
@@ -196,6 +198,8 @@ async def test_a_message_is_checked_and_sent_once(shop: AppContext, start_panel:
             assert sent.status_code == 303
     handle = shop.require_temporal().get_workflow_handle(notice_workflow_id(action_id))
     assert await handle.result() is False  # this shop has no bot: told so, not retried forever
+    # Sent from the bot's paced queue, in the pace every Telegram send keeps.
+    assert await send_queues(handle, "tell_customer") == [telegram_queue(shop.settings.temporal_task_queue)]
     entries = [e for e in (await audit.entries(shop.sessions))[0] if e.action == "customer.message"]
     assert [(e.actor_id, e.reason, e.after) for e in entries] == [
         (SUPPORT, "outage", {"message": "<b>sorry</b>"})

@@ -32,6 +32,13 @@ MAX_SECONDS = 3650 * 86400
 MAX_MESSAGE = TEXT_MAX  # the bot's own texts' limit, under Telegram's 4096
 
 
+async def tell(ctx: AppContext, user_id: int, text: str, key: str) -> None:
+    """A message from the shop to a customer, sent by a worker at the bot's pace, once per `key`
+    (a decision's id: a resent form or a second operator tells nobody twice)."""
+    notice = CustomerNoticeInput(user_id=user_id, text=text)
+    await actions.start_once(ctx, CustomerNoticeWorkflow.run, notice, notice_workflow_id(key))
+
+
 def duration(amount: str, unit: str, sign: str) -> timedelta:
     """The form's "add/remove N days/hours" as a signed duration; refused beside its field."""
     if unit not in UNITS:

@@ -83,7 +83,7 @@ async def find_payment(
     return candidates[0] if candidates else None
 
 
-def start_options(payment: Payment, task_queue: str) -> dict[str, Any]:
+def start_options(payment: PaymentRow, task_queue: str) -> dict[str, Any]:
     """How anything starts a payment's workflow (with a signal or an update): one run per payment,
     a running one joined, searchable from its start."""
     return {

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.provision import (
     ONCE,
@@ -89,8 +89,11 @@ class HostFirstTries:
                 start_to_close_timeout=FIRST_TRY,
                 retry_policy=ONCE,
             )
-        except ActivityError as error:
-            reason = str(error.cause or error)[:500]
+        except (ActivityError, ApplicationError) as error:
+            # A local activity's own failure arrives as it was raised (an ApplicationError), not
+            # wrapped as a scheduled activity's is; its timeout arrives as an ActivityError.
+            failure = error.cause if isinstance(error, ActivityError) and error.cause else error
+            reason = str(failure)[:500]
             self.record_host_report(HostReport(host_id=host_id, hosts=hosts, ready=False, error=reason))
             return
         self.record_host_report(HostReport(host_id=host_id, hosts=hosts, ready=sync.status in SERVING))

@@ -155,6 +155,11 @@ MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
 }
 
 
+def _refused(error: TransitionRefused) -> ApplicationError:
+    """Another writer moved the payment first: retrying cannot help."""
+    return ApplicationError(str(error), type="TransitionRefused", non_retryable=True)
+
+
 class PaymentActivities:
     def __init__(
         self,
@@ -248,7 +253,7 @@ class PaymentActivities:
                 confirmation_url=created.pay_url,
             )
         except TransitionRefused as error:
-            raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+            raise _refused(error) from None
         await note(self.sessions, order.payment_id, EventKind.LINK_ISSUED, created.provider_payment_id)
         return created
 
@@ -267,6 +272,13 @@ class PaymentActivities:
 
     @activity.defn
     async def set_status(self, inp: SetStatusInput) -> PaymentStatus:
+        try:
+            return await self._move(inp)
+        except TransitionRefused as error:
+            raise _refused(error) from None
+
+    async def _move(self, inp: SetStatusInput) -> PaymentStatus:
+        """The status change and its timeline line; raises TransitionRefused."""
         fields: dict[str, object] = {}
         if inp.reason is not None:
             fields["review_reason"] = inp.reason[:1000]
@@ -276,10 +288,7 @@ class PaymentActivities:
             fields["paid_at"] = utcnow()
         if inp.status is PaymentStatus.DELIVERED:
             fields["delivered_at"] = utcnow()
-        try:
-            previous = await transition(self.sessions, inp.payment_id, inp.status, **fields)
-        except TransitionRefused as error:
-            raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+        previous = await transition(self.sessions, inp.payment_id, inp.status, **fields)
         if previous is not inp.status:  # a retried activity that finds it done adds no line
             detail = f"{previous.value} → {inp.status.value}" + (f": {inp.reason}" if inp.reason else "")
             await note(self.sessions, inp.payment_id, EventKind.STATUS, detail, "workflow")
@@ -288,14 +297,19 @@ class PaymentActivities:
     @activity.defn
     async def record_paid(self, inp: RecordPaidInput) -> None:
         """Paid, then its grant: the two always go together. Each half is idempotent (a transition
-        already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing."""
-        await self.set_status(
-            SetStatusInput(
-                payment_id=inp.payment_id,
-                status=PaymentStatus.SUCCEEDED,
-                provider_payment_id=inp.provider_payment_id,
-            )
+        already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing.
+        A payment found delivered is past paid, not refused: a lean run's local steps from here to
+        the delivery can share one workflow task, and run again when a killed worker loses it."""
+        paid = SetStatusInput(
+            payment_id=inp.payment_id,
+            status=PaymentStatus.SUCCEEDED,
+            provider_payment_id=inp.provider_payment_id,
         )
+        try:
+            await self._move(paid)
+        except TransitionRefused as error:
+            if error.current is not PaymentStatus.DELIVERED:
+                raise _refused(error) from None
         g = inp.grant
         granted = await ledger.grant(
             self.sessions,

@@ -147,3 +147,28 @@ async def test_no_host_at_all_tells_customer_and_operator_then_sends_the_card_on
         async with bench.ctx.sessions() as session:
             rows = list(await session.scalars(select(PanelClient)))
         assert len(rows) == 1 and rows[0].link.startswith("vless://") and len(only.clients()) == 1
+
+
+async def test_a_first_try_out_of_time_is_no_alarm_the_child_tries_again(
+    sqlite_db: Database, temporal_client: Client, task_queue: str, start_panel: StartPanel
+) -> None:
+    """The only host answers, slowly: every request takes 2 s, so the run's first try runs past its
+    bound (workflows/payment_hosts.FIRST_TRY) and proves nothing. The customer is not told that no
+    server could take the subscription; the child's own try (60 s per attempt) provisions the host
+    and the card follows."""
+    slow = await start_panel(version="v3.1")
+    settings = SLOW_POLL | panel_settings(panel_timeout_seconds=15.0)
+    async with payment_bench(sqlite_db, temporal_client, task_queue, **settings) as bench:
+        host = await add_sandbox_host(bench.ctx, slow, "slow")
+        slow.faults.delay = 2.0
+        payment_id = await _pay(bench)
+
+        assert (await bench.result(payment_id, within=120)).stage == "delivered"
+        assert len(await bench.telegram.wait_for(lambda: _cards(bench), seconds=30)) == 1
+        assert t(LANGUAGE, "pay_no_host_yet") not in [m.text for m in bench.telegram.messages(CUSTOMER)]
+        sub = await _subscription(bench)
+        child = temporal_client.get_workflow_handle_for(
+            ProvisionSubscriptionWorkflow.run, provision_workflow_id(sub.id, f"payment:{payment_id}")
+        )
+        assert (await child.result()).hosts == [HostProvision(host_id=host.id, status="created")]
+        assert len(slow.clients()) == 1

@@ -125,6 +125,7 @@ class PaymentEvent(enum.StrEnum):
     TRANSFER_DECLINED = "transfer_declined"
     REFUND_APPLIED = "refund_applied"
     NO_HOST_YET = "no_host_yet"  # paid and granted, but every host failed its first try
+    TOPUP_REFUNDED = "topup_refunded"  # a top-up refunded at its provider: off the balance too
 
 
 class NotifyInput(BaseModel):
@@ -152,6 +153,7 @@ MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
     PaymentEvent.TRANSFER_DECLINED: ("pay_transfer_declined", None),
     PaymentEvent.REFUND_APPLIED: ("pay_refund_applied", "op_refund_applied"),
     PaymentEvent.NO_HOST_YET: ("pay_no_host_yet", "op_no_host_yet"),
+    PaymentEvent.TOPUP_REFUNDED: ("pay_topup_refunded", "op_topup_refunded"),
 }
 
 

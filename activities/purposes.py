@@ -22,10 +22,6 @@ class FulfilInput(BaseModel):
     payment_id: str
 
 
-def topup_key(payment_id: str) -> str:
-    return f"topup:{payment_id}"
-
-
 class PurposeActivities:
     def __init__(self, sessions: SessionFactory) -> None:
         self.sessions = sessions
@@ -38,10 +34,8 @@ class PurposeActivities:
         if payment is None:
             raise LookupError(inp.payment_id)
         if payment.purpose is PaymentPurpose.TOPUP:
-            await ledger.record(
-                self.sessions, payment.user_id, BalanceKind.TOPUP, payment.amount, topup_key(payment.id),
-                f"payment:{payment.method.value}",
-            )  # fmt: skip
+            key, actor = ledger.topup_key(payment.id), f"payment:{payment.method.value}"
+            await ledger.record(self.sessions, payment.user_id, BalanceKind.TOPUP, payment.amount, key, actor)
             return f"topup {payment.amount}"
         if payment.purpose is PaymentPurpose.GIFT:
             return f"gift {(await gifts.mint(self.sessions, payment.id)).code}"

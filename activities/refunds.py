@@ -11,8 +11,9 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from shop.balance import ledger as balance
 from shop.db import SessionFactory
-from shop.models import Grant, Payment, PaymentMethod, Plan, Product
+from shop.models import Grant, Payment, PaymentMethod, PaymentPurpose, Plan, Product
 from shop.payments.base import ProviderRefund, ProviderRejected, ReceiptFor
 from shop.payments.timeline import EventKind, note
 
@@ -30,6 +31,14 @@ class RefundPlan(BaseModel):
     seconds: int = 0  # negative: how much access the refund takes back
     full: bool = False
     product: Product = Product.VPN  # the entitlement the refunded purchase extended
+    # A top-up's refund takes money off the balance instead of days (runs with TOPUP_REFUND_PATCH).
+    balance_debit: Decimal = Decimal(0)
+
+
+class TakeBackInput(BaseModel):
+    payment_id: str
+    refund_key: str  # the balance entry's source key: one debit per refund
+    amount: Decimal
 
 
 class ProviderRefundInput(BaseModel):
@@ -105,6 +114,36 @@ class RefundActivities:
         await note(self.sessions, payment.id, EventKind.REFUND, detail)
         return refund
 
+    async def _topup_plan(self, payment: Payment, inp: RefundCheckInput) -> RefundPlan:
+        try:
+            amount = await self._amount(payment, inp)
+        except ProviderRejected as error:
+            amount = f"refund lookup refused: {error}"
+        if isinstance(amount, str):
+            return RefundPlan(valid=False, reason=amount)
+        detail = f"{amount} {payment.currency} of a top-up, {inp.provider_refund_id or 'refund'}"
+        await note(self.sessions, payment.id, EventKind.REFUND, detail)
+        return RefundPlan(valid=True, full=amount >= payment.amount, balance_debit=amount)
+
+    @activity.defn
+    async def take_back_topup(self, inp: TakeBackInput) -> str:
+        """The refunded top-up's money off the balance, once per refund; what it did, for the run."""
+        async with self.sessions() as session:
+            payment = await session.get(Payment, inp.payment_id)
+        if payment is None:
+            raise ApplicationError("unknown payment", type="UnknownPayment", non_retryable=True)
+        moved = await balance.take_back_topup(
+            self.sessions, payment.user_id, payment.id, inp.amount, inp.refund_key
+        )
+        if moved is None:
+            detail = "the top-up was never credited: nothing taken off the balance"
+        else:
+            debt = " (a debt)" if moved.balance < 0 else ""
+            detail = f"taken off the balance: {inp.amount}; balance now {moved.balance}{debt}"
+        if moved is None or moved.applied:
+            await note(self.sessions, payment.id, EventKind.REFUND, detail)
+        return detail
+
     @activity.defn
     async def check_refund(self, inp: RefundCheckInput) -> RefundPlan:
         async with self.sessions() as session:
@@ -113,6 +152,8 @@ class RefundActivities:
                 return RefundPlan(valid=False, reason="unknown payment")
             plan = await session.get(Plan, payment.plan_id) if payment.plan_id else None
             purchase = await session.scalar(select(Grant).where(Grant.source_key == payment.id))
+        if payment.purpose is PaymentPurpose.TOPUP:
+            return await self._topup_plan(payment, inp)
         if purchase is None or plan is None:
             # Nothing was granted for this payment, so the refund takes nothing back.
             return RefundPlan(valid=False, reason="no purchase grant for this payment")

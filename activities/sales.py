@@ -13,6 +13,7 @@ from activities.payments import Telegram
 from bot.texts import price, t
 from shop.customers.users import operator_languages
 from shop.db import SessionFactory
+from shop.messaging.telegram_send import BotMessage
 from shop.payments.sales import Sale, sales_between, totals
 from shop.settings import Settings
 
@@ -30,6 +31,13 @@ class SalesWindow(BaseModel):
 class DigestSent(BaseModel):
     sales: int
     operators: int  # how many operators it went to (0: nothing sold, or the bot is not configured)
+
+
+class SalesDigest(BaseModel):
+    """The window's digest, one message per operator, each sent on the bot's paced queue."""
+
+    sales: int
+    messages: list[BotMessage]
 
 
 def digest_text(language: str, window: SalesWindow, sales: list[Sale]) -> str:
@@ -66,8 +74,26 @@ class SalesDigestActivities:
         self.telegram = telegram
 
     @activity.defn
+    async def compose_sales_digest(self, window: SalesWindow) -> SalesDigest:
+        """Nothing sold, no message. Without a bot the digest is logged, not composed."""
+        sales = await sales_between(self.sessions, window.since, window.until)
+        if not sales or self.telegram is None:
+            if sales:
+                log.warning("sales digest of %d sale(s) not sent: the bot is not configured", len(sales))
+            return SalesDigest(sales=len(sales), messages=[])
+        operators = await operator_languages(self.sessions, self.settings)
+        return SalesDigest(
+            sales=len(sales),
+            messages=[
+                BotMessage(chat_id=admin_id, text=digest_text(language, window, sales), what="sales digest")
+                for admin_id, language in operators.items()
+            ],
+        )
+
+    @activity.defn
     async def send_sales_digest(self, window: SalesWindow) -> DigestSent:
-        """Nothing sold, nothing sent. The operators already told are kept in the heartbeat, so a
+        """Runs begun before the digest went through the paced queue (`compose_sales_digest`).
+        Nothing sold, nothing sent. The operators already told are kept in the heartbeat, so a
         retry (one operator's send failed) tells only the others; a worker dying right after a send
         may still repeat that one message, as with every Telegram notice. The window itself is
         reported by one run only (workflows.sales_digest)."""

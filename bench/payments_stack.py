@@ -113,7 +113,8 @@ async def _wait_for(what: str, check: Any, seconds: float = 120) -> None:
 async def sandboxes_process(workdir: Path) -> AsyncIterator[dict[str, Any]]:
     ready = workdir / "sandboxes.json"
     command = [sys.executable, "-m", "bench.payments_sandboxes", str(ready)]
-    process = subprocess.Popen(command, cwd=HERE, env=os.environ.copy())  # noqa: ASYNC220 (started once)
+    env = {**os.environ, "PYTHONPATH": str(HERE)}  # today's sandboxes, whichever tree is measured
+    process = subprocess.Popen(command, cwd=HERE, env=env)  # noqa: ASYNC220 (started once)
     try:
         await _wait_for("the sandboxes", lambda: asyncio.sleep(0, ready.exists()), 60)
         yield json.loads(ready.read_text())

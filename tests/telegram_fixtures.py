@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from bot.main import build_bot
 from sandbox.telegram import TelegramSandbox
@@ -33,3 +34,14 @@ async def telegram_shop(
     async with build_worker(ctx, temporal_client, bot=bot):
         yield ctx
     await bot.session.close()
+
+
+async def send_queues(handle: WorkflowHandle[Any, Any], activity_type: str) -> list[str]:
+    """The task queue of each `activity_type` activity a run scheduled (where it was sent from)."""
+    history = await handle.fetch_history()
+    return [
+        event.activity_task_scheduled_event_attributes.task_queue.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+        and event.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+    ]

@@ -18,19 +18,24 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from api.app import create_app
+from sandbox.mtg import SandboxMtg
 from sandbox.panel import SandboxPanel
 from sandbox.serving import serve
 from shop.access.grants import run_grant
+from shop.access.ledger import history
 from shop.access.provisioning import expiry_ms
 from shop.context import AppContext
 from shop.customers.accounts import register_user
-from shop.models import Grant, GrantKind, PanelClient, Subscription
+from shop.messaging.pacing import telegram_queue
+from shop.models import Grant, GrantKind, PanelClient, Product, Subscription, utcnow
 from shop.operators import audit
 from tests.conftest import Database, make_context
 from tests.console_browser import form_values, signed_in_page
 from tests.console_client import OWNER, SUPPORT, sign_in
 from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
+from tests.proxy_fixtures import add_mtg_host, proxy_row
 from tests.sub_client import api_client
+from tests.telegram_fixtures import send_queues
 from worker.main import build_worker
 from workflows.operator import notice_workflow_id
 
@@ -196,7 +201,36 @@ async def test_a_message_is_checked_and_sent_once(shop: AppContext, start_panel:
             assert sent.status_code == 303
     handle = shop.require_temporal().get_workflow_handle(notice_workflow_id(action_id))
     assert await handle.result() is False  # this shop has no bot: told so, not retried forever
+    # Sent from the bot's paced queue, in the pace every Telegram send keeps.
+    assert await send_queues(handle, "tell_customer") == [telegram_queue(shop.settings.temporal_task_queue)]
     entries = [e for e in (await audit.entries(shop.sessions))[0] if e.action == "customer.message"]
     assert [(e.actor_id, e.reason, e.after) for e in entries] == [
         (SUPPORT, "outage", {"message": "<b>sorry</b>"})
     ]
+
+
+async def test_an_operator_adds_proxy_days_and_the_mtg_panel_follows(shop: AppContext) -> None:
+    async with SandboxMtg() as mtg:
+        await add_mtg_host(shop, mtg, "mtg-ams")
+        await register_user(shop.sessions, ALICE, "alice", "Alice Smith")
+        async with api_client(shop) as client:
+            csrf = await sign_in(client, shop, SUPPORT)
+            page = await client.get(f"/console/customers/{ALICE}")
+            assert 'id="time-product"' in page.text  # the shop sells a second product: it is named
+            action_id = re.findall(r'name="action_id" value="([^"]+)"', page.text)[0]
+            form = {"csrf_token": csrf, "action_id": action_id, "reason": "apology", "sign": "add",
+                    "amount": "3", "unit": "days", "product": "proxy"}  # fmt: skip
+            refused = await client.post(f"/console/customers/{ALICE}/time", data={**form, "product": "boat"})
+            assert refused.status_code == 422 and 'id="product-error"' in refused.text
+            for _ in range(2):  # the form sent twice
+                sent = await client.post(f"/console/customers/{ALICE}/time", data=form)
+                assert sent.status_code == 303
+        alice = await subscription(shop, ALICE)
+        assert alice.expires_at is None and alice.proxy_expires_at is not None  # the VPN untouched
+        assert timedelta(days=3) - (alice.proxy_expires_at - utcnow()) < timedelta(minutes=1)
+        ledger = await history(shop.sessions, alice.id)
+        assert [(g.product, g.duration_seconds) for g in ledger] == [(Product.PROXY, 3 * 86400)]
+        row = await proxy_row(shop, alice.id)
+        assert row is not None  # provisioned by the grant's run: the proxy is on the panel
+        [user] = [u for u in mtg.state.users.values() if u.name == row.name]
+        assert user.active and abs(user.expires_at - alice.proxy_expires_at) < timedelta(seconds=1)

@@ -13,10 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import insert, select, update
+from temporalio.client import Client
 
+from bot.main import build_bot
 from console.auth import LANG_COOKIE
+from sandbox.telegram import TelegramSandbox
 from shop.access.ledger import grant
 from shop.customers import referrals
+from shop.messaging.pacing import telegram_queue
 from shop.models import (
     AuditEntry,
     GrantKind,
@@ -29,10 +33,17 @@ from shop.models import (
 )
 from shop.money.exports import csv_rows
 from shop.money.report import Period, money_report
-from tests.conftest import Database
+from tests.conftest import Database, make_context
 from tests.console_client import OWNER, SUPPORT, console_context, sign_in
+from tests.factories import subscriber
 from tests.shop_seed import generate, insert_seeded
 from tests.sub_client import api_client
+from tests.telegram_fixtures import (
+    send_queues,
+    telegram_settings,
+)
+from worker.main import build_worker
+from workflows.operator import notice_workflow_id
 
 NOW = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
 PAID = (PaymentStatus.SUCCEEDED, PaymentStatus.DELIVERED)
@@ -221,3 +232,29 @@ async def test_a_withdrawal_decided_in_the_console_and_the_bot_at_once_counts_on
     assert [(e.actor_id, e.channel) for e in entries] == [
         (expected[1], "console" if won_in_console else "bot")
     ]
+
+
+async def test_the_customer_hears_of_a_console_decision_once_in_the_bots_pace(
+    sqlite_db: Database, temporal_client: Client, task_queue: str, telegram: TelegramSandbox
+) -> None:
+    settings = telegram_settings(telegram) | {"admin_ids": str(OWNER)}
+    ctx = make_context(sqlite_db, temporal_client, task_queue, **settings)
+    await subscriber(ctx.sessions, 10_001, "Payee")
+    telegram.add_user(10_001, "Payee", language_code="en")
+    async with sqlite_db.sessions() as session, session.begin():
+        session.add(Withdrawal(user_id=10_001, amount=Decimal("120.00"), details="card 2200 0000"))
+    bot = build_bot(ctx.settings)
+    try:
+        async with build_worker(ctx, temporal_client, bot=bot), api_client(ctx) as client:
+            csrf = await sign_in(client, ctx, OWNER)
+            for _ in range(2):  # the form sent twice
+                await client.post(
+                    "/console/money/withdrawals/1", data={"csrf_token": csrf, "decision": "approve"}
+                )
+            notice = temporal_client.get_workflow_handle(notice_workflow_id("withdrawal-1"))
+            assert await notice.result() is True
+            assert await send_queues(notice, "tell_customer") == [telegram_queue(task_queue)]
+    finally:
+        await bot.session.close()
+    [told] = telegram.messages(10_001)
+    assert "120" in (told.text or "")

@@ -12,11 +12,13 @@ from decimal import Decimal
 from temporalio.client import Client
 
 from bot.texts import price
+from shop.messaging.pacing import telegram_queue
 from shop.models import PaymentMethod
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.payments_env import CUSTOMERS, OPERATOR, SLOW_POLL, payment_bench
+from tests.telegram_fixtures import send_queues
 from workflows.sales_digest import SETTLE, SalesDigestInput, SalesDigestWorkflow, window_ending
 
 
@@ -59,6 +61,9 @@ async def test_a_burst_of_deliveries_under_429s_sends_each_message_once(
             SalesDigestWorkflow.run, digest, id=f"sales-digest-{task_queue}", task_queue=task_queue
         )
         assert (sent.sales, sent.operators) == (len(CUSTOMERS), 1)
+        # Sent in the bot's pace, as every other message: one send on the paced queue.
+        digest_run = temporal_client.get_workflow_handle(f"sales-digest-{task_queue}")
+        assert await send_queues(digest_run, "deliver") == [telegram_queue(task_queue)]
         [notice] = bench.telegram.messages(OPERATOR)
         assert {pid for pid in ids.values() if pid in (notice.text or "")} == set(ids.values())
         total = sum([(await bench.payment(pid)).amount for pid in ids.values()], Decimal(0))

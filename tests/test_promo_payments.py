@@ -127,3 +127,17 @@ async def test_top_up_then_gift_paid_from_the_balance(
         ]  # fmt: skip
         stored = await bench.payment(gift.id)
         assert stored.status is PaymentStatus.DELIVERED
+
+        # The top-up refunded at YooKassa (its webhook five times): the 500 leave the balance once,
+        # though 299 of them were spent: the balance shows the debt, and the customer is told.
+        bench.yookassa.webhooks.copies = 5
+        refund_id = bench.yookassa.refund(await provider_id(bench, topup.id))
+        await bench.wait_status(topup.id, PaymentStatus.REFUNDED)
+        await bench.yookassa.webhooks.drain()
+        await bench.telegram.wait_for(
+            lambda: any("↩️" in (m.text or "") for m in bench.telegram.messages(1003))
+        )
+        assert await ledger.balance(bench.ctx.sessions, 1003) == Decimal(-299)
+        refunds = [e for e in await ledger.entries(bench.ctx.sessions, 1003) if e.kind is BalanceKind.REFUND]
+        assert [(e.amount, e.actor) for e in refunds] == [(Decimal("-500.00"), "refund")]
+        assert refund_id and await bench.grants() == []  # no days were bought, none taken back

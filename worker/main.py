@@ -164,6 +164,7 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
         broadcasts.copy_to_recipient,
         broadcasts.finish_broadcast,
         referrals.notify_referrer,
+        operators.tell_customer,
     ]
     # Runs begun before the paced queue call the batch activities (and these two) on the shop's queue.
     shop: list[Callable[..., Any]] = [
@@ -183,7 +184,9 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
         referrals.reward_referrer,
         referrals.notify_referrer,
         sales.send_sales_digest,
+        sales.compose_sales_digest,
         refunds.check_refund,
+        refunds.take_back_topup,
         refunds.refund_provider_payment,
         sweeper.sweep_payments,
         reminders.claim_reminders,

@@ -16,6 +16,7 @@ import enum
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows import notices
 from workflows.payment_steps import ALIVE, PATIENT, SHORT, PaymentSteps
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
@@ -155,9 +156,11 @@ class ResolveReviewWorkflow(PaymentSteps):
 class CustomerNoticeWorkflow:
     @workflow.run
     async def run(self, inp: CustomerNoticeInput) -> bool:
+        # One message (a text, or the card as one photo): on the bot's paced queue, in its pace.
         return await workflow.execute_activity_method(
             OperatorActivities.tell_customer,
             inp,
+            task_queue=notices.paced_queue(),
             start_to_close_timeout=SHORT,
             retry_policy=PATIENT,
         )

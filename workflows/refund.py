@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         RefundChargeInput,
         SetStatusInput,
     )
-    from activities.refunds import RefundActivities, RefundCheckInput, RefundPlan
+    from activities.refunds import RefundActivities, RefundCheckInput, RefundPlan, TakeBackInput
     from shop.models import GrantKind, PaymentStatus, Product
     from shop.payments.stars import StarsCharge
 
@@ -40,6 +40,8 @@ class RefundInput(BaseModel):
 
 # Runs started before the proxy product replay without its branch (they never refunded a proxy).
 PROXY_REFUND_PATCH = "proxy-refund"
+# Runs started before it ignored a top-up's refund (the money stayed on the balance).
+TOPUP_REFUND_PATCH = "topup-refund"
 
 
 def refund_workflow_id(refund_key: str) -> str:
@@ -64,6 +66,9 @@ class RefundWorkflow:
         )
         if not plan.valid:
             workflow.logger.warning("refund %s ignored: %s", inp.refund_key, plan.reason)
+            return plan
+        if plan.balance_debit and workflow.patched(TOPUP_REFUND_PATCH):
+            await self._take_back_topup(inp, plan)
             return plan
         await workflow.execute_activity_method(
             LedgerActivities.apply_grant,
@@ -105,6 +110,27 @@ class RefundWorkflow:
             retry_policy=PATIENT,
         )
         return plan
+
+    async def _take_back_topup(self, inp: RefundInput, plan: RefundPlan) -> None:
+        detail = await workflow.execute_activity_method(
+            RefundActivities.take_back_topup,
+            TakeBackInput(payment_id=inp.payment_id, refund_key=inp.refund_key, amount=plan.balance_debit),
+            start_to_close_timeout=SHORT,
+            retry_policy=PATIENT,
+        )
+        if plan.full:
+            await workflow.execute_activity_method(
+                PaymentActivities.set_status,
+                SetStatusInput(payment_id=inp.payment_id, status=PaymentStatus.REFUNDED),
+                start_to_close_timeout=SHORT,
+                retry_policy=PATIENT,
+            )
+        await notices.notify(
+            NotifyInput(payment_id=inp.payment_id, event=PaymentEvent.TOPUP_REFUNDED, detail=detail),
+            start_to_close=SHORT,
+            schedule_to_close=timedelta(hours=1),
+            retry_policy=PATIENT,
+        )
 
 
 @workflow.defn

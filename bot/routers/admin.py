@@ -16,6 +16,7 @@ from bot.callbacks import Admin, AdminAction, ListedReview, Nav, Review, Screen
 from bot.keyboards import admin as keyboards
 from bot.texts import date, price, t
 from bot.ui import alert, show
+from shop.balance import ledger as balance
 from shop.context import AppContext
 from shop.customers import admin as operations
 from shop.customers.admin import AccessSync, PanelSync
@@ -23,6 +24,7 @@ from shop.customers.stats import ReviewItem, shop_stats, waiting_review
 from shop.customers.users import Customer, access_of, get_customer
 from shop.operators.audit import Actor
 from shop.payments.checkout import Checkout, PaymentNotFound
+from shop.proxy.access import proxy_access
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,13 @@ async def find_hint(query: CallbackQuery, lang: str) -> None:
 
 async def card(ctx: AppContext, found: Customer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     access = await access_of(ctx.sessions, found.id)
+    proxy = await proxy_access(ctx.sessions, found.id)
+    proxy_line = (
+        t(lang, "admin_card_proxy", state=t(lang, f"proxy_state_{'active' if proxy.active else 'ended'}"),
+          date=date(proxy.expires_at))
+        if proxy.ever
+        else ""
+    )  # fmt: skip
     yes, no = t(lang, "yes"), t(lang, "no")
     text = t(
         lang,
@@ -77,6 +86,8 @@ async def card(ctx: AppContext, found: Customer, lang: str) -> tuple[str, Inline
         id=found.id,
         lang_code=found.language,
         access=f"{access.state.value}, {date(access.expires_at)}",
+        proxy=proxy_line,
+        balance=price(await balance.balance(ctx.sessions, found.id), "RUB"),
         trial=yes if found.trial_used else no,
         banned=yes if found.banned else no,
     )

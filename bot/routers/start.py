@@ -63,7 +63,7 @@ async def start(message: Message, command: CommandObject, bot: Bot, ctx: AppCont
     if (code := promo_from(command.args)) is not None:  # a promo link: the code, then the menu
         await message.answer(await apply_code(ctx, customer, lang, code))
     elif (gift := gift_from(command.args)) is not None:
-        await message.answer(await open_gift(bot, ctx, customer, lang, gift))
+        await message.answer(await open_gift(ctx, customer, lang, gift))
     if command.args == RENEW_START:  # from the Renew button of the /sub page: straight to the plans
         text, markup = await plans_screen(ctx, customer, lang)
         await message.answer(text, reply_markup=markup)

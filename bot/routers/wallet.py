@@ -4,14 +4,14 @@ Orders go on through the buy router's Pay button like any other."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from decimal import Decimal
 from html import escape
 
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from temporalio.service import RPCError
 
 from bot.callbacks import GiftMethod, GiftPlan, MoveReferral, Nav, Screen, TopUp, TopUpMethod
 from bot.keyboards import buy as buy_keyboards
@@ -23,7 +23,7 @@ from shop.access.grants import provision_now
 from shop.balance import ledger
 from shop.balance.referral import move_referral_balance
 from shop.context import AppContext
-from shop.customers import referrals
+from shop.customers import operations, referrals
 from shop.customers.users import Customer, get_customer
 from shop.gifts import store as gifts
 from shop.gifts.store import GiftRefused
@@ -32,6 +32,8 @@ from shop.payments.checkout import Checkout
 from shop.payments.plans import PlanView, active_plan, active_plans
 
 HISTORY = 5
+
+log = logging.getLogger(__name__)
 
 
 def rub(amount: Decimal) -> str:
@@ -167,24 +169,31 @@ async def move_referral(query: CallbackQuery, ctx: AppContext, customer: Custome
     await show(query, text, markup)
 
 
-async def open_gift(bot: Bot, ctx: AppContext, customer: Customer, lang: str, code: str) -> str:
+async def open_gift(ctx: AppContext, customer: Customer, lang: str, code: str) -> str:
     """`start=gift_CODE`: the days for the first to open it (the payer is told); what to say."""
     try:
         claimed = await gifts.claim(ctx.sessions, code, customer.id)
     except GiftRefused as refused:
         return t(lang, refused.key)
-    # Also when opened again: a crash between the claim and this start is healed by the repeat.
+    # Also when opened again: a crash between the claim and these starts is healed by the repeat.
     await provision_now(ctx, customer.id, f"gift:{claimed.gift.code}")
+    await _tell_payer(ctx, customer, claimed.gift.payer_id, claimed.gift.code)
     if not claimed.first:
         return t(lang, "gift_received_again", date=date(claimed.expires_at))
-    payer = await get_customer(ctx.sessions, claimed.gift.payer_id)
-    if payer is not None:
-        name = escape(customer.full_name or str(customer.id))
-        with contextlib.suppress(TelegramAPIError):  # the payer blocked the bot: the gift still counts
-            await bot.send_message(
-                payer.id, t(payer.language, "gift_opened", code=claimed.gift.code, name=name)
-            )
     return t(lang, "gift_received", days=claimed.gift.days, date=date(claimed.expires_at))
+
+
+async def _tell_payer(ctx: AppContext, opener: Customer, payer_id: int, code: str) -> None:
+    """The payer hears their gift was opened: sent by a worker at the bot's pace, once per gift."""
+    payer = await get_customer(ctx.sessions, payer_id)
+    if payer is None:
+        return
+    name = escape(opener.full_name or str(opener.id))
+    text = t(payer.language, "gift_opened", code=code, name=name)
+    try:
+        await operations.tell(ctx, payer.id, text, f"gift-opened-{code}")
+    except (RPCError, RuntimeError) as error:  # Temporal out of reach: the gift still counts
+        log.warning("payer %s not told gift %s was opened: %s", payer.id, code, error)
 
 
 def build() -> Router:

@@ -42,13 +42,18 @@ async def open_list(query: CallbackQuery, ctx: AppContext, lang: str) -> None:
     await show(query, text, keyboards.open_requests(lang, items))
 
 
+def decision_text(language: str, request: WithdrawalView) -> str:
+    """What the customer is told of a decision on their withdrawal (here and from the console)."""
+    key = "wd_approved" if request.status is WithdrawalStatus.APPROVED else "wd_declined"
+    return t(language, key, id=request.id, amount=rub(request.amount))
+
+
 async def tell_customer(bot: Bot, ctx: AppContext, request: WithdrawalView) -> None:
     target = await get_customer(ctx.sessions, request.user_id)
     if target is None:
         return
-    key = "wd_approved" if request.status is WithdrawalStatus.APPROVED else "wd_declined"
     try:
-        await bot.send_message(target.id, t(target.language, key, id=request.id, amount=rub(request.amount)))
+        await bot.send_message(target.id, decision_text(target.language, request))
     except TelegramAPIError as error:  # blocked the bot: the decision stands all the same
         log.info("customer %s not told about withdrawal %s: %s", target.id, request.id, error)
 

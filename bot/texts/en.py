@@ -167,7 +167,10 @@ TEXTS: dict[str, str] = {
     "admin_find_hint": "Send <code>/find 123456789</code> or <code>/find @username</code>.",
     "admin_not_found": "User {query} not found.",
     "admin_card": "👤 <b>{name}</b> {username}\nID: <code>{id}</code> · language: {lang_code}\n"
-    "Access: {access}\nTrial used: {trial}\nBanned: {banned}",
+    "Access: {access}{proxy}\nBalance: {balance}\nTrial used: {trial}\nBanned: {banned}",
+    "admin_card_proxy": "\nTelegram proxy: {state}, {date}",
+    "proxy_state_active": "active",
+    "proxy_state_ended": "ended",
     "yes": "yes",
     "no": "no",
     "btn_ban": "⛔ Ban",
@@ -254,6 +257,7 @@ TEXTS: dict[str, str] = {
     "pay_extra_charge_refunded": "↩️ You paid the same order twice; the second payment was refunded.",
     "pay_transfer_claimed": "⏳ Thank you! An operator is checking your transfer.",
     "pay_transfer_declined": "❌ The operator could not find your transfer. Write to support if you paid.",
+    "pay_topup_refunded": "↩️ Your top-up of {amount} {currency} was refunded, so it was taken off your balance.",
     "pay_refund_applied": "↩️ A refund was made; your subscription now ends {expires}.",
     "pay_unknown": "This payment is not yours or no longer exists. Please start again from the menu.",
     "pay_already_closed": "This order is already paid or closed.",
@@ -274,6 +278,7 @@ TEXTS: dict[str, str] = {
     "op_transfer_claimed": (
         "💳 User {user_id} says they transferred {amount} {currency} (payment {payment_id})."
     ),
+    "op_topup_refunded": "↩️ Top-up {payment_id} (user {user_id}) refunded: {detail}",
     "op_refund_applied": (
         "↩️ Refund for payment {payment_id} (user {user_id}) applied; access now ends {expires}."
     ),

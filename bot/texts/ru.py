@@ -170,7 +170,10 @@ TEXTS: dict[str, str] = {
     "admin_find_hint": "Отправьте <code>/find 123456789</code> или <code>/find @username</code>.",
     "admin_not_found": "Пользователь {query} не найден.",
     "admin_card": "👤 <b>{name}</b> {username}\nID: <code>{id}</code> · язык: {lang_code}\n"
-    "Доступ: {access}\nПробный период: {trial}\nЗаблокирован: {banned}",
+    "Доступ: {access}{proxy}\nБаланс: {balance}\nПробный период: {trial}\nЗаблокирован: {banned}",
+    "admin_card_proxy": "\nTelegram-прокси: {state}, {date}",
+    "proxy_state_active": "активен",
+    "proxy_state_ended": "закончился",
     "yes": "да",
     "no": "нет",
     "btn_ban": "⛔ Заблокировать",
@@ -258,6 +261,7 @@ TEXTS: dict[str, str] = {
     "pay_extra_charge_refunded": "↩️ Вы оплатили один заказ дважды; второй платёж возвращён.",
     "pay_transfer_claimed": "⏳ Спасибо! Оператор проверяет ваш перевод.",
     "pay_transfer_declined": "❌ Оператор не нашёл ваш перевод. Если вы платили, напишите в поддержку.",
+    "pay_topup_refunded": "↩️ Пополнение на {amount} {currency} возвращено, поэтому оно списано с баланса.",
     "pay_refund_applied": "↩️ Сделан возврат; подписка теперь заканчивается {expires}.",
     "pay_unknown": "Этот платёж не ваш или больше не существует. Начните заново из меню.",
     "pay_already_closed": "Этот заказ уже оплачен или закрыт.",
@@ -279,6 +283,7 @@ TEXTS: dict[str, str] = {
     "op_transfer_claimed": (
         "💳 Пользователь {user_id} сообщает о переводе {amount} {currency} (платёж {payment_id})."
     ),
+    "op_topup_refunded": "↩️ Пополнение {payment_id} (пользователь {user_id}) возвращено: {detail}",
     "op_refund_applied": (
         "↩️ Возврат по платежу {payment_id} (пользователь {user_id}) учтён; доступ до {expires}."
     ),

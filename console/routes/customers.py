@@ -29,7 +29,7 @@ from shop.operators.forms import Invalid
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
 from shop.promo.catalogue import PromoCatalogue
-from shop.proxy.access import proxy_access, proxy_copy
+from shop.proxy.access import proxy_access, proxy_copy, proxy_on_sale
 
 router = APIRouter()
 support = Depends(require_role(Role.SUPPORT))
@@ -77,8 +77,9 @@ async def customers(request: Request, operator: Operator = support) -> Response:
 async def _products(sessions: SessionFactory, user_id: int) -> dict[str, Any]:
     """The customer's proxy, balance, promo uses and gifts, each read by the service that owns it."""
     proxy = await proxy_access(sessions, user_id)
-    copy, balance, entries, uses, gift_list = await asyncio.gather(
+    copy, on_sale, balance, entries, uses, gift_list = await asyncio.gather(
         proxy_copy(sessions, user_id, proxy),
+        proxy_on_sale(sessions),
         ledger.balance(sessions, user_id),
         ledger.entries(sessions, user_id, BALANCE_ENTRIES),
         PromoCatalogue(sessions).uses_by(user_id),
@@ -87,6 +88,8 @@ async def _products(sessions: SessionFactory, user_id: int) -> dict[str, Any]:
     return {
         "proxy": proxy,
         "proxy_copy": copy,
+        # Time and expiry forms name the product when there is a second one to name.
+        "products": ["vpn", "proxy"] if on_sale or proxy.ever else [],
         "balance": balance,
         "balance_entries": entries,
         "promo_uses": uses,
@@ -127,12 +130,14 @@ Action = Callable[[CustomerDesk, int, dict[str, str], str, str], Awaitable[objec
 ACTIONS: dict[str, tuple[Action, Callable[[dict[str, str]], str]]] = {
     "time": (
         lambda desk, user, f, aid, why: desk.adjust(
-            user, f.get("amount", ""), f.get("unit", ""), f.get("sign", ""), aid, why
+            user, f.get("amount", ""), f.get("unit", ""), f.get("sign", ""), aid, why, f.get("product", "")
         ),
         lambda f: "done_customer_time",
     ),
     "expiry": (
-        lambda desk, user, f, aid, why: desk.set_expiry(user, f.get("expires_at", ""), aid, why),
+        lambda desk, user, f, aid, why: desk.set_expiry(
+            user, f.get("expires_at", ""), aid, why, f.get("product", "")
+        ),
         lambda f: "done_customer_expiry",
     ),
     "ban": (

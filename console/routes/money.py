@@ -4,22 +4,26 @@ decision counts, the customer is told); and the CSV exports, streamed."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from temporalio.service import RPCError
 
-from bot.main import build_bot
-from bot.routers.withdrawals import tell_customer
+from bot.routers.withdrawals import decision_text
 from console.auth import NotFound, require_role
 from console.render import render
 from shop.context import AppContext
-from shop.customers import referrals
+from shop.customers import operations, referrals
 from shop.customers.referrals import WithdrawalView
+from shop.customers.users import get_customer
 from shop.models import utcnow
 from shop.money.exports import EXPORTS, csv_rows
 from shop.money.report import PeriodRefused, money_report, period_of
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 owner = Depends(require_role(Role.OWNER))
 OPEN_SHOWN = 100
@@ -52,15 +56,16 @@ async def money(request: Request, first: str = "", last: str = "", operator: Ope
 
 
 async def _tell(ctx: AppContext, decided: WithdrawalView) -> None:
-    """The customer hears of the decision as when it is taken in the bot; a console without the
-    bot's token (or Telegram down) leaves the decision standing all the same."""
-    if ctx.settings.telegram_bot_token is None:
+    """The customer hears of the decision as when it is taken in the bot, sent by a worker in the
+    bot's pace; the decision stands all the same when that cannot be started now."""
+    customer = await get_customer(ctx.sessions, decided.user_id)
+    if customer is None:
         return
-    bot = build_bot(ctx.settings)
+    text = decision_text(customer.language, decided)
     try:
-        await tell_customer(bot, ctx, decided)  # logs and swallows Telegram's refusals and outages
-    finally:
-        await bot.session.close()
+        await operations.tell(ctx, customer.id, text, f"withdrawal-{decided.id}")
+    except (RPCError, RuntimeError) as error:  # Temporal unreachable, or a console without it
+        log.warning("customer %s not told about withdrawal %s: %s", customer.id, decided.id, error)
 
 
 @router.post("/money/withdrawals/{withdrawal_id}")

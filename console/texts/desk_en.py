@@ -74,6 +74,7 @@ TEXTS: dict[str, str] = {
     "customer_actions": "Actions",
     "action_reason": "Reason (kept in the audit log)",
     "action_reason_optional": "Reason (optional)",
+    "action_product": "Product",
     "action_amount": "Time",
     "action_sign": "Add or remove",
     "action_add": "add",

@@ -71,6 +71,7 @@ TEXTS: dict[str, str] = {
     "customer_actions": "Действия",
     "action_reason": "Причина (попадёт в журнал)",
     "action_reason_optional": "Причина (необязательно)",
+    "action_product": "Продукт",
     "action_amount": "Время",
     "action_sign": "Добавить или убрать",
     "action_add": "добавить",

@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from activities.ledger import ApplyGrantResult
 from shop.context import AppContext
 from shop.customers.accounts import ensure_subscription
-from shop.models import GrantKind
+from shop.models import GrantKind, Product
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
@@ -29,7 +29,13 @@ class GrantOutcome:
 
 
 async def run_grant(
-    ctx: AppContext, user_id: int, source_key: str, duration: timedelta, kind: GrantKind, actor: str
+    ctx: AppContext,
+    user_id: int,
+    source_key: str,
+    duration: timedelta,
+    kind: GrantKind,
+    actor: str,
+    product: Product = Product.VPN,
 ) -> GrantOutcome:
     """Applies the grant once per source key; a repeat joins the running workflow or reads its result."""
     subscription = await ensure_subscription(ctx.sessions, user_id)
@@ -44,6 +50,7 @@ async def run_grant(
                 seconds=int(duration.total_seconds()),
                 kind=kind,
                 actor=actor,
+                product=product,
             ),
             id=workflow_id,
             task_queue=ctx.settings.temporal_task_queue,

@@ -22,6 +22,11 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(1_000_000)
 
 
+def topup_key(payment_id: str) -> str:
+    """The source key of a paid top-up's credit."""
+    return f"topup:{payment_id}"
+
+
 class BalanceShort(Exception):
     """Not enough on the balance for this debit; nothing was written."""
 
@@ -85,10 +90,13 @@ async def move(
     source_key: str,
     actor: str,
     note: str = "",
+    overdraw: bool = False,
 ) -> Movement:
     """One movement in the caller's transaction. A debit (amount < 0) locks the customer first and
-    raises BalanceShort when it would overdraw. A source key already used returns applied=False and
-    writes nothing (the caller's other writes in this transaction still commit)."""
+    raises BalanceShort when it would overdraw, unless `overdraw`: money that already left the shop
+    (a top-up refunded at its provider) is taken back whole, and the balance may show a debt. A
+    source key already used returns applied=False and writes nothing (the caller's other writes in
+    this transaction still commit)."""
     amount = Decimal(amount).quantize(CENT)
     if amount == 0 or abs(amount) > MAX_AMOUNT:
         raise ValueError(f"amount {amount}")
@@ -97,7 +105,7 @@ async def move(
     if await session.scalar(select(BalanceEntry.id).where(BalanceEntry.source_key == source_key)) is not None:
         return Movement(False, await _sum(session, user_id))
     current = await _sum(session, user_id)
-    if amount < 0 and current + amount < 0:
+    if amount < 0 and current + amount < 0 and not overdraw:
         raise BalanceShort(current, -amount)
     session.add(
         BalanceEntry(
@@ -116,11 +124,12 @@ async def record(
     source_key: str,
     actor: str,
     note: str = "",
+    overdraw: bool = False,
 ) -> Movement:
     """A movement on its own; idempotent by `source_key` also when two writers race (UNIQUE)."""
     try:
         async with sessions() as session, session.begin():
-            return await move(session, user_id, kind, amount, source_key, actor, note)
+            return await move(session, user_id, kind, amount, source_key, actor, note, overdraw)
     except IntegrityError:
         return Movement(False, await balance(sessions, user_id))
 
@@ -149,3 +158,22 @@ async def adjust(
             return moved
     except IntegrityError:
         return Movement(False, await balance(sessions, user_id))
+
+
+async def take_back_topup(
+    sessions: SessionFactory, user_id: int, payment_id: str, amount: Decimal, refund_key: str
+) -> Movement | None:
+    """A top-up refunded at its provider: the money went back to the customer, so it leaves the
+    balance too, whole (at most what the top-up credited), even into a debt. Once per refund
+    (`refund_key`). None when the top-up was never credited: nothing to take back."""
+    async with sessions() as session:
+        credited = await session.scalar(
+            select(BalanceEntry.amount).where(BalanceEntry.source_key == topup_key(payment_id))
+        )
+    if credited is None:
+        return None
+    taken = min(Decimal(amount), Decimal(credited))
+    note = f"top-up {payment_id} refunded"
+    return await record(
+        sessions, user_id, BalanceKind.REFUND, -taken, refund_key, "refund", note, overdraw=True
+    )

@@ -18,7 +18,7 @@ from shop.access.grants import GrantOutcome, run_grant
 from shop.context import AppContext
 from shop.customers.accounts import ensure_subscription, new_token
 from shop.customers.admin import AccessSync
-from shop.models import GrantKind, Subscription, User, utcnow
+from shop.models import GrantKind, Product, Subscription, User, utcnow
 from shop.operators import actions
 from shop.operators.actions import Change
 from shop.operators.audit import Actor
@@ -30,6 +30,21 @@ from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, p
 UNITS = {"days": 86400, "hours": 3600}
 MAX_SECONDS = 3650 * 86400
 MAX_MESSAGE = TEXT_MAX  # the bot's own texts' limit, under Telegram's 4096
+
+
+async def tell(ctx: AppContext, user_id: int, text: str, key: str) -> None:
+    """A message from the shop to a customer, sent by a worker at the bot's pace, once per `key`
+    (a decision's id: a resent form or a second operator tells nobody twice)."""
+    notice = CustomerNoticeInput(user_id=user_id, text=text)
+    await actions.start_once(ctx, CustomerNoticeWorkflow.run, notice, notice_workflow_id(key))
+
+
+def product_of(value: str) -> Product:
+    """The form's product ("vpn", "proxy"); anything else is refused beside its field."""
+    try:
+        return Product(value or "vpn")
+    except ValueError:
+        raise Invalid({"product": "invalid"}) from None
 
 
 def duration(amount: str, unit: str, sign: str) -> timedelta:
@@ -80,6 +95,7 @@ class CustomerDesk:
         reason: str,
         action: str,
         shown: dict[str, object],
+        product: Product,
     ) -> GrantOutcome:
         outcome = await run_grant(
             self.ctx,
@@ -88,32 +104,49 @@ class CustomerDesk:
             change,
             GrantKind.ADJUSTMENT,
             actor=f"admin:{self.actor.id}",
+            product=product,
         )
         after = {**shown, "expires_at": outcome.expires_at}
+        if product is not Product.VPN:
+            after["product"] = product.value
         await actions.recorded(
             self.ctx.sessions, self.actor, action_id, action, f"user:{user_id}", reason, after
         )
         return outcome
 
     async def adjust(
-        self, user_id: int, amount: str, unit: str, sign: str, action_id: str, reason: str
+        self,
+        user_id: int,
+        amount: str,
+        unit: str,
+        sign: str,
+        action_id: str,
+        reason: str,
+        product: str = "vpn",
     ) -> GrantOutcome:
+        """Time added to or removed from one product: the VPN or the Telegram proxy."""
         reason = actions.checked(action_id, reason)
         change = duration(amount, unit, sign)
+        chosen = product_of(product)
         await self._user(user_id)
         shown: dict[str, object] = {unit: int(change.total_seconds()) // UNITS[unit]}
-        return await self._grant(user_id, change, action_id, reason, "customer.time", shown)
+        return await self._grant(user_id, change, action_id, reason, "customer.time", shown, chosen)
 
-    async def set_expiry(self, user_id: int, value: str, action_id: str, reason: str) -> GrantOutcome:
-        """The grant that moves the expiry to `value` from where it is now (a past expiry counts
-        from now, as every grant does)."""
+    async def set_expiry(
+        self, user_id: int, value: str, action_id: str, reason: str, product: str = "vpn"
+    ) -> GrantOutcome:
+        """The grant that moves the product's expiry to `value` from where it is now (a past expiry
+        counts from now, as every grant does)."""
         reason = actions.checked(action_id, reason)
         now = utcnow()
         target = parse_expiry(value, now)
+        chosen = product_of(product)
         await self._user(user_id)
-        current = (await ensure_subscription(self.ctx.sessions, user_id)).expires_at
+        subscription = await ensure_subscription(self.ctx.sessions, user_id)
+        current = subscription.proxy_expires_at if chosen is Product.PROXY else subscription.expires_at
         change = target - max(now, current) if current else target - now
-        return await self._grant(user_id, change, action_id, reason, "customer.expiry", {"set_to": target})
+        shown: dict[str, object] = {"set_to": target}
+        return await self._grant(user_id, change, action_id, reason, "customer.expiry", shown, chosen)
 
     async def set_banned(self, user_id: int, banned: bool, action_id: str, reason: str) -> bool:
         reason = actions.checked(action_id, reason)

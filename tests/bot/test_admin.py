@@ -8,10 +8,11 @@ from decimal import Decimal
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from shop.access.ledger import history
+from shop.access.ledger import grant, history
+from shop.balance import ledger as balance
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import access_of
-from shop.models import GrantKind, Payment, PaymentMethod, PaymentStatus, utcnow
+from shop.models import BalanceKind, GrantKind, Payment, PaymentMethod, PaymentStatus, Product, utcnow
 from shop.operators import audit
 from shop.runtime.temporal import free_port
 from tests.bot.conftest import ADMIN_ID
@@ -92,6 +93,16 @@ async def test_find_and_adjust_days_double_tap_applies_once(shop: Shop) -> None:
     )
     await boss.says("/find 33")
     assert "active" in (boss.last.text or "") or "trial" in (boss.last.text or "")
+    assert "Баланс: 0 ₽" in (boss.last.text or "") and "прокси" not in (boss.last.text or "")
+    # The other product and the balance are on the card too.
+    await balance.record(shop.ctx.sessions, 33, BalanceKind.TOPUP, Decimal(150), "topup:t", "test")
+    await grant(
+        shop.ctx.sessions, subscription.id, "proxy:t", timedelta(days=30), GrantKind.PURCHASE, "test",
+        product=Product.PROXY,
+    )  # fmt: skip
+    await boss.says("/find 33")
+    assert "Баланс: 150 ₽" in (boss.last.text or "")
+    assert "Telegram-прокси: активен" in (boss.last.text or "")
     logged = (await audit.entries(shop.ctx.sessions))[0]  # the double tap is logged once
     assert [(e.action, e.actor_id, e.channel, e.target, (e.after or {})["days"]) for e in logged] == [
         ("customer.days", ADMIN_ID, "bot", "user:33", -1),

@@ -30,6 +30,7 @@ from tests.bot.kit import Person, Shop
 from tests.bot.test_buy import access_card
 from tests.factories import plan
 from tests.panel_fixtures import StartPanel, add_sandbox_host
+from workflows.operator import notice_workflow_id
 
 OPERATOR = Actor(ADMIN_ID, "console")
 WRONG_PLAN = "Этот промокод не действует на этот тариф. Он снят; выберите снова, чтобы оплатить полную цену."
@@ -236,9 +237,14 @@ async def test_balance_short_then_paid_top_up_and_a_gift_in_both_languages(
         await rita.says(f"/start gift_{gift.code}")
         assert any(t.startswith("🎁 Вам подарили 30 дн. VPN! Доступ до") for t in rita.texts[-3:])
         await on_the_panel(shop, panel, 34)
-        assert await shop.tg.wait_for(
-            lambda: [t for t in ben.texts if t == f"🎁 Your gift {gift.code} was opened by Рита. Thank you!"]
+        opened = f"🎁 Your gift {gift.code} was opened by Рита. Thank you!"
+        assert await shop.tg.wait_for(lambda: [t for t in ben.texts if t == opened])
+        await rita.says(f"/start gift_{gift.code}")  # opened again: she has it; Ben is not told twice
+        assert any(t.startswith("🎁") for t in rita.texts[-2:])
+        notice = shop.ctx.require_temporal().get_workflow_handle(
+            notice_workflow_id(f"gift-opened-{gift.code}")
         )
+        assert await notice.result() is True and ben.texts.count(opened) == 1
         ivan = await shop.started(35, "Иван")
         before = await state(shop)
         await ivan.says(f"/start gift_{gift.code}")

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import enum
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import asyncpg
@@ -38,7 +39,7 @@ from shop.models import Base, Host, PanelClient, Payment, Plan, Subscription, Us
 from shop.operators.signin import Signins
 from shop.runtime.migrate import upgrade
 from shop.runtime.temporal import EmbeddedTemporal, connect, free_port
-from shop.settings import load_settings
+from shop.settings import Settings, load_settings
 from tests.console_client import csrf_of
 from tests.shop_seed import Seeded, generate
 from tests.sub_client import app_client
@@ -155,31 +156,39 @@ async def interleaved(
     return timings
 
 
+def bench_settings(url: str, **more: str) -> Settings:
+    """The shop's settings for a bench run on `url`: no .env file, a throwaway encryption key."""
+    return load_settings(_env_file=None, database_url=url, encryption_key="Z" * 43 + "=", **more)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(ctx: AppContext, operator: int) -> AsyncIterator[httpx.AsyncClient]:
+    """The shop's app in-process (ASGI) with a bare route added (`/bare`, the floor the pages are
+    compared with), `operator` signed in through a one-time link."""
+    app = create_app(ctx)
+
+    @app.get("/bare")
+    async def bare() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async with app_client(app) as client:
+        token = Signins(ctx.settings, ctx.sessions).link(operator).rsplit("/", 1)[1]
+        signed = await client.post(f"/console/signin/{token}")
+        assert signed.status_code == 303, signed.text
+        yield client
+
+
 async def measure(args: argparse.Namespace, temporal_address: str | None) -> dict[str, list[float]]:
-    settings = load_settings(
-        _env_file=None,
-        database_url=args.database_url,
-        admin_ids=str(OWNER),
-        temporal_address=temporal_address or "none",
-        encryption_key="Z" * 43 + "=",
+    settings = bench_settings(
+        args.database_url, admin_ids=str(OWNER), temporal_address=temporal_address or "none"
     )
     ctx = AppContext.open(settings)
     if temporal_address:
         ctx.temporal = await connect(temporal_address, settings.temporal_namespace)
         await ensure_schedules(ctx.temporal, settings)
     try:
-        app = create_app(ctx)
-
-        @app.get("/bare")
-        async def bare() -> PlainTextResponse:
-            return PlainTextResponse("ok")
-
-        async with app_client(app) as client:
-            token = Signins(settings, ctx.sessions).link(OWNER).rsplit("/", 1)[1]
-            signed = await client.post(f"/console/signin/{token}")
-            assert signed.status_code == 303, signed.text
+        async with signed_in(ctx, OWNER) as client:
             csrf_of((await client.get("/console/")).text)  # signed in: the page has a form token
-
             timings = await interleaved(client, ROUTES, args.warmup, args.requests)
     finally:
         await ctx.close()

@@ -20,16 +20,11 @@ import statistics
 from urllib.parse import quote
 
 import httpx
-from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
-from api.app import create_app
-from bench.console_bench import drop_database, interleaved, percentile, seed
+from bench.console_bench import bench_settings, drop_database, interleaved, percentile, seed, signed_in
 from shop.context import AppContext
 from shop.db import create_engine
-from shop.operators.signin import Signins
-from shop.settings import load_settings
-from tests.sub_client import app_client
 
 SUPPORT = 4243
 # Customers are users 10000.. (tests/shop_seed.py); tokens t<12 digits>, panel emails c-<sub>-<host>.
@@ -108,26 +103,10 @@ def _rows_shown(path: str, answer: httpx.Response) -> None:
 
 
 async def measure(args: argparse.Namespace, paths: dict[str, str]) -> dict[str, list[float]]:
-    settings = load_settings(
-        _env_file=None,
-        database_url=args.database_url,
-        console_support_ids=str(SUPPORT),
-        temporal_address="none",
-        encryption_key="Z" * 43 + "=",
-    )
+    settings = bench_settings(args.database_url, console_support_ids=str(SUPPORT), temporal_address="none")
     ctx = AppContext.open(settings)
     try:
-        app = create_app(ctx)
-
-        @app.get("/bare")
-        async def bare() -> PlainTextResponse:
-            return PlainTextResponse("ok")
-
-        async with app_client(app) as client:
-            token = Signins(settings, ctx.sessions).link(SUPPORT).rsplit("/", 1)[1]
-            signed = await client.post(f"/console/signin/{token}")
-            assert signed.status_code == 303, signed.text
-
+        async with signed_in(ctx, SUPPORT) as client:
             timings = await interleaved(client, paths, args.warmup, args.requests, _rows_shown)
     finally:
         await ctx.close()

@@ -1,7 +1,7 @@
-"""The sandboxes `bench.payments_bench` pays through, in a process of their own: YooKassa, the
-Telegram Bot API (at Telegram's 30 messages a second) and two 3x-ui panels, plus a small control
-API the load generator drives them with. Writes their addresses to the file named by its argument,
-then serves until killed.
+"""The sandboxes `bench.payments_bench` pays through, in a process of their own: `sandbox.stack`'s
+(YooKassa, the Telegram Bot API at Telegram's 30 messages a second, two 3x-ui panels) behind a
+control API for the load generator, whose calls each answer for a whole batch. Writes their
+addresses (`sandbox.stack.started`'s) to the file named by its argument, then serves until killed.
 
     .venv/bin/python -m bench.payments_sandboxes /tmp/sandboxes.json
 """
@@ -9,7 +9,6 @@ then serves until killed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -17,15 +16,11 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 
-from sandbox.panel import V3_1, SandboxPanel
-from sandbox.serving import serve
-from sandbox.telegram import TelegramSandbox
-from sandbox.yookassa import FakeYooKassa
-
-TELEGRAM_LIMIT = 30  # messages a second over all chats, as Telegram documents
+from sandbox.stack import Sandboxes, started
 
 
-def control(yookassa: FakeYooKassa, telegram: TelegramSandbox, panels: list[SandboxPanel]) -> FastAPI:
+def control(sandboxes: Sandboxes) -> FastAPI:
+    yookassa, telegram, panels = sandboxes.yookassa, sandboxes.telegram, sandboxes.panels
     app = FastAPI()
 
     @app.post("/users")
@@ -83,38 +78,8 @@ def control(yookassa: FakeYooKassa, telegram: TelegramSandbox, panels: list[Sand
 
 
 async def main(ready_file: Path) -> None:
-    yookassa = FakeYooKassa()
-    async with contextlib.AsyncExitStack() as stack:
-        yookassa_url = await stack.enter_async_context(serve(yookassa.app))
-        yookassa.base_url = yookassa_url
-        telegram = await stack.enter_async_context(TelegramSandbox(webhook_retry_delay=0.05))
-        telegram.set_rate_limit(TELEGRAM_LIMIT)
-        panels = [await stack.enter_async_context(SandboxPanel(version=V3_1)) for _ in range(2)]
-        control_url = await stack.enter_async_context(serve(control(yookassa, telegram, panels)))
-        stack.push_async_callback(yookassa.webhooks.aclose)
-        ready_file.write_text(  # noqa: ASYNC240 (once, before serving)
-            json.dumps(
-                {
-                    "control": control_url,
-                    "yookassa": {
-                        "url": yookassa_url,
-                        "shop_id": yookassa.shop_id,
-                        "key": yookassa.secret_key,
-                    },
-                    "telegram": {"url": telegram.api_url, "token": telegram.token},
-                    "panels": [
-                        {
-                            "url": p.url,
-                            "username": p.username,
-                            "password": p.password,
-                            "inbound_id": p.inbound_id,
-                            "port": p.port,
-                        }
-                        for p in panels
-                    ],
-                }
-            )
-        )
+    async with started(control, webhook_retry_delay=0.05) as info:
+        ready_file.write_text(json.dumps(info))  # noqa: ASYNC240 (once, before serving)
         await asyncio.Event().wait()
 
 

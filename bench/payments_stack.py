@@ -74,7 +74,6 @@ class Stack:
 def _settings_env(
     data_dir: Path, sandboxes: dict[str, Any], api_port: int, temporal_port: int
 ) -> dict[str, str]:
-    yookassa, telegram = sandboxes["yookassa"], sandboxes["telegram"]
     return {
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": "",
@@ -85,13 +84,13 @@ def _settings_env(
         "API_PORT": str(api_port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "TELEGRAM_BOT_TOKEN": telegram["token"],
-        "TELEGRAM_API_URL": telegram["url"],
+        "TELEGRAM_BOT_TOKEN": sandboxes["telegram_token"],
+        "TELEGRAM_API_URL": sandboxes["telegram_api_url"],
         "BOT_MODE": "polling",
         "ADMIN_IDS": str(OPERATOR),
-        "YOOKASSA_SHOP_ID": yookassa["shop_id"],
-        "YOOKASSA_SECRET_KEY": yookassa["key"],
-        "YOOKASSA_API_URL": f"{yookassa['url']}/v3",
+        "YOOKASSA_SHOP_ID": sandboxes["yookassa_shop_id"],
+        "YOOKASSA_SECRET_KEY": sandboxes["yookassa_secret_key"],
+        "YOOKASSA_API_URL": f"{sandboxes['yookassa_url']}/v3",
         "YOOKASSA_RECEIPT_EMAIL": "receipts@bench.invalid",
         "YOOKASSA_TEST_MODE": "true",
         "TRUSTED_PROXIES": "127.0.0.1/32",

@@ -1,6 +1,7 @@
 """The sandboxes in a process of their own, for tests and benchmarks that run the shop as real
 processes (`tests/topology.py`, `bench/soak.py`): the Telegram Bot API (30 messages a second per
-bot, 429 beyond, as Telegram), YooKassa and two 3x-ui panels.
+bot, 429 beyond, as Telegram), YooKassa and two 3x-ui panels. `started` brings them up behind a
+control API of the caller's choosing; `bench/payments_sandboxes.py` starts them with its own.
 
     python -m sandbox.stack         # prints one JSON line: the URLs, then serves until SIGTERM
 
@@ -21,6 +22,8 @@ import inspect
 import json
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +32,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from sandbox.panel import SandboxPanel
 from sandbox.serving import serve
@@ -80,23 +84,28 @@ class Control:
         return JSONResponse({"result": jsonable(result)})
 
 
-async def main() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+@dataclass(frozen=True)
+class Sandboxes:
+    telegram: TelegramSandbox
+    yookassa: FakeYooKassa
+    panels: list[SandboxPanel]
+
+
+@contextlib.asynccontextmanager
+async def started(
+    control: Callable[[Sandboxes], ASGIApp], webhook_retry_delay: float = 0.2
+) -> AsyncIterator[dict[str, Any]]:
+    """The sandboxes and `control(sandboxes)` served; yields what a client needs (the JSON line
+    `main` prints): the control API's URL, the Telegram and YooKassa credentials, the panels."""
     yookassa = FakeYooKassa()
     async with contextlib.AsyncExitStack() as stack:
-        telegram = await stack.enter_async_context(TelegramSandbox())
+        telegram = await stack.enter_async_context(TelegramSandbox(webhook_retry_delay=webhook_retry_delay))
         telegram.set_rate_limit(TELEGRAM_LIMIT)
         panels = [await stack.enter_async_context(SandboxPanel()) for _ in range(2)]
         yookassa.base_url = await stack.enter_async_context(serve(yookassa.app))
         stack.push_async_callback(yookassa.webhooks.aclose)
-        targets: dict[str, Any] = {"telegram": telegram, "yookassa": yookassa}
-        targets |= {f"panel{index}": panel for index, panel in enumerate(panels)}
-        control = Starlette(routes=[Route("/control", Control(targets).handle, methods=["POST"])])
-        control_url = await stack.enter_async_context(serve(control))
-        info = {
+        control_url = await stack.enter_async_context(serve(control(Sandboxes(telegram, yookassa, panels))))
+        yield {
             "control": control_url,
             "telegram_token": telegram.token,
             "telegram_api_url": telegram.api_url,
@@ -114,6 +123,20 @@ async def main() -> None:
                 for p in panels
             ],
         }
+
+
+def generic_control(sandboxes: Sandboxes) -> Starlette:
+    targets: dict[str, Any] = {"telegram": sandboxes.telegram, "yookassa": sandboxes.yookassa}
+    targets |= {f"panel{index}": panel for index, panel in enumerate(sandboxes.panels)}
+    return Starlette(routes=[Route("/control", Control(targets).handle, methods=["POST"])])
+
+
+async def main() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with started(generic_control) as info:
         print(json.dumps(info), flush=True)
         await stop.wait()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import notices
 from workflows.payment_messages import stars_refund_key
@@ -73,8 +73,9 @@ class PaymentSteps:
                 start_to_close=SHORT,
                 schedule_to_close=timedelta(hours=1),
                 retry_policy=PATIENT,
+                local=self.lean,
             )
-        except ActivityError:
+        except (ActivityError, ApplicationError):  # a local activity's failure comes unwrapped
             workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
 
     async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:

@@ -96,19 +96,7 @@ class RefundWorkflow:
                 ProvisionInput(subscription_id=plan.subscription_id),
                 id=provision_workflow_id(plan.subscription_id, f"refund:{inp.refund_key}"),
             )
-        if plan.full:
-            await workflow.execute_activity_method(
-                PaymentActivities.set_status,
-                SetStatusInput(payment_id=inp.payment_id, status=PaymentStatus.REFUNDED),
-                start_to_close_timeout=SHORT,
-                retry_policy=PATIENT,
-            )
-        await notices.notify(
-            NotifyInput(payment_id=inp.payment_id, event=PaymentEvent.REFUND_APPLIED),
-            start_to_close=SHORT,
-            schedule_to_close=timedelta(hours=1),
-            retry_policy=PATIENT,
-        )
+        await self._close(inp, plan, PaymentEvent.REFUND_APPLIED)
         return plan
 
     async def _take_back_topup(self, inp: RefundInput, plan: RefundPlan) -> None:
@@ -118,6 +106,10 @@ class RefundWorkflow:
             start_to_close_timeout=SHORT,
             retry_policy=PATIENT,
         )
+        await self._close(inp, plan, PaymentEvent.TOPUP_REFUNDED, detail)
+
+    async def _close(self, inp: RefundInput, plan: RefundPlan, event: PaymentEvent, detail: str = "") -> None:
+        """A full refund closes the payment as refunded; the customer and operators are told."""
         if plan.full:
             await workflow.execute_activity_method(
                 PaymentActivities.set_status,
@@ -126,7 +118,7 @@ class RefundWorkflow:
                 retry_policy=PATIENT,
             )
         await notices.notify(
-            NotifyInput(payment_id=inp.payment_id, event=PaymentEvent.TOPUP_REFUNDED, detail=detail),
+            NotifyInput(payment_id=inp.payment_id, event=event, detail=detail),
             start_to_close=SHORT,
             schedule_to_close=timedelta(hours=1),
             retry_policy=PATIENT,

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console.auth import NotFound, actor, require_role
+from console.host_pages import app_context, form_errors, registry, switch_enabled
 from console.render import render
 from shop.access.host_status import behind, check_host, reconcile_now
 from shop.access.hosts import SECRET_FIELDS, HostError, HostInput, HostService, parse_input
 from shop.access.reconcile import last_report
-from shop.context import AppContext
-from shop.crypto import Sealer
 from shop.models import Host
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
@@ -34,15 +33,8 @@ TEXT_FIELDS = (
 )
 
 
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
 def _service(request: Request, operator: Operator) -> HostService:
-    settings = _ctx(request).settings
-    sealer = Sealer.from_settings(settings)
-    return HostService(_ctx(request).sessions, sealer, settings.panel_timeout_seconds, actor(operator))
+    return registry(request, operator, HostService)
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -62,10 +54,6 @@ def _changes(values: dict[str, Any]) -> dict[str, object]:
     if not values["sort_order"]:
         changes.pop("sort_order", None)
     return changes
-
-
-def _errors(error: HostError) -> dict[str, str]:
-    return {error.field or "form": error.code or "invalid"}
 
 
 def _values_of(host: Host) -> dict[str, Any]:
@@ -105,7 +93,7 @@ async def add_host(request: Request, operator: Operator = owner) -> Response:
             "host_form.html",
             status=422,
             values=shown,
-            errors=_errors(error),
+            errors=form_errors(error),
             detail=str(error),
         )
     return RedirectResponse(f"/console/hosts/{host.id}?done=done_host_added", status_code=303)
@@ -114,7 +102,7 @@ async def add_host(request: Request, operator: Operator = owner) -> Response:
 async def _page(
     request: Request, operator: Operator, host: Host, status: int = 200, **extra: Any
 ) -> Response:
-    lagging, total = await behind(_ctx(request), host)
+    lagging, total = await behind(app_context(request), host)
     values = extra.pop("values", None) or _values_of(host)
     return render(
         request,
@@ -152,7 +140,7 @@ async def edit_host(request: Request, host_id: int, operator: Operator = owner) 
     except HostError as error:
         shown = {key: value for key, value in values.items() if key not in SECRET_FIELDS}
         return await _page(
-            request, operator, host, 422, values=shown, errors=_errors(error), detail=str(error)
+            request, operator, host, 422, values=shown, errors=form_errors(error), detail=str(error)
         )
     return RedirectResponse(f"/console/hosts/{host_id}?done=done_host_saved", status_code=303)
 
@@ -167,7 +155,7 @@ async def check(request: Request, host_id: int, operator: Operator = owner) -> R
 @router.post("/hosts/{host_id}/reconcile")
 async def reconcile(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    report = await reconcile_now(_ctx(request), actor(operator), host)
+    report = await reconcile_now(app_context(request), actor(operator), host)
     refreshed = await _host(request, operator, host_id)  # with the report the activity stored
     return await _page(request, operator, refreshed, report=report, reconciled=True)
 
@@ -175,10 +163,10 @@ async def reconcile(request: Request, host_id: int, operator: Operator = owner) 
 @router.post("/hosts/{host_id}/enabled")
 async def set_enabled(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    enabled = (await request.form()).get("enabled") == "1"
-    await _service(request, operator).set_enabled(host.name, enabled)
-    done = "done_host_enabled" if enabled else "done_host_disabled"
-    return RedirectResponse(f"/console/hosts/{host_id}?done={done}", status_code=303)
+    done = ("done_host_enabled", "done_host_disabled")
+    return await switch_enabled(
+        request, _service(request, operator), host.name, f"/console/hosts/{host_id}", done
+    )
 
 
 @router.post("/hosts/{host_id}/delete")
@@ -186,7 +174,7 @@ async def delete(request: Request, host_id: int, operator: Operator = owner) -> 
     host = await _host(request, operator, host_id)
     service = _service(request, operator)
     try:
-        await service.delete_with_cleanup(host.name, _ctx(request).settings.panel_email_prefix)
+        await service.delete_with_cleanup(host.name, app_context(request).settings.panel_email_prefix)
     except HostError as error:
         return await _page(request, operator, host, 409, delete_error=str(error))
     return RedirectResponse("/console/hosts?done=done_host_deleted", status_code=303)

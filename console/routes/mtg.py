@@ -8,11 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from console.auth import NotFound, actor, require_role
+from console.auth import NotFound, require_role
+from console.host_pages import app_context, form_errors, registry, switch_enabled
 from console.render import render
 from shop.access.hosts import HostError
-from shop.context import AppContext
-from shop.crypto import Sealer
 from shop.models import MtgHost
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
@@ -23,19 +22,8 @@ owner = Depends(require_role(Role.OWNER))
 FIELDS = ("name", "panel_url", "username", "password", "sort_order")
 
 
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
 def _service(request: Request, operator: Operator) -> MtgHostService:
-    settings = _ctx(request).settings
-    return MtgHostService(
-        _ctx(request).sessions,
-        Sealer.from_settings(settings),
-        settings.panel_timeout_seconds,
-        actor(operator),
-    )
+    return registry(request, operator, MtgHostService)
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -66,7 +54,7 @@ async def add_mtg_host(request: Request, operator: Operator = owner) -> Response
     try:
         host = await _service(request, operator).add(parse_mtg_input(values))
     except HostError as error:
-        errors = {error.field or "form": error.code or "invalid"}
+        errors = form_errors(error)
         return await _list(request, operator, 422, values=_shown(values), errors=errors, detail=str(error))
     return RedirectResponse(f"/console/mtg/{host.id}?done=done_mtg_added", status_code=303)
 
@@ -112,9 +100,8 @@ async def edit_mtg_host(request: Request, host_id: int, operator: Operator = own
     try:
         await _service(request, operator).edit(host.name, values)
     except HostError as error:
-        errors = {error.field or "form": error.code or "invalid"}
         return await _page(
-            request, operator, host, 422, values=_shown(values), errors=errors, detail=str(error)
+            request, operator, host, 422, values=_shown(values), errors=form_errors(error), detail=str(error)
         )
     return RedirectResponse(f"/console/mtg/{host_id}?done=done_mtg_saved", status_code=303)
 
@@ -132,17 +119,17 @@ async def check_mtg_host(request: Request, host_id: int, operator: Operator = ow
 @router.post("/mtg/{host_id}/enabled")
 async def enable_mtg_host(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
-    enabled = (await request.form()).get("enabled") == "1"
-    await _service(request, operator).set_enabled(host.name, enabled)
-    done = "done_mtg_enabled" if enabled else "done_mtg_disabled"
-    return RedirectResponse(f"/console/mtg/{host_id}?done={done}", status_code=303)
+    done = ("done_mtg_enabled", "done_mtg_disabled")
+    return await switch_enabled(
+        request, _service(request, operator), host.name, f"/console/mtg/{host_id}", done
+    )
 
 
 @router.post("/mtg/{host_id}/delete")
 async def delete_mtg_host(request: Request, host_id: int, operator: Operator = owner) -> Response:
     host = await _host(request, operator, host_id)
     try:
-        await _service(request, operator).delete(host.name, _ctx(request).settings.panel_email_prefix)
+        await _service(request, operator).delete(host.name, app_context(request).settings.panel_email_prefix)
     except HostError as error:
         return await _page(request, operator, host, 409, delete_error=str(error))
     return RedirectResponse("/console/mtg?done=done_mtg_deleted", status_code=303)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 
 class PanelError(Exception):
-    """Base of every panel failure; `retryable` tells activities whether a retry can help."""
-
-    retryable = False
+    """Base of every panel failure."""
 
 
 class PanelUnavailable(PanelError):
     """Connection refused, timeout, HTTP 5xx or an empty/garbled answer: the outcome is unknown."""
-
-    retryable = True
 
 
 class PanelAuthError(PanelError):

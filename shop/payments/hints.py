@@ -63,6 +63,18 @@ async def find_payment(
     return candidates[0] if candidates else None
 
 
+def start_options(payment: Payment, task_queue: str) -> dict[str, Any]:
+    """How anything starts a payment's workflow (with a signal or an update): one run per payment,
+    a running one joined, searchable from its start."""
+    return {
+        "id": workflow_id(payment.id),
+        "task_queue": task_queue,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "search_attributes": start_search_attributes(payment),
+    }
+
+
 async def _signal_with_start(
     client: Client, task_queue: str, payment: Payment, signal: str, arg: object | None
 ) -> Delivery:
@@ -70,11 +82,7 @@ async def _signal_with_start(
         await client.start_workflow(
             PaymentWorkflow.run,
             payment_input(payment),
-            id=workflow_id(payment.id),
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=start_search_attributes(payment),
+            **start_options(payment, task_queue),
             start_signal=signal,
             start_signal_args=[] if arg is None else [arg],
         )

@@ -16,7 +16,6 @@ from decimal import Decimal
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -32,8 +31,7 @@ from shop.payments.timeline import EventKind
 from shop.settings import Settings
 from shop.storefront.fields import OwnerSettings
 from workflows.payment import PaymentWorkflow
-from workflows.payment_messages import PaymentLink, payment_input, stars_refund_key, start_search_attributes
-from workflows.payment_messages import workflow_id as payment_workflow_id
+from workflows.payment_messages import PaymentLink, payment_input, stars_refund_key
 from workflows.refund import RefundInput
 
 log = logging.getLogger(__name__)
@@ -125,13 +123,7 @@ async def record_transfer_claim(sessions: SessionFactory, payment_id: str) -> No
 
 async def _link(client: Client, payment: Payment, task_queue: str) -> PaymentLink | None:
     start = WithStartWorkflowOperation(
-        PaymentWorkflow.run,
-        payment_input(payment),
-        id=payment_workflow_id(payment.id),
-        task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=start_search_attributes(payment),
+        PaymentWorkflow.run, payment_input(payment), **hints.start_options(payment, task_queue)
     )
     try:
         return await client.execute_update_with_start_workflow(

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 
 class MtgError(Exception):
-    """Base of every MTG panel failure; `retryable` tells activities whether a retry can help."""
-
-    retryable = False
+    """Base of every MTG panel failure."""
 
 
 class MtgUnavailable(MtgError):
     """Connection refused, timeout, HTTP 5xx or a garbled answer: the outcome is unknown."""
-
-    retryable = True
 
 
 class MtgAuthError(MtgError):

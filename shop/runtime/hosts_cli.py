@@ -6,42 +6,25 @@ Secrets may be given as "-" to read them from standard input, keeping them out o
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from typing import Any
 
 from shop.access.hosts import HostError, HostService, parse_input
-from shop.context import AppContext
-from shop.crypto import Sealer
 from shop.models import Host
-from shop.operators.audit import Actor
-from shop.runtime.migrate import upgrade
+from shop.runtime.registry_cli import CHANGES, add_actions, edit_or_switch, flag_values, shell_registry
 from shop.settings import Settings
 
 SECRETS = ("password", "api_token", "totp_secret")
-SHELL = Actor(0, "cli")  # the audit log's actor for the shell: whoever runs `vpnshop` on the server
+HELPS = {
+    "command": "manage 3x-ui panels (hosts)",
+    "add": "add a host after checking its panel login and inbound",
+    "list": "list hosts",
+    "delete": "remove the host's clients from its panel, then the host",
+    "anyway": "if the panel cannot be reached, delete the host anyway, leaving its clients on the panel",
+}
 
 
 def add_parser(commands: Any) -> None:
-    hosts = commands.add_parser("hosts", help="manage 3x-ui panels (hosts)")
-    actions = hosts.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="add a host after checking its panel login and inbound")
-    add.add_argument("name")
-    _connection_flags(add, required=True)
-    actions.add_parser("list", help="list hosts")
-    edit = actions.add_parser("edit", help="change a host (connection changes are checked first)")
-    edit.add_argument("name")
-    edit.add_argument("--rename", dest="new_name")
-    _connection_flags(edit, required=False)
-    for verb in ("enable", "disable"):
-        actions.add_parser(verb, help=f"{verb} a host").add_argument("name")
-    delete = actions.add_parser("delete", help="remove the host's clients from its panel, then the host")
-    delete.add_argument("name")
-    delete.add_argument(
-        "--anyway",
-        action="store_true",
-        help="if the panel cannot be reached, delete the host anyway, leaving its clients on the panel",
-    )
+    add_actions(commands, "hosts", "a host", _connection_flags, HELPS)
 
 
 def _connection_flags(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -80,13 +63,7 @@ def _values(args: argparse.Namespace) -> dict[str, object]:
         "country",
         "sort_order",
     )
-    values = {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
-    for key in SECRETS:
-        if values.get(key) == "-":
-            values[key] = sys.stdin.readline().strip()
-    if getattr(args, "new_name", None):
-        values["name"] = args.new_name
-    return values
+    return flag_values(args, keys, SECRETS)
 
 
 def _describe(host: Host, clients: int) -> str:
@@ -98,12 +75,7 @@ def _describe(host: Host, clients: int) -> str:
 
 async def run(args: argparse.Namespace, settings: Settings) -> str:
     """Run one hosts action; returns what to print. Raises HostError (exit code 1)."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per outcome, nothing else
-    await upgrade(settings.db_url)
-    ctx = AppContext.open(settings)
-    try:
-        sealer = Sealer.from_settings(settings)
-        service = HostService(ctx.sessions, sealer, settings.panel_timeout_seconds, actor=SHELL)
+    async with shell_registry(settings, HostService) as service:
         if args.action == "list":
             counts = await service.client_counts()
             hosts = await service.list()
@@ -111,12 +83,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
         if args.action == "add":
             host = await service.add(parse_input({"name": args.name, **_values(args)}))
             return f"host {host.name!r} added; active subscriptions reach it on the next reconciliation"
-        if args.action == "edit":
-            host = await service.edit(args.name, _values(args))
-            return f"host {host.name!r} updated"
-        if args.action in ("enable", "disable"):
-            host = await service.set_enabled(args.name, args.action == "enable")
-            return f"host {host.name!r} {args.action}d"
+        if args.action in CHANGES:
+            return await edit_or_switch(service, args, _values(args), "host")
         outcome = await service.delete_with_cleanup(args.name, settings.panel_email_prefix, args.anyway)
         if outcome["left"]:
             return (
@@ -129,8 +97,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
             else ""
         )
         return f"host {args.name!r} deleted: {outcome['deleted']} clients removed from the panel{note}"
-    finally:
-        await ctx.close()
 
 
 __all__ = ["HostError", "add_parser", "run"]

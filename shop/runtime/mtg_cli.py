@@ -4,37 +4,25 @@ from the shell. A password may be given as "-" to read it from standard input.""
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from typing import Any
 
-from shop.context import AppContext
-from shop.crypto import Sealer
 from shop.proxy.hosts import MtgHostService, parse_mtg_input
-from shop.runtime.hosts_cli import SHELL
-from shop.runtime.migrate import upgrade
+from shop.runtime.registry_cli import CHANGES, add_actions, edit_or_switch, flag_values, shell_registry
 from shop.settings import Settings
+
+HELPS = {
+    "command": "manage MTG panels (the Telegram proxy product)",
+    "add": "add an MTG panel after checking its login and nodes",
+    "list": "list MTG panels",
+    "enable_note": " (disabled: the proxy is not sold)",
+    "delete": "remove the panel's proxies from it, then the panel",
+    "anyway": "delete it even if the panel cannot be reached",
+}
 
 
 def add_parser(commands: Any) -> None:
-    mtg = commands.add_parser("mtg", help="manage MTG panels (the Telegram proxy product)")
-    actions = mtg.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="add an MTG panel after checking its login and nodes")
-    add.add_argument("name")
-    _flags(add, required=True)
-    actions.add_parser("list", help="list MTG panels")
-    edit = actions.add_parser("edit", help="change an MTG panel (connection changes are checked first)")
-    edit.add_argument("name")
-    edit.add_argument("--rename", dest="new_name")
-    _flags(edit, required=False)
-    for verb in ("enable", "disable"):
-        actions.add_parser(verb, help=f"{verb} an MTG panel (disabled: the proxy is not sold)").add_argument(
-            "name"
-        )
-    actions.add_parser("check", help="log in and list the panel's nodes with their load").add_argument("name")
-    delete = actions.add_parser("delete", help="remove the panel's proxies from it, then the panel")
-    delete.add_argument("name")
-    delete.add_argument("--anyway", action="store_true", help="delete it even if the panel cannot be reached")
+    check = ("check", "log in and list the panel's nodes with their load")
+    add_actions(commands, "mtg", "an MTG panel", _flags, HELPS, more=(check,))
 
 
 def _flags(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -45,23 +33,12 @@ def _flags(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _values(args: argparse.Namespace) -> dict[str, object]:
-    keys = ("panel_url", "username", "password", "sort_order")
-    values = {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
-    if values.get("password") == "-":
-        values["password"] = sys.stdin.readline().strip()
-    if getattr(args, "new_name", None):
-        values["name"] = args.new_name
-    return values
+    return flag_values(args, ("panel_url", "username", "password", "sort_order"), ("password",))
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> str:
     """Run one action; returns what to print. Raises HostError (exit code 1)."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    await upgrade(settings.db_url)
-    ctx = AppContext.open(settings)
-    try:
-        sealer = Sealer.from_settings(settings)
-        service = MtgHostService(ctx.sessions, sealer, settings.panel_timeout_seconds, actor=SHELL)
+    async with shell_registry(settings, MtgHostService) as service:
         if args.action == "list":
             counts = await service.proxy_counts()
             lines = [
@@ -79,12 +56,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
         if args.action == "add":
             host = await service.add(parse_mtg_input({"name": args.name, **_values(args)}))
             return f"MTG panel {host.name!r} added; the bot offers the Telegram proxy while it is enabled"
-        if args.action == "edit":
-            host = await service.edit(args.name, _values(args))
-            return f"MTG panel {host.name!r} updated"
-        if args.action in ("enable", "disable"):
-            host = await service.set_enabled(args.name, args.action == "enable")
-            return f"MTG panel {host.name!r} {args.action}d"
+        if args.action in CHANGES:
+            return await edit_or_switch(service, args, _values(args), "MTG panel")
         if args.action == "check":
             nodes = await service.check(args.name)
             rows = [
@@ -99,5 +72,3 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
                 "are left on it; remove them in the MTG panel"
             )
         return f"MTG panel {args.name!r} deleted: {outcome['deleted']} proxies removed from the panel"
-    finally:
-        await ctx.close()

@@ -154,6 +154,11 @@ MESSAGES: dict[PaymentEvent, tuple[str | None, str | None]] = {
 }
 
 
+def _refused(error: TransitionRefused) -> ApplicationError:
+    """Another writer moved the payment first: retrying cannot help."""
+    return ApplicationError(str(error), type="TransitionRefused", non_retryable=True)
+
+
 class PaymentActivities:
     def __init__(
         self,
@@ -243,7 +248,7 @@ class PaymentActivities:
                 confirmation_url=created.pay_url,
             )
         except TransitionRefused as error:
-            raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+            raise _refused(error) from None
         await note(self.sessions, order.payment_id, EventKind.LINK_ISSUED, created.provider_payment_id)
         return created
 
@@ -262,6 +267,13 @@ class PaymentActivities:
 
     @activity.defn
     async def set_status(self, inp: SetStatusInput) -> PaymentStatus:
+        try:
+            return await self._move(inp)
+        except TransitionRefused as error:
+            raise _refused(error) from None
+
+    async def _move(self, inp: SetStatusInput) -> PaymentStatus:
+        """The status change and its timeline line; raises TransitionRefused."""
         fields: dict[str, object] = {}
         if inp.reason is not None:
             fields["review_reason"] = inp.reason[:1000]
@@ -271,24 +283,26 @@ class PaymentActivities:
             fields["paid_at"] = utcnow()
         if inp.status is PaymentStatus.DELIVERED:
             fields["delivered_at"] = utcnow()
-        try:
-            return await transition(
-                self.sessions, inp.payment_id, inp.status, noted_by="workflow", reason=inp.reason, **fields
-            )
-        except TransitionRefused as error:
-            raise ApplicationError(str(error), type="TransitionRefused", non_retryable=True) from None
+        return await transition(
+            self.sessions, inp.payment_id, inp.status, noted_by="workflow", reason=inp.reason, **fields
+        )
 
     @activity.defn
     async def record_paid(self, inp: RecordPaidInput) -> None:
         """Paid, then its grant: the two always go together. Each half is idempotent (a transition
-        already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing."""
-        await self.set_status(
-            SetStatusInput(
-                payment_id=inp.payment_id,
-                status=PaymentStatus.SUCCEEDED,
-                provider_payment_id=inp.provider_payment_id,
-            )
+        already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing.
+        A payment found delivered is past paid, not refused: a lean run's local steps from here to
+        the delivery can share one workflow task, and run again when a killed worker loses it."""
+        paid = SetStatusInput(
+            payment_id=inp.payment_id,
+            status=PaymentStatus.SUCCEEDED,
+            provider_payment_id=inp.provider_payment_id,
         )
+        try:
+            await self._move(paid)
+        except TransitionRefused as error:
+            if error.current is not PaymentStatus.DELIVERED:
+                raise _refused(error) from None
         g = inp.grant
         granted = await ledger.grant(
             self.sessions,

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from temporalio import client as client_interceptors
 from temporalio.client import Client
 
-from shop.models import Grant, PaymentMethod, PaymentStatus, Subscription
+from shop.models import Grant, Payment, PaymentMethod, PaymentStatus, Subscription
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench
 from workflows.payment import PaymentWorkflow
-from workflows.payment_messages import workflow_id
+from workflows.payment_messages import ProviderHint, workflow_id
 
 
 async def _grants(bench: PaymentBench) -> int:
@@ -239,3 +239,25 @@ async def test_a_duplicate_webhook_of_a_closed_payment_makes_no_temporal_call(
         await bench.yookassa.webhooks.drain()
         assert [a.status for a in bench.yookassa.webhooks.attempts[-5:]] == [200] * 5
         assert counter.calls == []  # answered from the shop's own records
+
+
+async def test_a_refused_paid_step_sends_the_payment_to_review_not_a_failed_run(
+    db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    """Money taken for an order another writer closed meanwhile: `record_paid` refuses the move
+    (a non-retryable failure of a local step), and the run hands it to a human instead of failing."""
+    async with payment_bench(db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        async with bench.ctx.sessions() as session, session.begin():
+            stored = await session.get(Payment, payment_id)
+            assert stored is not None
+            stored.status = PaymentStatus.CANCELED
+        bench.yookassa.webhooks.lose = True  # the webhook of a closed payment is answered unheard
+        bench.yookassa.pay(provider_id)
+        run = temporal_client.get_workflow_handle(workflow_id(payment_id))
+        await run.signal(PaymentWorkflow.check_provider, ProviderHint(source="test"))  # as a poll would
+        progress = await bench.result(payment_id)
+        assert progress.stage == "review" and "delivery failed" in progress.detail
+        assert (await bench.payment(payment_id)).status is PaymentStatus.REVIEW
+        assert await _grants(bench) == 0
+        await bench.telegram.wait_for(lambda: bench.telegram.messages(OPERATOR))  # a human is asked

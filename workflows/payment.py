@@ -11,8 +11,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
+from workflows.payment_hosts import INLINE_HOSTS_PATCH, HostFirstTries, provisioning_id
 from workflows.payment_messages import (
     PaymentInput,
     PaymentLink,
@@ -22,12 +23,7 @@ from workflows.payment_messages import (
     payment_search_attributes,
 )
 from workflows.payment_steps import ALIVE, PATIENT, SHORT, PaymentSteps
-from workflows.provision import (
-    HostReports,
-    ProvisionInput,
-    ProvisionSubscriptionWorkflow,
-    provision_workflow_id,
-)
+from workflows.provision import HostReports, ProvisionInput, ProvisionSubscriptionWorkflow
 from workflows.proxy_delivery import PROXY_PATCH, ProxyDelivery
 
 with workflow.unsafe.imports_passed_through():
@@ -66,7 +62,7 @@ def _holds(current: TypedSearchAttributes, wanted: TypedSearchAttributes) -> boo
 
 
 @workflow.defn
-class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery):
+class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
     def __init__(self) -> None:
         super().__init__()
         self.stage = "starting"
@@ -228,9 +224,12 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery):
         if order.product is Product.PROXY and workflow.patched(PROXY_PATCH):
             await self._provision_proxy(order)
             return
-        child_id = provision_workflow_id(order.subscription_id, f"payment:{order.payment_id}")
+        child_id = provisioning_id(order)
         if self._since(ACCESS_FIRST_PATCH):
-            await self._provision_access_first(order, child_id)
+            if self.lean and workflow.patched(INLINE_HOSTS_PATCH):
+                await self._provision_first_tries(order)
+            else:
+                await self._provision_access_first(order, child_id)
             return
         # Hosts that stay down past the child's retry window are left to reconciliation.
         await workflow.execute_child_workflow(
@@ -277,6 +276,7 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery):
             self.stage = "already closed"
         else:
             await self._handle(order)
+            await self._hand_over_the_rest(order)  # hosts still trying when the card went out
         await self._refund_extra_charges(order)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.progress()
@@ -320,7 +320,8 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery):
                 await self._set(order, PaymentStatus.SUCCEEDED, provider_payment_id=paid_id)
         try:
             await self._deliver(order, paid_id)
-        except (ActivityError, ChildWorkflowError) as error:
+        except (ActivityError, ChildWorkflowError, ApplicationError) as error:
+            # A lean (local) step's failure arrives unwrapped, as the ApplicationError it raised.
             cause = error.cause if isinstance(error, ActivityError) else error
             workflow.logger.error("payment %s: delivery failed: %s", order.payment_id, cause)
             await self._reject(order, f"delivery failed: {cause}")

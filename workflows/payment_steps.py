@@ -126,8 +126,9 @@ class PaymentSteps:
                     schedule_to_close_timeout=timedelta(hours=1),
                     retry_policy=PATIENT,
                 )
-        except ActivityError as error:
-            workflow.logger.warning("payment %s: referral reward failed: %s", order.payment_id, error.cause)
+        except (ActivityError, ApplicationError) as error:  # a local step's failure comes unwrapped
+            cause = error.cause if isinstance(error, ActivityError) else error
+            workflow.logger.warning("payment %s: referral reward failed: %s", order.payment_id, cause)
 
     async def _fulfil(self, order: Order) -> None:
         """A top-up or a gift: credit the balance or mint the gift code, keyed by the payment."""

@@ -70,7 +70,9 @@ class HostReports:
 
 
 def _payment_of(inp: ProvisionInput) -> str | None:
-    """The payment a run delivers (it reports to the payment's run), for the timeline's host lines."""
+    """The payment a run delivers (named, or the one whose run it reports to), for the timeline."""
+    if inp.payment_id is not None:
+        return inp.payment_id
     reported = inp.report_to or ""
     return reported.removeprefix("payment:") if reported.startswith("payment:") else None
 

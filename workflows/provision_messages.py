@@ -16,6 +16,8 @@ class ProvisionInput(BaseModel):
     host_ids: list[int] | None = None  # None: every enabled host
     retry_seconds: int = 900  # per host; past it the host is left to reconciliation
     report_to: str | None = None  # a workflow id told of each host's first outcome (HOST_REPORT)
+    # The payment it delivers, for the timeline's host lines (a `payment:<id>` report_to says it too).
+    payment_id: str | None = None
 
 
 # The signal a `report_to` workflow receives, once per host outcome.

@@ -1,13 +1,16 @@
 """Recorded runs of payment workflows through the provider and Telegram sandboxes: YooKassa by
 webhook (delivered, refunded, amount mismatch), Stars (delivered, refunded, a second charge, a price
 mismatch), a P2P transfer approved, the sweeper finding lost webhooks and a late payment, and an
-invitee's purchase rewarding the referrer, and a payment delivered while one host is down (access first)."""
+invitee's purchase rewarding the referrer, and a payment delivered while one host is down (access first);
+and since the `inline-hosts` patch, payments whose run tries the hosts itself: both serving, one down,
+none serving until one returns."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bot.texts import t
 from sandbox.panel import V3_1, SandboxPanel
 from shop.customers.accounts import ensure_subscription, register_user
 from shop.customers.referrals import summary
@@ -163,6 +166,40 @@ async def access_first(rec: Recorder) -> None:
         await rec.save("provision_access_first_reported", child)
 
 
+async def inline_hosts(rec: Recorder) -> None:
+    """A lean payment's run tries both hosts itself: both take the client (no provisioning run), one
+    refuses connections (the card on the other, the refusing one handed to a provisioning run), both
+    refuse (the customer told, the card once one is back)."""
+    database = await rec.database("inline-hosts")
+    async with (
+        SandboxPanel(version=V3_1) as first,
+        SandboxPanel(version=V3_1) as second,
+        payment_bench(database, rec.client, "record-inline-hosts", **SLOW_POLL) as bench,
+    ):
+        rec.watch(bench.ctx.settings)
+        rec.keep_out(first.password)
+        rec.keep_out(second.password)
+        await add_sandbox_host(bench.ctx, first, "first")
+        await add_sandbox_host(bench.ctx, second, "second")
+        served = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(served)["id"])
+        await _settled(rec, bench, "payment_inline_hosts_all_served", served, "delivered")
+
+        await second.down()
+        one_down = await _checkout(bench, 1002, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(one_down)["id"])
+        await _settled(rec, bench, "payment_inline_hosts_one_down", one_down, "delivered")
+
+        await first.down()
+        none = await _checkout(bench, 1003, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(none)["id"])
+        told = t("ru", "pay_no_host_yet")  # the factories' customers speak Russian
+        await bench.telegram.wait_for(lambda: any(m.text == told for m in bench.telegram.messages(1003)), 60)
+        await first.up()
+        await _settled(rec, bench, "payment_inline_hosts_none_then_one", none, "delivered")
+        await second.up()
+
+
 async def referrals(rec: Recorder) -> None:
     database = await rec.database("referrals")
     async with payment_bench(database, rec.client, "record-referrals", **SLOW_POLL) as bench:
@@ -238,4 +275,13 @@ SCENARIOS = [
         "access_first", ("payment_access_first_host_down", "provision_access_first_reported"), access_first
     ),
     Scenario("lean", ("payment_referral_lean_delivered", "sales_digest_sent"), lean),
+    Scenario(
+        "inline_hosts",
+        (
+            "payment_inline_hosts_all_served",
+            "payment_inline_hosts_one_down",
+            "payment_inline_hosts_none_then_one",
+        ),
+        inline_hosts,
+    ),
 ]

@@ -254,7 +254,7 @@ async def test_a_refused_paid_step_sends_the_payment_to_review_not_a_failed_run(
             stored.status = PaymentStatus.CANCELED
         bench.yookassa.webhooks.lose = True  # the webhook of a closed payment is answered unheard
         bench.yookassa.pay(provider_id)
-        run = temporal_client.get_workflow_handle(workflow_id(payment_id))
+        run = temporal_client.get_workflow_handle_for(PaymentWorkflow.run, workflow_id(payment_id))
         await run.signal(PaymentWorkflow.check_provider, ProviderHint(source="test"))  # as a poll would
         progress = await bench.result(payment_id)
         assert progress.stage == "review" and "delivery failed" in progress.detail

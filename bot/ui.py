@@ -67,14 +67,20 @@ async def alert(query: CallbackQuery, text: str) -> None:
         await query.answer(text, show_alert=True)
 
 
-# A card's PNG (~0.7 KB) is the same every time for its link; drawing one costs ~8 ms of CPU, most
-# of it qrcode trying all eight masks. Renewals and retried sends show the same link again.
+# A card's PNG (~0.7 KB) is the same every time for its link: renewals and retried sends show the
+# same link again.
 QR_CACHED = 1024
+# Any of the eight masks makes a valid code every reader decodes (tests/test_qr.py reads it back);
+# qrcode would otherwise draw all eight to pick the one with the fewest blotches, three quarters of
+# the ~8 ms of CPU a new card's code took.
+QR_MASK = 0
 
 
 @functools.lru_cache(maxsize=QR_CACHED)
 def qr_png(data: str) -> bytes:
-    image = qrcode.make(data, box_size=8, border=2)
+    code = qrcode.QRCode(box_size=8, border=2, mask_pattern=QR_MASK)
+    code.add_data(data)
+    code.make(fit=True)
     buffer = io.BytesIO()
-    image.save(buffer)
+    code.make_image().save(buffer)
     return buffer.getvalue()

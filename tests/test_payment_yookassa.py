@@ -16,6 +16,7 @@ from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench
+from tests.qr import qr_text
 from workflows.payment import PaymentWorkflow
 from workflows.payment_messages import ProviderHint, workflow_id
 
@@ -57,6 +58,7 @@ async def test_paid_payment_is_delivered_once(db: Database, temporal_client: Cli
         assert abs(sub.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
         [card] = await bench.telegram.wait_for(lambda: bench.telegram.messages(1001))  # one message
         assert f"/sub/{sub.token}" in (card.caption or "") and card.photo is not None
+        assert qr_text(card.photo) == f"{bench.ctx.settings.base_url}/sub/{sub.token}"  # scans as the link
         assert bench.telegram.messages(OPERATOR) == []  # the sale goes into the operators' digest
         await bench.yookassa.webhooks.drain()
         # A duplicate long after the workflow closed: 200, nothing started, nothing granted.

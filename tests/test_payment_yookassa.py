@@ -263,3 +263,23 @@ async def test_a_refused_paid_step_sends_the_payment_to_review_not_a_failed_run(
         assert (await bench.payment(payment_id)).status is PaymentStatus.REVIEW
         assert await _grants(bench) == 0
         await bench.telegram.wait_for(lambda: bench.telegram.messages(OPERATOR))  # a human is asked
+
+
+async def test_a_flood_of_hints_for_a_pending_payment_shares_the_provider_checks(
+    db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    """Twenty hints over two seconds for a payment still pending: the first is checked at once,
+    the others within a second of a check share the next one; the payment is delivered after."""
+    async with payment_bench(db, temporal_client, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        fetch = f"GET /v3/payments/{provider_id}"
+        before = bench.yookassa.calls.count(fetch)
+        for _ in range(20):
+            bench.yookassa.notify("payment.waiting_for_capture", bench.yookassa.payments[provider_id])
+            await asyncio.sleep(0.1)
+        await bench.yookassa.webhooks.drain()
+        await asyncio.sleep(1.5)  # the last shared check
+        checks = bench.yookassa.calls.count(fetch) - before
+        assert 2 <= checks <= 5, checks  # one per second of hints, not one per hint
+        bench.yookassa.pay(provider_id)
+        assert (await bench.result(payment_id)).stage == "delivered"

@@ -7,7 +7,7 @@ and record the delivery. Webhooks only say "go look"; the provider's answer deci
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import TypedSearchAttributes
@@ -51,6 +51,8 @@ EARLY_HINT_PATCH = "early-hint"
 # It came after the patches above: a lean run has them all without a marker (and a search
 # attribute upsert) for each.
 LEAN_PATCH = "lean-steps"
+HINT_GAP_PATCH = "hint-gap"
+HINT_GAP = timedelta(seconds=1)
 # Top-ups and gifts deliver money or a code instead of days (only runs of such payments reach it).
 PURPOSE_PATCH = "payment-purpose"
 AWAITING_OPERATOR = "waiting for the operator"
@@ -142,17 +144,30 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
             deadline = min(deadline, created.expires_at + timedelta(minutes=2))
         delay = float(order.timings.poll_first_seconds)
         current = created
+        hinted_at: datetime | None = None  # when a hint last made the run look at the provider
         while current.status is ProviderStatus.PENDING:
             remaining = (deadline - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
             seen = self.hints if counted is None else counted
-            await self._await(lambda seen=seen: self.hints > seen, min(delay, remaining))
+            hinted = await self._await(lambda seen=seen: self.hints > seen, min(delay, remaining))
+            if hinted and hinted_at is not None:
+                await self._after_gap(hinted_at)
             if counted is not None:
                 counted = self.hints
             current = await self._fetch(order, created.provider_payment_id)
+            if hinted:
+                hinted_at = workflow.now()
             delay = min(delay * 2, order.timings.poll_max_seconds)
         return current
+
+    async def _after_gap(self, hinted_at: datetime) -> None:
+        """Hints of a payment still pending come in floods (copies of one event, redeliveries): the
+        ones within HINT_GAP of the last hinted look share the next look instead of one each. The
+        first hint is looked at at once; a run begun before this patch looks at every one."""
+        gap = (hinted_at + HINT_GAP - workflow.now()).total_seconds()
+        if gap > 0 and workflow.patched(HINT_GAP_PATCH):
+            await workflow.sleep(gap)
 
     async def _stars_charge(self, order: Order) -> ProviderPayment | None:
         self.stage = "waiting"

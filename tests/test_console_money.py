@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from bot.main import build_bot
 from console.auth import LANG_COOKIE
+from console.routes.money import notice_key
 from sandbox.telegram import TelegramSandbox
 from shop.access.ledger import grant
 from shop.customers import referrals
@@ -251,7 +252,11 @@ async def test_the_customer_hears_of_a_console_decision_once_in_the_bots_pace(
                 await client.post(
                     "/console/money/withdrawals/1", data={"csrf_token": csrf, "decision": "approve"}
                 )
-            notice = temporal_client.get_workflow_handle(notice_workflow_id("withdrawal-1"))
+            async with sqlite_db.sessions() as session:
+                row = await session.scalar(select(Withdrawal).where(Withdrawal.user_id == 10_001))
+            assert row is not None and row.status is WithdrawalStatus.APPROVED
+            key = notice_key(row.id, row.created_at)
+            notice = temporal_client.get_workflow_handle(notice_workflow_id(key))
             assert await notice.result() is True
             assert await send_queues(notice, "tell_customer") == [telegram_queue(task_queue)]
     finally:

@@ -1,5 +1,5 @@
 """GrantAccessWorkflow: a grant that is not a payment (trial, admin gift, referral bonus),
-then provisioning of the new expiry: on every enabled host, or on the MTG panel for the proxy."""
+then provisioning of the new expiry on every enabled host."""
 
 from __future__ import annotations
 
@@ -15,19 +15,10 @@ from workflows.provision import (
     ProvisionSubscriptionWorkflow,
     provision_workflow_id,
 )
-from workflows.proxy import (
-    ProvisionProxyInput,
-    ProvisionProxyResult,
-    ProvisionProxyWorkflow,
-    proxy_workflow_id,
-)
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import ApplyGrantInput, ApplyGrantResult, LedgerActivities
-    from shop.models import GrantKind, Product
-
-# Runs begun before it granted VPN days only.
-PROXY_GRANT_PATCH = "grant-proxy"
+    from shop.models import GrantKind
 
 
 class GrantAccessInput(BaseModel):
@@ -36,12 +27,10 @@ class GrantAccessInput(BaseModel):
     seconds: int
     kind: GrantKind
     actor: str
-    product: Product = Product.VPN  # the entitlement the grant extends
 
 
 class GrantAccessResult(ApplyGrantResult):
-    provisioning: ProvisionResult | None = None  # the VPN's hosts
-    proxy: ProvisionProxyResult | None = None  # the proxy's panel (a proxy grant)
+    provisioning: ProvisionResult
 
 
 def grant_workflow_id(source_key: str) -> str:
@@ -59,13 +48,6 @@ class GrantAccessWorkflow:
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
         )
         # Provisioning reads the ledger itself, so it also runs when this grant was already applied.
-        if inp.product is Product.PROXY and workflow.patched(PROXY_GRANT_PATCH):
-            proxy = await workflow.execute_child_workflow(
-                ProvisionProxyWorkflow.run,
-                ProvisionProxyInput(subscription_id=inp.subscription_id),
-                id=proxy_workflow_id(inp.subscription_id, f"grant:{inp.source_key}"),
-            )
-            return GrantAccessResult(**granted.model_dump(), proxy=proxy)
         provisioning = await workflow.execute_child_workflow(
             ProvisionSubscriptionWorkflow.run,
             ProvisionInput(subscription_id=inp.subscription_id),

@@ -5,6 +5,7 @@ decision counts, the customer is told); and the CSV exports, streamed."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -55,6 +56,12 @@ async def money(request: Request, first: str = "", last: str = "", operator: Ope
     )
 
 
+def notice_key(withdrawal_id: int, created_at: datetime) -> str:
+    """One notice per withdrawal, also across a restored database that numbers withdrawals again
+    (Temporal keeps workflow ids longer than the shop's rows): the id and its creation time."""
+    return f"withdrawal-{withdrawal_id}-{created_at.timestamp():.6f}"
+
+
 async def _tell(ctx: AppContext, decided: WithdrawalView) -> None:
     """The customer hears of the decision as when it is taken in the bot, sent by a worker in the
     bot's pace; the decision stands all the same when that cannot be started now."""
@@ -63,7 +70,7 @@ async def _tell(ctx: AppContext, decided: WithdrawalView) -> None:
         return
     text = decision_text(customer.language, decided)
     try:
-        await operations.tell(ctx, customer.id, text, f"withdrawal-{decided.id}")
+        await operations.tell(ctx, customer.id, text, notice_key(decided.id, decided.created_at))
     except (RPCError, RuntimeError) as error:  # Temporal unreachable, or a console without it
         log.warning("customer %s not told about withdrawal %s: %s", customer.id, decided.id, error)
 

@@ -1,5 +1,6 @@
-"""Grants that are not payments (trial, operator adjustments) run as GrantAccessWorkflow on Temporal,
-so the provisioning the workflow does (panels get the new absolute expiry) happens exactly once.
+"""Grants that are not payments (trial, operator adjustments) run as GrantAccessWorkflow (the VPN) or
+GrantProxyWorkflow (the Telegram proxy) on Temporal, so the provisioning the workflow does (panels
+get the new absolute expiry) happens exactly once.
 Grants written straight to the ledger (gifts, free-day codes) start their provisioning here too."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -18,6 +20,7 @@ from shop.customers.accounts import ensure_subscription
 from shop.models import GrantKind, Product
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
+from workflows.proxy import GrantProxyInput, GrantProxyWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +40,25 @@ async def run_grant(
     actor: str,
     product: Product = Product.VPN,
 ) -> GrantOutcome:
-    """Applies the grant once per source key; a repeat joins the running workflow or reads its result."""
+    """Applies the grant once per source key; a repeat joins the running workflow or reads its result.
+    The VPN's grant is provisioned on the hosts (GrantAccessWorkflow), the proxy's on its MTG panel
+    (GrantProxyWorkflow); both are `grant:<source key>`."""
     subscription = await ensure_subscription(ctx.sessions, user_id)
     client = ctx.require_temporal()
     workflow_id = grant_workflow_id(source_key)
+    proxy = product is Product.PROXY
+    run: Any = GrantProxyWorkflow.run if proxy else GrantAccessWorkflow.run
+    inp = (GrantProxyInput if proxy else GrantAccessInput)(
+        subscription_id=subscription.id,
+        source_key=source_key,
+        seconds=int(duration.total_seconds()),
+        kind=kind,
+        actor=actor,
+    )
     try:
         handle = await client.start_workflow(
-            GrantAccessWorkflow.run,
-            GrantAccessInput(
-                subscription_id=subscription.id,
-                source_key=source_key,
-                seconds=int(duration.total_seconds()),
-                kind=kind,
-                actor=actor,
-                product=product,
-            ),
+            run,
+            inp,
             id=workflow_id,
             task_queue=ctx.settings.temporal_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

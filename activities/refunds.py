@@ -75,7 +75,10 @@ class RefundActivities:
         lookup = self.lookups.get(payment.method)
         if lookup is None:
             return f"{payment.method} has no refund lookup"
-        refund = await lookup.fetch_refund(inp.provider_refund_id)
+        try:
+            refund = await lookup.fetch_refund(inp.provider_refund_id)
+        except ProviderRejected as error:  # e.g. 404: the provider has no such refund (a forged event)
+            return f"refund lookup refused: {error}"
         if not refund.succeeded:
             return "refund not succeeded at the provider"
         if refund.provider_payment_id != payment.provider_payment_id:
@@ -114,17 +117,6 @@ class RefundActivities:
         await note(self.sessions, payment.id, EventKind.REFUND, detail)
         return refund
 
-    async def _topup_plan(self, payment: Payment, inp: RefundCheckInput) -> RefundPlan:
-        try:
-            amount = await self._amount(payment, inp)
-        except ProviderRejected as error:
-            amount = f"refund lookup refused: {error}"
-        if isinstance(amount, str):
-            return RefundPlan(valid=False, reason=amount)
-        detail = f"{amount} {payment.currency} of a top-up, {inp.provider_refund_id or 'refund'}"
-        await note(self.sessions, payment.id, EventKind.REFUND, detail)
-        return RefundPlan(valid=True, full=amount >= payment.amount, balance_debit=amount)
-
     @activity.defn
     async def take_back_topup(self, inp: TakeBackInput) -> str:
         """The refunded top-up's money off the balance, once per refund; what it did, for the run."""
@@ -152,17 +144,18 @@ class RefundActivities:
                 return RefundPlan(valid=False, reason="unknown payment")
             plan = await session.get(Plan, payment.plan_id) if payment.plan_id else None
             purchase = await session.scalar(select(Grant).where(Grant.source_key == payment.id))
-        if payment.purpose is PaymentPurpose.TOPUP:
-            return await self._topup_plan(payment, inp)
-        if purchase is None or plan is None:
+        topup = payment.purpose is PaymentPurpose.TOPUP
+        if not topup and (purchase is None or plan is None):
             # Nothing was granted for this payment, so the refund takes nothing back.
             return RefundPlan(valid=False, reason="no purchase grant for this payment")
-        try:
-            amount = await self._amount(payment, inp)
-        except ProviderRejected as error:  # e.g. 404: the provider has no such refund (a forged event)
-            amount = f"refund lookup refused: {error}"
+        amount = await self._amount(payment, inp)
         if isinstance(amount, str):
             return RefundPlan(valid=False, reason=amount)
+        if topup:  # money on the balance, not days, is what it takes back
+            detail = f"{amount} {payment.currency} of a top-up, {inp.provider_refund_id or 'refund'}"
+            await note(self.sessions, payment.id, EventKind.REFUND, detail)
+            return RefundPlan(valid=True, full=amount >= payment.amount, balance_debit=amount)
+        assert purchase is not None
         fraction = min(Decimal(1), amount / payment.amount) if payment.amount else Decimal(1)
         full = "full" if fraction >= 1 else "partial"
         detail = f"{amount} {payment.currency} ({full}), {inp.provider_refund_id or 'refund'}"

@@ -4,14 +4,12 @@ Orders go on through the buy router's Pay button like any other."""
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
-from temporalio.service import RPCError
 
 from bot.callbacks import GiftMethod, GiftPlan, MoveReferral, Nav, Screen, TopUp, TopUpMethod
 from bot.keyboards import buy as buy_keyboards
@@ -32,8 +30,6 @@ from shop.payments.checkout import Checkout
 from shop.payments.plans import PlanView, active_plan, active_plans
 
 HISTORY = 5
-
-log = logging.getLogger(__name__)
 
 
 def rub(amount: Decimal) -> str:
@@ -190,10 +186,7 @@ async def _tell_payer(ctx: AppContext, opener: Customer, payer_id: int, code: st
         return
     name = escape(opener.full_name or str(opener.id))
     text = t(payer.language, "gift_opened", code=code, name=name)
-    try:
-        await operations.tell(ctx, payer.id, text, f"gift-opened-{code}")
-    except (RPCError, RuntimeError) as error:  # Temporal out of reach: the gift still counts
-        log.warning("payer %s not told gift %s was opened: %s", payer.id, code, error)
+    await operations.tell(ctx, payer.id, text, f"gift-opened-{code}")
 
 
 def build() -> Router:

@@ -4,12 +4,10 @@ decision counts, the customer is told); and the CSV exports, streamed."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from temporalio.service import RPCError
 
 from bot.routers.withdrawals import decision_text
 from console.auth import NotFound, require_role
@@ -24,7 +22,6 @@ from shop.money.report import PeriodRefused, money_report, period_of
 from shop.operators.roles import Role
 from shop.operators.signin import Operator
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 owner = Depends(require_role(Role.OWNER))
 OPEN_SHOWN = 100
@@ -66,13 +63,9 @@ async def _tell(ctx: AppContext, decided: WithdrawalView) -> None:
     """The customer hears of the decision as when it is taken in the bot, sent by a worker in the
     bot's pace; the decision stands all the same when that cannot be started now."""
     customer = await get_customer(ctx.sessions, decided.user_id)
-    if customer is None:
-        return
-    text = decision_text(customer.language, decided)
-    try:
+    if customer is not None:
+        text = decision_text(customer.language, decided)
         await operations.tell(ctx, customer.id, text, notice_key(decided.id, decided.created_at))
-    except (RPCError, RuntimeError) as error:  # Temporal unreachable, or a console without it
-        log.warning("customer %s not told about withdrawal %s: %s", customer.id, decided.id, error)
 
 
 @router.post("/money/withdrawals/{withdrawal_id}")

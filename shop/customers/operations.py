@@ -8,10 +8,12 @@ click does it once and audits it once.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
 
 from activities.operators import CustomerNoticeInput
 from shop.access.grants import GrantOutcome, run_grant
@@ -27,6 +29,7 @@ from shop.storefront.fields import TEXT_MAX, is_telegram_html
 from workflows.operator import CustomerNoticeWorkflow, notice_workflow_id
 from workflows.provision import ProvisionInput, ProvisionSubscriptionWorkflow, provision_workflow_id
 
+log = logging.getLogger(__name__)
 UNITS = {"days": 86400, "hours": 3600}
 MAX_SECONDS = 3650 * 86400
 MAX_MESSAGE = TEXT_MAX  # the bot's own texts' limit, under Telegram's 4096
@@ -34,9 +37,13 @@ MAX_MESSAGE = TEXT_MAX  # the bot's own texts' limit, under Telegram's 4096
 
 async def tell(ctx: AppContext, user_id: int, text: str, key: str) -> None:
     """A message from the shop to a customer, sent by a worker at the bot's pace, once per `key`
-    (a decision's id: a resent form or a second operator tells nobody twice)."""
+    (a decision's id: a resent form or a second operator tells nobody twice). What it tells of
+    (a decision, a gift opened) stands without it: Temporal out of reach is logged, not raised."""
     notice = CustomerNoticeInput(user_id=user_id, text=text)
-    await actions.start_once(ctx, CustomerNoticeWorkflow.run, notice, notice_workflow_id(key))
+    try:
+        await actions.start_once(ctx, CustomerNoticeWorkflow.run, notice, notice_workflow_id(key))
+    except (RPCError, RuntimeError) as error:  # the SDK raises RuntimeError when it cannot connect
+        log.warning("customer %s not told (%s): %s", user_id, key, error)
 
 
 def product_of(value: str) -> Product:

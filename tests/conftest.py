@@ -175,6 +175,9 @@ def make_context(
         "temporal_task_queue": task_queue,
         # Panel secrets are sealed with it, and a cluster address makes it required.
         "encryption_key": TEST_KEY,
+        # Every workflow a test runs goes through the sandbox's determinism checks; the shop runs
+        # without them (shop/settings.py), and the burst test runs as the shop does.
+        "workflow_sandbox": True,
         "_env_file": None,
     }
     values.update(settings)

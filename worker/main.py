@@ -18,7 +18,7 @@ from typing import Any
 
 from aiogram import Bot
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
@@ -118,8 +118,14 @@ def compile_workflow_modules() -> None:
             py_compile.compile(str(source), doraise=True)
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox the worker runs workflows in; the replay tests use the same one."""
+def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
+    """Temporal's sandbox (the replay tests and the test suite's workers), or none (WORKFLOW_SANDBOX
+    unset, as the shop runs by default). The sandbox is a run-time check: code it accepts runs the
+    same without it, as long as workflow modules keep no state of their own between runs, which
+    tests/test_workflow_modules.py checks. Without it a paid order costs the worker about a third
+    less CPU (docs/performance.md)."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
@@ -213,7 +219,9 @@ async def build_worker(
     """`async with build_worker(...)`: the worker polls inside the block (the shop's queue and the
     bot's paced queue); on the way out it stops, then the HTTP clients its activities opened
     (providers, panels) are closed. The bot stays the caller's to close."""
-    compile_workflow_modules()
+    sandboxed = ctx.settings.workflow_sandbox
+    if sandboxed:
+        compile_workflow_modules()
     queue = task_queue or ctx.settings.temporal_task_queue
     async with contextlib.AsyncExitStack() as closing:
         activities = activities_for(ctx, bot, closing)
@@ -222,7 +230,7 @@ async def build_worker(
             task_queue=queue,
             workflows=WORKFLOWS,
             activities=activities.shop,
-            workflow_runner=workflow_runner(),
+            workflow_runner=workflow_runner(sandboxed),
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[Liveness()],
         )

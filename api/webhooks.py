@@ -64,15 +64,30 @@ def _text(value: object) -> str | None:
 
 
 async def _hint(
-    ctx: AppContext, hints: HintLookup, method: PaymentMethod, provider_id: str, order_ref: str | None
+    ctx: AppContext,
+    hints: HintLookup,
+    method: PaymentMethod,
+    provider_id: str,
+    order_ref: str | None,
+    event: str,
 ) -> JSONResponse:
     if hints.closed(method, provider_id):  # a duplicate of a closed payment: no query, no Temporal
         return _answer(200, Delivery.CLOSED.value)
+    # Copies of this event share one delivery (shop/payments/hint_lookup.py).
+    status, detail = await hints.once(
+        (method, provider_id, event), lambda: _deliver(ctx, hints, method, provider_id, order_ref)
+    )
+    return _answer(status, detail)
+
+
+async def _deliver(
+    ctx: AppContext, hints: HintLookup, method: PaymentMethod, provider_id: str, order_ref: str | None
+) -> tuple[int, str]:
     try:
         payment = await hints.find(method, provider_id, order_ref)
         if payment is None:
             log.warning("%s webhook for unknown payment %s (ref %r): ignored", method, provider_id, order_ref)
-            return _answer(200, "unknown payment")
+            return 200, "unknown payment"
         # On the timeline before the workflow hears it, so the check it triggers comes after. (The
         # duplicates of a closed payment answered from memory above are not: its story is over.)
         await note(hints.sessions, payment.id, EventKind.WEBHOOK, f"{method.value}: authentic", "webhook")
@@ -80,8 +95,8 @@ async def _hint(
         delivery = await check_provider(client, ctx.settings.temporal_task_queue, payment, source="webhook")
     except (SQLAlchemyError, RPCError, RuntimeError) as error:
         log.error("%s webhook for %s not recorded: %s", method, provider_id, error)
-        return _answer(503, "not recorded, retry later")
-    return _answer(200, delivery.value)
+        return 503, "not recorded, retry later"
+    return 200, delivery.value
 
 
 async def _refused(hints: HintLookup, method: PaymentMethod, raw: bytes, why: str) -> None:
@@ -124,7 +139,8 @@ async def yookassa_webhook(request: Request) -> JSONResponse:
         order_ref = metadata.get("order_id") if isinstance(metadata, dict) else None
         if not isinstance(metadata, dict) or not isinstance(order_ref, str | None):
             return _answer(400, "expected object.metadata to be an object with a string order_id")
-        return await _hint(ctx, request.app.state.hints, PaymentMethod.YOOKASSA, provider_id, order_ref)
+        hints = request.app.state.hints
+        return await _hint(ctx, hints, PaymentMethod.YOOKASSA, provider_id, order_ref, event)
     if event == "refund.succeeded" and obj.get("payment_id"):
         payment_id = _text(obj["payment_id"])
         if payment_id is None:
@@ -175,4 +191,5 @@ async def cryptopay_webhook(request: Request) -> JSONResponse:
         log.info("crypto pay %r update ignored", str(body.get("update_type"))[:100])
         return _answer(200, "ignored")
     order_ref = invoice.get("payload") if isinstance(invoice.get("payload"), str) else None
-    return await _hint(ctx, request.app.state.hints, PaymentMethod.CRYPTOPAY, invoice_id, order_ref)
+    hints = request.app.state.hints
+    return await _hint(ctx, hints, PaymentMethod.CRYPTOPAY, invoice_id, order_ref, "invoice_paid")

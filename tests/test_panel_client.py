@@ -96,6 +96,28 @@ async def test_client_lifecycle_in_every_version(any_panel: SandboxPanel) -> Non
         assert any_panel.client("admin-phone") is not None
 
 
+async def test_a_fresh_client_is_added_in_one_call_and_a_present_one_is_read_back(
+    any_panel: SandboxPanel,
+) -> None:
+    """`fresh` (the shop never wrote this client here) skips the lookup where the panel refuses a
+    duplicate add (v2, v3.0); when the client is there after all (an attempt whose answer was lost),
+    the `Duplicate email` leads to reading it back and rewriting what differs. v3.1+ takes such an
+    add as a no-op success, so there the lookup stays."""
+    async with client_for(any_panel) as panel:
+        classic = not (await panel.version()).clients_api
+        inbound = any_panel.inbound_id
+        before = panel.calls
+        assert (await panel.upsert_client(inbound, spec(), fresh=True)).action is UpsertAction.CREATED
+        assert panel.calls - before == (1 if classic else 2)
+
+        longer = spec(expiry_ms=EXPIRY + 30 * DAY_MS)
+        result = await panel.upsert_client(inbound, longer, fresh=True)
+        assert result.action is (UpsertAction.CREATED if classic else UpsertAction.UPDATED) and result.drift
+        stored = any_panel.client(longer.email)
+        assert stored is not None and stored["expiryTime"] == longer.expiry_ms
+        assert len([c for c in any_panel.clients() if c["email"] == longer.email]) == 1
+
+
 async def test_update_keeps_the_operators_fields(any_panel: SandboxPanel) -> None:
     async with client_for(any_panel) as panel:
         await panel.upsert_client(any_panel.inbound_id, spec())

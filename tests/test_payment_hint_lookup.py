@@ -4,6 +4,8 @@ database use a pool of their own, so a webhook never waits behind the worker's s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -13,6 +15,7 @@ from temporalio.client import Client
 
 from shop.db import create_engine, session_factory
 from shop.models import PaymentMethod, PaymentStatus
+from shop.payments.hint_lookup import HintLookup
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
 from tests.factories import plan, subscriber
@@ -87,3 +90,38 @@ async def test_hints_skip_the_busy_pool_and_closed_duplicates_skip_the_database(
             assert (await bench.payment(delivered)).status is PaymentStatus.DELIVERED
     finally:
         await engine.dispose()
+
+
+async def test_copies_of_one_event_share_the_delivery_under_way(sqlite_db: Database) -> None:
+    lookup = HintLookup(sqlite_db.url)
+    calls: list[str] = []
+    answers = iter([(503, "not recorded, retry later"), *[(200, "signaled")] * 3])
+    gate = asyncio.Event()
+
+    async def deliver() -> tuple[int, str]:
+        calls.append("deliver")
+        await gate.wait()
+        return next(answers)
+
+    try:
+        copies = [asyncio.create_task(lookup.once("event-1", deliver)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        gate.set()
+        assert await asyncio.gather(*copies) == [(503, "not recorded, retry later")] * 3
+        assert calls == ["deliver"]  # three copies at once: one delivery, its answer for each
+        # Once it has landed, the next copy (the provider's retry of the 503) goes through itself.
+        assert await lookup.once("event-1", deliver) == (200, "signaled")
+        assert await lookup.once("event-2", deliver) == (200, "signaled")
+        assert calls == ["deliver"] * 3
+        # A copy that hangs up does not cancel the delivery the others wait for.
+        gate.clear()
+        hung_up = asyncio.create_task(lookup.once("event-3", deliver))
+        waiting = asyncio.create_task(lookup.once("event-3", deliver))
+        await asyncio.sleep(0.01)
+        hung_up.cancel()
+        gate.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await hung_up
+        assert await waiting == (200, "signaled") and calls == ["deliver"] * 4
+    finally:
+        await lookup.close()

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from shop.models import Grant, Payment, PaymentMethod, PaymentStatus, Subscription
 from shop.payments.service import new_payment_id, start_checkout
+from shop.payments.timeline import EventKind, events
 from tests.conftest import Database
 from tests.factories import plan, subscriber
 from tests.payments_env import OPERATOR, SLOW_POLL, PaymentBench, payment_bench
@@ -243,6 +244,33 @@ async def test_a_duplicate_webhook_of_a_closed_payment_makes_no_temporal_call(
         assert counter.calls == []  # answered from the shop's own records
 
 
+async def test_copies_of_an_open_payments_webhook_make_one_signal(
+    sqlite_db: Database, temporal_client: Client, task_queue: str
+) -> None:
+    """Five copies of one event at once, for a payment still open: one lookup, one timeline line and
+    one signal-with-start, and every copy is answered 200."""
+    counter = _CountingCalls()
+    config = temporal_client.config()
+    config["interceptors"] = [counter]
+    counted = Client(**config)
+    async with payment_bench(sqlite_db, counted, task_queue, **SLOW_POLL) as bench:
+        payment_id, provider_id = await _checkout(bench)
+        counter.calls.clear()
+        bench.yookassa.webhooks.copies = 5
+        bench.yookassa.notify("payment.waiting_for_capture", bench.yookassa.payments[provider_id])
+        await bench.yookassa.webhooks.drain()
+        assert [a.status for a in bench.yookassa.webhooks.attempts[-5:]] == [200] * 5
+        assert counter.calls == [f"start payment:{payment_id} signal=check_provider"]
+        lines = [e for e in await events(bench.ctx.sessions, payment_id) if e.kind == EventKind.WEBHOOK]
+        assert len(lines) == 1
+
+        bench.yookassa.webhooks.copies = 1
+        bench.yookassa.pay(provider_id)  # another event: it goes through
+        await bench.yookassa.webhooks.drain()
+        assert counter.calls[1:] == [f"start payment:{payment_id} signal=check_provider"]
+        assert (await bench.result(payment_id)).stage == "delivered"
+
+
 async def test_a_refused_paid_step_sends_the_payment_to_review_not_a_failed_run(
     db: Database, temporal_client: Client, task_queue: str
 ) -> None:
@@ -274,10 +302,12 @@ async def test_a_flood_of_hints_for_a_pending_payment_shares_the_provider_checks
         payment_id, provider_id = await _checkout(bench)
         fetch = f"GET /v3/payments/{provider_id}"
         before = bench.yookassa.calls.count(fetch)
+        # Straight to the run (as the sweeper and the bot hint): the API would merge copies of one
+        # webhook event before they reach it (the next test).
+        run = temporal_client.get_workflow_handle_for(PaymentWorkflow.run, workflow_id(payment_id))
         for _ in range(20):
-            bench.yookassa.notify("payment.waiting_for_capture", bench.yookassa.payments[provider_id])
+            await run.signal(PaymentWorkflow.check_provider, ProviderHint(source="test"))
             await asyncio.sleep(0.1)
-        await bench.yookassa.webhooks.drain()
         await asyncio.sleep(1.5)  # the last shared check
         checks = bench.yookassa.calls.count(fetch) - before
         assert 2 <= checks <= 5, checks  # one per second of hints, not one per hint

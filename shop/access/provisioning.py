@@ -188,9 +188,10 @@ class Provisioner:
             first: SyncStatus | None = None
             drift: list[str] = []
             rewrites = -1
+            fresh = written is None and known is None  # never written here: most likely absent
             for _ in range(MAX_ROUNDS):
-                result = await panel.upsert_client(inbound.id, spec, known)
-                known = None
+                result = await panel.upsert_client(inbound.id, spec, known, fresh)
+                known, fresh = None, False
                 first = first or SyncStatus(result.action.value)
                 drift = drift or list(result.drift)
                 rewrites += 1

@@ -70,15 +70,19 @@ class PanelClient:
         return await (await self._dialect()).find_client(inbound_id, email)
 
     async def upsert_client(
-        self, inbound_id: int, spec: ClientSpec, known: RemoteClient | None = None
+        self, inbound_id: int, spec: ClientSpec, known: RemoteClient | None = None, fresh: bool = False
     ) -> UpsertResult:
         """Make the panel hold `spec`: add it if absent, rewrite it if it differs, else nothing.
 
         `known` is a fresh reading of the client (e.g. from a whole-inbound listing), which saves
-        the lookup. A `Duplicate email` on add means an earlier attempt did land: read it back.
+        the lookup. `fresh`: the shop never wrote this client here, so on a panel that refuses a
+        duplicate add it is added without a lookup first (a new customer's first payment costs one
+        call per host, not two). A `Duplicate email` on add means it is there after all (an
+        earlier attempt did land): read it back.
         """
         dialect = await self._dialect()
-        remote = known or await dialect.find_client(inbound_id, spec.email)
+        unread = fresh and dialect.refuses_duplicate_add
+        remote = known if known is not None or unread else await dialect.find_client(inbound_id, spec.email)
         action = UpsertAction.UPDATED
         if remote is None:
             try:

@@ -15,6 +15,10 @@ CLIENTS = "panel/api/clients"
 
 
 class Dialect(Protocol):
+    # An add of an email the panel holds is refused (`Duplicate email`), rather than taken as a
+    # no-op success, which v3.1+ does when the subId matches (and leaves the record as it was).
+    refuses_duplicate_add: bool
+
     async def get_inbound(self, inbound_id: int) -> Inbound: ...
 
     async def find_client(self, inbound_id: int, email: str) -> RemoteClient | None: ...
@@ -47,6 +51,8 @@ class _Routes:
 
 
 class ClassicDialect(_Routes):
+    refuses_duplicate_add = True
+
     async def usage(self, inbound_id: int) -> dict[str, Usage]:
         # `get/:id` does not carry the traffic rows (clientStats is null there); `list` does.
         inbounds = await self.session.call("GET", f"{INBOUNDS}/list")
@@ -112,6 +118,8 @@ class ClassicDialect(_Routes):
 
 class ClientsApiDialect(_Routes):
     """v3.1+: one client record per email, attached to inbounds by id."""
+
+    refuses_duplicate_add = False
 
     async def usage(self, inbound_id: int) -> dict[str, Usage]:
         listed = await self.session.call("GET", f"{CLIENTS}/list")

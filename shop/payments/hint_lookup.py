@@ -7,11 +7,20 @@ hint's purposes (every final status answers "closed", whoever closed it and in w
 so this process remembers the closed ones it has seen without ever asking again. Lookups that do
 reach the database use their own pool, so they never queue behind the worker's and the console's
 sessions: the webhook answers at the speed of the route.
+
+Copies of one event of a payment still open come together (a provider's duplicates, a redelivery
+racing the first answer): the first copy looks the payment up, writes its timeline line and
+signals the workflow, and the copies that come while it does share its answer. Nothing is lost by
+it: the workflow looks at the provider after the signal it holds, and the provider already said
+what the copies say. A copy after that goes through as any hint does (and, once the payment is
+closed, is remembered as above).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 
 from shop.db import SessionFactory, create_engine, session_factory
 from shop.models import PaymentMethod
@@ -21,6 +30,7 @@ from shop.payments.status import FINAL
 # Remembered closed payments (a key is ~100 bytes): far more than a day of redeliveries holds.
 REMEMBERED = 100_000
 POOL = 4
+Answer = tuple[int, str]  # the HTTP status and the detail the route answers with
 
 
 class HintLookup:
@@ -29,6 +39,7 @@ class HintLookup:
         self.sessions: SessionFactory = session_factory(self.engine)
         self.remembered = remembered
         self._closed: OrderedDict[tuple[PaymentMethod, str], None] = OrderedDict()
+        self._flights: dict[Hashable, asyncio.Future[Answer]] = {}
 
     def closed(self, method: PaymentMethod, provider_payment_id: str | None) -> bool:
         """Known closed without a query: the provider's id of a payment seen closed before."""
@@ -49,6 +60,16 @@ class HintLookup:
             if len(self._closed) > self.remembered:
                 self._closed.popitem(last=False)
         return payment
+
+    async def once(self, event: Hashable, deliver: Callable[[], Awaitable[Answer]]) -> Answer:
+        """`deliver`'s answer for `event`, shared by the copies that come while it runs (see above)."""
+        flight = self._flights.get(event)
+        if flight is None:
+            flight = asyncio.ensure_future(deliver())
+            self._flights[event] = flight
+            flight.add_done_callback(lambda _: self._flights.pop(event, None))
+        # A copy whose client hangs up is cancelled; the delivery goes on for the others.
+        return await asyncio.shield(flight)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -8,7 +8,6 @@ import logging
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
@@ -34,6 +33,7 @@ from bot.routers import (
     wallet,
     withdrawals,
 )
+from bot.session import BotSession
 from bot.support.routers import Desks, group_router, resume, shop_bot_router
 from bot.texts import CATALOGUES, DEFAULT_LANGUAGE, t
 from shop.context import AppContext
@@ -53,9 +53,9 @@ def build_bot(settings: Settings, token: SecretStr | None = None) -> Bot:
     token = token or settings.telegram_bot_token
     if token is None:
         raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
-    session = None
+    session = BotSession()
     if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         token.get_secret_value(),
         session=session,

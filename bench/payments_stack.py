@@ -36,6 +36,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine has spent so far, summed over its cores (/proc/stat:
+    user, nice, system, irq, softirq; not idle, I/O wait or time taken by the hypervisor)."""
+    user, nice, system, _idle, _iowait, irq, softirq = Path("/proc/stat").read_text().split()[1:8]
+    busy = int(user) + int(nice) + int(system) + int(irq) + int(softirq)
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -66,9 +74,9 @@ class Stack:
     def control(self) -> str:
         return str(self.sandboxes["control"])
 
-    def cpu(self) -> tuple[float, float]:
-        """(shop process, Temporal dev server) CPU seconds so far."""
-        return cpu_seconds(self.shop.pid), cpu_seconds(self.temporal_pid)
+    def cpu(self) -> tuple[float, float, float]:
+        """(shop process, Temporal dev server, the whole machine) CPU seconds so far."""
+        return cpu_seconds(self.shop.pid), cpu_seconds(self.temporal_pid), machine_busy_seconds()
 
 
 def _settings_env(

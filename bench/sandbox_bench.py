@@ -8,7 +8,8 @@ Compares the passthrough list before issue 14 (shop, activities, bot and the lib
 worker's list now (plus the workflows' message modules, whose pydantic models were otherwise
 built again in every run's sandbox), and the same with the workflow modules' bytecode written
 once (what `worker.main.compile_workflow_modules` does where PYTHONDONTWRITEBYTECODE is set);
-with everything passed through (no sandbox isolation at all) as the floor.
+with everything passed through (no isolation, the run-time checks still on), and with no sandbox
+at all: how the shop runs workflows since WORKFLOW_SANDBOX (the tests keep the sandbox on).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
@@ -35,14 +36,14 @@ HISTORIES = ("payment_referral_lean_delivered", "provision_access_first_reported
 BEFORE = ("shop", "activities", "bot", "pydantic", "sqlalchemy", "aiogram")
 
 
-async def cpu_ms_per_run(passthrough: tuple[str, ...], runs: int) -> float:
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*passthrough)
-        ),
+def sandboxed(*passthrough: str) -> WorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*passthrough)
     )
+
+
+async def cpu_ms_per_run(runner: WorkflowRunner, runs: int) -> float:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=runner)
     histories = [saved_history(name) for name in HISTORIES]
 
     async def repeated(times: int) -> AsyncIterator[WorkflowHistory]:
@@ -64,16 +65,18 @@ async def main(runs: int) -> None:
     bytecode = Path(workflows.__file__).parent / "__pycache__"
     shutil.rmtree(bytecode, ignore_errors=True)
     sys.dont_write_bytecode = True
-    before = await cpu_ms_per_run(BEFORE, runs)
-    now = await cpu_ms_per_run(PASSTHROUGH, runs)
+    before = await cpu_ms_per_run(sandboxed(*BEFORE), runs)
+    now = await cpu_ms_per_run(sandboxed(*PASSTHROUGH), runs)
     compile_workflow_modules()
-    compiled = await cpu_ms_per_run(PASSTHROUGH, runs)
-    floor = await cpu_ms_per_run((*PASSTHROUGH, "workflows"), runs)
+    compiled = await cpu_ms_per_run(sandboxed(*PASSTHROUGH), runs)
+    floor = await cpu_ms_per_run(sandboxed(*PASSTHROUGH, "workflows"), runs)
+    none = await cpu_ms_per_run(UnsandboxedWorkflowRunner(), runs)
     print(f"CPU per payment + provisioning run, replayed {runs} times (load {load_average()}):")
     print(f"  passthrough before issue 14, no bytecode: {before:6.1f} ms")
     print(f"  message modules passed through:           {now:6.1f} ms ({now / before:.2f}x)")
     print(f"  ... and workflow bytecode written once:   {compiled:6.1f} ms ({compiled / before:.2f}x)")
     print(f"  everything passed through (no isolation): {floor:6.1f} ms ({floor / before:.2f}x)")
+    print(f"  no sandbox (the shop since WORKFLOW_SANDBOX): {none:4.1f} ms ({none / before:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -220,13 +220,18 @@ class _Outbound(client_interceptors.OutboundInterceptor):
         return await super().describe_workflow(input)
 
 
+def _counted(client: Client) -> tuple[_CountingCalls, Client]:
+    """A client on the same connection whose Temporal calls are written down."""
+    counter = _CountingCalls()
+    config = client.config()
+    config["interceptors"] = [counter]
+    return counter, Client(**config)
+
+
 async def test_a_duplicate_webhook_of_a_closed_payment_makes_no_temporal_call(
     sqlite_db: Database, temporal_client: Client, task_queue: str
 ) -> None:
-    counter = _CountingCalls()
-    config = temporal_client.config()
-    config["interceptors"] = [counter]
-    counted = Client(**config)
+    counter, counted = _counted(temporal_client)
     async with payment_bench(sqlite_db, counted, task_queue, **SLOW_POLL) as bench:
         payment_id, provider_id = await _checkout(bench)
         counter.calls.clear()
@@ -249,10 +254,7 @@ async def test_copies_of_an_open_payments_webhook_make_one_signal(
 ) -> None:
     """Five copies of one event at once, for a payment still open: one lookup, one timeline line and
     one signal-with-start, and every copy is answered 200."""
-    counter = _CountingCalls()
-    config = temporal_client.config()
-    config["interceptors"] = [counter]
-    counted = Client(**config)
+    counter, counted = _counted(temporal_client)
     async with payment_bench(sqlite_db, counted, task_queue, **SLOW_POLL) as bench:
         payment_id, provider_id = await _checkout(bench)
         counter.calls.clear()

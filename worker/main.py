@@ -122,8 +122,8 @@ def workflow_runner(sandboxed: bool = True) -> WorkflowRunner:
     """Temporal's sandbox (the replay tests and the test suite's workers), or none (WORKFLOW_SANDBOX
     unset, as the shop runs by default). The sandbox is a run-time check: code it accepts runs the
     same without it, as long as workflow modules keep no state of their own between runs, which
-    tests/test_workflow_modules.py checks. Without it a paid order costs the worker about a third
-    less CPU (docs/performance.md)."""
+    tests/test_workflow_modules.py checks. Without it a payment's workflows replay in 0.24x the CPU
+    (docs/performance.md)."""
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(

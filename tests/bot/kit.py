@@ -61,11 +61,14 @@ class Person:
         await self.shop.tg.send_media(self.id, kind, data, caption)
         await self.shop.tg.settle()
 
-    async def taps(self, button_text: str, on: SentMessage | None = None) -> CallbackAnswer | None:
-        """Taps the button on `on`, or on the newest message that has such a button."""
+    async def taps(
+        self, button_text: str, on: SentMessage | None = None, within: float = 15.0
+    ) -> CallbackAnswer | None:
+        """Taps the button on `on`, or on the newest message that has such a button; `within`: how
+        long the bot may take to handle it."""
         message = on or self.with_button(button_text)
         query = await self.shop.tg.press(self.id, message, button_text)
-        await self.shop.tg.settle()
+        await self.shop.tg.settle(within)
         return self.shop.tg.callback_answer(query)
 
     async def sends_callback(self, data: str, on: SentMessage | None = None) -> CallbackAnswer | None:

@@ -137,7 +137,8 @@ async def test_a_payment_link_not_ready_yet_asks_to_tap_again_and_changes_nothin
         # YooKassa fails the first four creation attempts: the workflow keeps retrying, the bot's
         # eight-second wait for the link runs out first.
         shop.yookassa.faults = [(500, False)] * 4
-        answer = await una.taps("Pay", on=order)
+        # The handler itself waits 8 s; on a machine busy with other tests it may take twice that.
+        answer = await una.taps("Pay", on=order, within=60)
         assert answer is not None and answer.show_alert
         assert answer.text == "We could not take this payment right now; please try again in a minute."
         assert (order.text, order.button_texts, una.last) == (text, buttons, order)  # the order stays

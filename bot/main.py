@@ -8,7 +8,7 @@ import logging
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
 from pydantic import SecretStr
@@ -53,12 +53,11 @@ def build_bot(settings: Settings, token: SecretStr | None = None) -> Bot:
     token = token or settings.telegram_bot_token
     if token is None:
         raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
-    session = BotSession()
-    if settings.telegram_api_url:
-        session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    url = settings.telegram_api_url
+    api = TelegramAPIServer.from_base(url) if url else PRODUCTION
     return Bot(
         token.get_secret_value(),
-        session=session,
+        session=BotSession(api=api),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 

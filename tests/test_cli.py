@@ -14,11 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvloop
 from temporalio.common import WorkflowIDReusePolicy
 
 from shop.customers.accounts import ensure_subscription, register_user
 from shop.db import create_engine, session_factory
 from shop.models import GrantKind, Subscription
+from shop.runtime import cli
 from shop.runtime.temporal import connect, free_port, namespace_retention, pid_alive
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 
@@ -215,3 +217,15 @@ async def test_ctrl_c_to_the_whole_job_stops_every_part_in_order(shop: Shop) -> 
     # The server stops only after the worker and the API, so nothing in flight loses it.
     assert log.index("worker stopped") < log.index("Temporal dev server stopped")
     assert log.index("API stopped") < log.index("Temporal dev server stopped")
+
+
+def test_the_cli_runs_its_commands_on_uvloop() -> None:
+    """Every `vpnshop` command (up, worker, api...) runs on uvloop where it is installed, as it is
+    with the shop's dependencies: the loop `_run` gives the command's coroutine."""
+    seen: list[type] = []
+
+    async def command() -> None:
+        seen.append(type(asyncio.get_running_loop()))
+
+    cli._run(command())
+    assert seen == [uvloop.Loop]

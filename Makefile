@@ -36,4 +36,4 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 test: lint
-	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$(sh tests/scratch_postgres.sh)}" $(BIN)/pytest -n 2 --dist loadgroup -rfEs
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$(sh tests/scratch_postgres.sh)}" $(BIN)/pytest -n 2 --dist loadgroup -rfEs --durations=15

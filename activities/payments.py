@@ -86,6 +86,9 @@ class Order(BaseModel):
     # Histories recorded before purposes existed carry none: they all bought days for the payer.
     purpose: PaymentPurpose = PaymentPurpose.SUBSCRIPTION
     product: Product = Product.VPN  # the plan's: what the grant extends and what gets provisioned
+    # Whether the customer has a referrer (set once, when they first came): without one there is no
+    # reward to look for. None in histories recorded before it was loaded: the run looks.
+    referred: bool | None = None
 
 
 class PaymentRef(BaseModel):
@@ -216,6 +219,7 @@ class PaymentActivities:
             timings=self._timings(),
             purpose=facts.purpose,
             product=facts.product,
+            referred=facts.referred,
         )
 
     @activity.defn

@@ -113,7 +113,10 @@ class PaymentSteps:
 
     async def _reward_referrer(self, order: Order) -> None:
         """The referrer's share, keyed by the payment id; a failure here is logged, never undoes the
-        delivery (already recorded) nor fails the run."""
+        delivery (already recorded) nor fails the run. A customer without a referrer has none to
+        reward: no step (a run whose order predates `referred` looks, as it always did)."""
+        if order.referred is False:
+            return
         inp = RewardInput(payment_id=order.payment_id)
         try:
             reward = await self._step(ReferralActivities.reward_referrer, inp, within=timedelta(hours=1))

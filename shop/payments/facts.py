@@ -48,6 +48,7 @@ class PaymentFacts:
     subscription_id: int | None  # None: the customer has none yet
     subscription_token: str | None
     expires_at: datetime | None
+    referred: bool  # the customer came by a referral link (set once, when they first came)
 
     @property
     def days(self) -> int:
@@ -81,6 +82,7 @@ _FACTS = (
         Subscription.id,
         Subscription.token,
         Subscription.expires_at,
+        User.referrer_id.is_not(None),
     )
     .select_from(Payment)
     .join(User, User.id == Payment.user_id)

@@ -202,3 +202,19 @@ async def test_duplicate_webhooks_and_a_rerun_reward_once_and_tell_once(shop_wit
         assert await rewards(shop) == [(paid, REFERRER, 75, Decimal("18.91"))]
         assert notices(rita) == ["🎉 Ваш реферал Dan совершил покупку: +18.91 ₽ на реферальный баланс."]
         assert (await referrals.summary(shop.ctx.sessions, REFERRER)).balance == Decimal("18.91")
+
+
+async def test_a_customer_who_came_without_a_referrer_costs_no_reward_step(shop_with: OpenShop) -> None:
+    async with shop_with(providers=True) as shop:
+        await plan(shop.ctx.sessions, "Month", 30, "199", stars=150)
+        eve = shop.person(76, "Eve", "en")
+        await eve.says("/start")
+        paid = await order(eve, "Bank card", "199 ₽")
+        shop.yookassa.pay(shop.yookassa.by_order(paid)["id"])
+        handle = shop.ctx.require_temporal().get_workflow_handle(workflow_id(paid))
+        await handle.result()
+        assert (await payment(shop, paid)).status is PaymentStatus.DELIVERED
+        names = [name for e in (await handle.fetch_history()).events if (name := step_name(e))]
+        # The order said the customer has no referrer: the run delivered without asking for a reward.
+        assert "record_paid" in names and "reward_referrer" not in names, names
+        assert await rewards(shop) == []

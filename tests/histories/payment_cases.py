@@ -3,7 +3,7 @@ webhook (delivered, refunded, amount mismatch), Stars (delivered, refunded, a se
 mismatch), a P2P transfer approved, the sweeper finding lost webhooks and a late payment, and an
 invitee's purchase rewarding the referrer, and a payment delivered while one host is down (access first);
 and since the `inline-hosts` patch, payments whose run tries the hosts itself: both serving, one down,
-none serving until one returns."""
+none serving until one returns; and one of a customer without a referrer (no reward step)."""
 
 from __future__ import annotations
 
@@ -244,6 +244,22 @@ async def lean(rec: Recorder) -> None:
         await rec.save("sales_digest_sent", digest_id)
 
 
+async def unreferred(rec: Recorder) -> None:
+    """Since its order says whether the customer has a referrer, a lean payment of a customer without
+    one delivers with no reward step."""
+    database = await rec.database("unreferred")
+    async with (
+        SandboxPanel(version=V3_1) as panel,
+        payment_bench(database, rec.client, "record-unreferred", **SLOW_POLL) as bench,
+    ):
+        rec.watch(bench.ctx.settings)
+        rec.keep_out(panel.password)
+        await add_sandbox_host(bench.ctx, panel)
+        paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
+        await _settled(rec, bench, "payment_unreferred_delivered", paid, "delivered")
+
+
 SCENARIOS = [
     Scenario(
         "payments",
@@ -284,4 +300,5 @@ SCENARIOS = [
         ),
         inline_hosts,
     ),
+    Scenario("unreferred", ("payment_unreferred_delivered",), unreferred),
 ]

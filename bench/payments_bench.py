@@ -10,8 +10,10 @@ connections (card time, then how soon the host has the client once back); a burs
 once with a double click and 5 duplicate webhooks each (payments/s, card p95, shop and Temporal
 CPU per payment); 10 payments/s for 60 s (card p95); webhook requests/s for duplicates of closed
 payments and for hints of open ones against a bare route of the same app (a path no route serves,
-under the same middleware); and the dev server's ceiling: a trivial one-activity
-workflow on the same server, as many at once as it completes. With `--baseline TREE` (a checkout
+under the same middleware); and the dev server's ceilings: a trivial one-activity
+workflow on the same server, as many at once as it completes, and the payment's own shape with
+steps that do nothing (bench/payment_shape.py), as a burst of the same size: what the server and
+the SDK carry on this machine when the shop's work costs nothing. With `--baseline TREE` (a checkout
 of an older commit, e.g. `git worktree add ../base 4f7a291`) the shop phases run again from that
 code in the same run, for the CPU ratio. `--profile DIR` records py-spy profiles of the shop
 process during each burst. The last line printed is one JSON object with every figure.
@@ -38,6 +40,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.payment_shape import shape_burst
 from bench.payments_stack import (
     HERE,
     NAMESPACE,
@@ -54,7 +57,7 @@ from shop.models import PaymentMethod
 from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
 from shop.runtime.temporal import connect
-from shop.settings import load_settings
+from shop.settings import Settings, load_settings
 
 YOOKASSA_ADDRESS = {"X-Forwarded-For": "185.71.76.5"}
 # The bare route: a path no route serves, under the same middleware (404; nothing looked up or
@@ -368,7 +371,28 @@ async def run_tree(tree: Path, args: argparse.Namespace, label: str) -> dict[str
             print(
                 f"[{label}] dev-server ceiling: {rate:.1f} one-activity workflows/s (load {load_average()})"
             )
+            figures |= await shape_ceiling(stack, args.burst, label)
             return figures
+
+
+async def shape_ceiling(stack: Stack, total: int, label: str) -> dict[str, Any]:
+    """The payment's shape with steps that do nothing (bench/payment_shape.py), as a burst."""
+    client: Client = await connect(stack.temporal, NAMESPACE)
+    pace = Settings.model_fields["telegram_messages_per_second"].default
+    shape = await shape_burst(client, stack.temporal_pid, total, pace)
+    say(
+        label,
+        f"the payment's shape with steps that do nothing, burst of {total}: {shape.payments_per_s} "
+        f"cards/s, card p95 {shape.card_p95_s} s; CPU per payment: Temporal {shape.temporal_cpu_ms} ms, "
+        f"its worker {shape.worker_cpu_ms} ms, the whole machine {shape.machine_cpu_ms} ms",
+    )
+    return {
+        "shape_payments_per_s": shape.payments_per_s,
+        "shape_card_p95_s": shape.card_p95_s,
+        "shape_temporal_cpu_ms_per_payment": shape.temporal_cpu_ms,
+        "shape_worker_cpu_ms_per_payment": shape.worker_cpu_ms,
+        "shape_machine_cpu_ms_per_payment": shape.machine_cpu_ms,
+    }
 
 
 def measure_in_process_of(tree: Path, label: str) -> dict[str, Any]:

@@ -246,15 +246,18 @@ async def lean(rec: Recorder) -> None:
 
 async def unreferred(rec: Recorder) -> None:
     """Since its order says whether the customer has a referrer, a lean payment of a customer without
-    one delivers with no reward step."""
+    one delivers with no reward step; on two hosts, as the payments bench's (bench/payment_shape.py
+    stands for it)."""
     database = await rec.database("unreferred")
     async with (
-        SandboxPanel(version=V3_1) as panel,
+        SandboxPanel(version=V3_1) as first,
+        SandboxPanel(version=V3_1) as second,
         payment_bench(database, rec.client, "record-unreferred", **SLOW_POLL) as bench,
     ):
         rec.watch(bench.ctx.settings)
-        rec.keep_out(panel.password)
-        await add_sandbox_host(bench.ctx, panel)
+        for panel, name in ((first, "first"), (second, "second")):  # as the payments bench has them
+            rec.keep_out(panel.password)
+            await add_sandbox_host(bench.ctx, panel, name)
         paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
         bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
         await _settled(rec, bench, "payment_unreferred_delivered", paid, "delivered")

@@ -1,0 +1,33 @@
+"""The payments bench's "payment shape" (bench/payment_shape.py) stands for the dev server's ceiling
+only while it records what a paid order records: its history, run once here (a click, a hint),
+has the event types of a lean payment delivered on two hosts, in order, as the saved history of
+one (tests/histories/payment_unreferred_delivered.json, recorded from the real run)."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+from bench.payment_shape import click, hint, workers
+from tests.histories.recorder import HERE
+
+SAVED = "payment_unreferred_delivered"
+
+
+def _types(history: WorkflowHistory) -> list[str]:
+    return [EventType.Name(event.event_type) for event in history.events]
+
+
+async def test_the_shape_records_the_events_a_paid_order_records(temporal_client: Client) -> None:
+    queue = f"shape-{uuid.uuid4().hex[:8]}"
+    paced = f"{queue}-telegram"
+    shape_id = f"{queue}-1"
+    async with workers(temporal_client, queue, paced, pace=28):
+        assert await click(temporal_client, queue, paced, shape_id) == "create_provider_payment"
+        handle = await hint(temporal_client, queue, paced, shape_id)
+        await handle.result()
+        shape = await handle.fetch_history()
+    saved = WorkflowHistory.from_json(shape_id, (HERE / f"{SAVED}.json").read_text())
+    assert _types(shape) == _types(saved)

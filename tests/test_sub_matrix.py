@@ -206,20 +206,24 @@ class Outcome:
     detail: str = ""
 
 
+TRIES = 3
+
+
 async def fetch_through(proxy_port: int, url: str) -> str:
-    """The page through the client core's local proxy port; a second try if the first one fails,
-    since a core that has just started may still be probing its group (as an app would retry)."""
+    """The page through the client core's local proxy port; up to TRIES tries, since a core that has
+    just started may still be probing its group (as an app would retry), and on a machine busy with
+    the other xdist worker a first connection was once cut ("server disconnected") twice in a row."""
     async with httpx.AsyncClient(proxy=f"http://127.0.0.1:{proxy_port}", timeout=10) as http:
-        for attempt in (1, 2):
+        for attempt in range(1, TRIES + 1):
             try:
                 response = await http.get(url)
             except httpx.HTTPError:
-                if attempt == 2:
+                if attempt == TRIES:
                     raise
             else:
-                if response.status_code == 200 or attempt == 2:
+                if response.status_code == 200 or attempt == TRIES:
                     break
-            await asyncio.sleep(1)
+            await asyncio.sleep(attempt)
     if response.status_code != 200:
         raise AssertionError(f"HTTP {response.status_code}")
     return response.text

@@ -83,16 +83,17 @@ async def test_worker_killed_mid_burst_delivers_every_payment_exactly_once(
             # In-flight activities are retried after their 10 s heartbeat timeout, not after the
             # 30-60 s start-to-close timeout.
             await eventually(lambda: _at_least(bench, PAYMENTS), seconds=40)
+            # A card goes out on the first host that serves; the other host's client follows in the
+            # background (the run's other try, or a provisioning run): both are there in the end.
+            await eventually(lambda: _clients_recorded(bench, 2 * PAYMENTS), seconds=60)
         finally:
             worker.kill()
             worker.wait()
         async with ctx.sessions() as session:
             keys = list(await session.scalars(select(Grant.source_key)))
-            rows = await session.scalar(select(func.count()).select_from(PanelClient))
             statuses = set(await session.scalars(select(Payment.status)))
     assert sorted(keys) == sorted(ids)  # one grant per payment
     assert statuses == {PaymentStatus.DELIVERED}
-    assert rows == 2 * PAYMENTS
     for panel in panels:
         emails = [client["email"] for client in panel.clients()]
         assert len(emails) == PAYMENTS and len(set(emails)) == PAYMENTS
@@ -104,3 +105,9 @@ async def _true(value: bool) -> bool:
 
 async def _at_least(bench: PaymentBench, count: int) -> bool:
     return await _delivered(bench) >= count
+
+
+async def _clients_recorded(bench: PaymentBench, count: int) -> bool:
+    async with bench.ctx.sessions() as session:
+        rows = await session.scalar(select(func.count()).select_from(PanelClient))
+    return rows == count

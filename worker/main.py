@@ -212,6 +212,15 @@ def activities_for(ctx: AppContext, bot: Bot | None, closing: contextlib.AsyncEx
     return Activities(shop=shop, paced=paced)
 
 
+# Local steps (a payment's database steps and first tries on the hosts) run at once in this process,
+# most of them on a database connection: about the engine's pool (SQLite's 5 + 10 overflow) and a few
+# on panel HTTP. The SDK's default, 100, let a burst queue steps on the pool inside their own
+# timeouts: in a burst of 200 on a busy machine, 19-41 steps ran out of time and were tried again
+# (1-2 with 20), and once 47 waited past the pool's 30 s. Queued here, a step waits for a slot in
+# the worker before its attempt starts, where no timeout counts.
+LOCAL_STEPS = 20
+
+
 @contextlib.asynccontextmanager
 async def build_worker(
     ctx: AppContext, client: Client, task_queue: str | None = None, bot: Bot | None = None
@@ -233,6 +242,7 @@ async def build_worker(
             workflow_runner=workflow_runner(sandboxed),
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[Liveness()],
+            max_concurrent_local_activities=LOCAL_STEPS,
         )
         paced = Worker(
             client,

@@ -1,11 +1,12 @@
 """The payments bench's "payment shape" (bench/payment_shape.py) stands for the dev server's ceiling
 only while it records what a paid order records: its history, run once here (a click, a hint),
-has the event types of a lean payment delivered on two hosts, in order, as the saved history of
-one (tests/histories/payment_unreferred_delivered.json, recorded from the real run)."""
+has the events of a lean payment delivered on two hosts, as many of each type as the saved history
+of one (tests/histories/payment_unreferred_delivered.json, recorded from the real run)."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
@@ -30,4 +31,7 @@ async def test_the_shape_records_the_events_a_paid_order_records(temporal_client
         await handle.result()
         shape = await handle.fetch_history()
     saved = WorkflowHistory.from_json(shape_id, (HERE / f"{SAVED}.json").read_text())
-    assert _types(shape) == _types(saved)
+    # The same events, each type as often; not always in the same order: the second host's first
+    # try may end before or after the card's steps, as in the real run.
+    assert Counter(_types(shape)) == Counter(_types(saved))
+    assert _types(shape)[:20] == _types(saved)[:20]  # up to the hosts' tries, one order

@@ -7,6 +7,8 @@ none serving until one returns; and one of a customer without a referrer (no rew
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -140,20 +142,28 @@ async def sweeper(rec: Recorder) -> None:
         expect((await bench.payment(late)).status is PaymentStatus.REVIEW, "the late payment is in review")
 
 
+@asynccontextmanager
+async def _two_hosts(
+    rec: Recorder, name: str, hosts: tuple[str, str] = ("first", "second")
+) -> AsyncIterator[tuple[PaymentBench, SandboxPanel, SandboxPanel]]:
+    """A payment bench with two v3.1 hosts named `hosts`, as the payments bench has them."""
+    database = await rec.database(name)
+    async with (
+        SandboxPanel(version=V3_1) as first,
+        SandboxPanel(version=V3_1) as second,
+        payment_bench(database, rec.client, f"record-{name}", **SLOW_POLL) as bench,
+    ):
+        rec.watch(bench.ctx.settings)
+        for panel, host in zip((first, second), hosts, strict=True):
+            rec.keep_out(panel.password)
+            await add_sandbox_host(bench.ctx, panel, host)
+        yield bench, first, second
+
+
 async def access_first(rec: Recorder) -> None:
     """One of two hosts refuses connections: the card goes out on the other; the payment's own
     provisioning run finishes the second host in the background once it is back."""
-    database = await rec.database("access-first")
-    async with (
-        SandboxPanel(version=V3_1) as healthy,
-        SandboxPanel(version=V3_1) as dead,
-        payment_bench(database, rec.client, "record-access-first", **SLOW_POLL) as bench,
-    ):
-        rec.watch(bench.ctx.settings)
-        rec.keep_out(healthy.password)
-        rec.keep_out(dead.password)
-        await add_sandbox_host(bench.ctx, healthy, "healthy")
-        await add_sandbox_host(bench.ctx, dead, "dead")
+    async with _two_hosts(rec, "access-first", ("healthy", "dead")) as (bench, _healthy, dead):
         await dead.down()
         paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
         bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
@@ -170,17 +180,7 @@ async def inline_hosts(rec: Recorder) -> None:
     """A lean payment's run tries both hosts itself: both take the client (no provisioning run), one
     refuses connections (the card on the other, the refusing one handed to a provisioning run), both
     refuse (the customer told, the card once one is back)."""
-    database = await rec.database("inline-hosts")
-    async with (
-        SandboxPanel(version=V3_1) as first,
-        SandboxPanel(version=V3_1) as second,
-        payment_bench(database, rec.client, "record-inline-hosts", **SLOW_POLL) as bench,
-    ):
-        rec.watch(bench.ctx.settings)
-        rec.keep_out(first.password)
-        rec.keep_out(second.password)
-        await add_sandbox_host(bench.ctx, first, "first")
-        await add_sandbox_host(bench.ctx, second, "second")
+    async with _two_hosts(rec, "inline-hosts") as (bench, first, second):
         served = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
         bench.yookassa.pay(bench.yookassa.by_order(served)["id"])
         await _settled(rec, bench, "payment_inline_hosts_all_served", served, "delivered")
@@ -248,16 +248,7 @@ async def unreferred(rec: Recorder) -> None:
     """Since its order says whether the customer has a referrer, a lean payment of a customer without
     one delivers with no reward step; on two hosts, as the payments bench's (bench/payment_shape.py
     stands for it)."""
-    database = await rec.database("unreferred")
-    async with (
-        SandboxPanel(version=V3_1) as first,
-        SandboxPanel(version=V3_1) as second,
-        payment_bench(database, rec.client, "record-unreferred", **SLOW_POLL) as bench,
-    ):
-        rec.watch(bench.ctx.settings)
-        for panel, name in ((first, "first"), (second, "second")):  # as the payments bench has them
-            rec.keep_out(panel.password)
-            await add_sandbox_host(bench.ctx, panel, name)
+    async with _two_hosts(rec, "unreferred") as (bench, _first, _second):
         paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
         bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
         await _settled(rec, bench, "payment_unreferred_delivered", paid, "delivered")

@@ -1,5 +1,5 @@
 """What a payment's steps read about it, by one statement: the payment row, its plan, the promo
-bonus it carries, the customer's language and subscription.
+bonus it carries, the customer's language, subscription and whether they have a referrer.
 
 The payment run reads these on every payment (loading the order, composing its notices); one
 Core statement on a connection replaces a Session with five or six loads.

@@ -21,20 +21,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from bench.payments_stack import cpu_seconds, machine_busy_seconds
+from shop.models import PaymentMethod, PaymentStatus
+from shop.payments.hints import FoundPayment, start_options
 
 with workflow.unsafe.imports_passed_through():
     from shop import search_attributes
@@ -112,40 +109,34 @@ class ShapeFigures:
     machine_cpu_ms: float  # every process, per payment
 
 
-# As the checkout sets them (shop.payments.hints.start_search_attributes): the run upserts none.
-STARTED = TypedSearchAttributes(
-    [
-        SearchAttributePair(search_attributes.USER_ID, 1),
-        SearchAttributePair(search_attributes.PROVIDER, "yookassa"),
-        SearchAttributePair(search_attributes.STATUS, "created"),
-        SearchAttributePair(search_attributes.AMOUNT, 299.0),
-        SearchAttributePair(search_attributes.PLAN_ID, 1),
-    ]
-)
+def _started(queue: str, key: str) -> dict[str, Any]:
+    """How the shop starts payment `key`'s run (`start_options`: its id and policies, and the search
+    attributes the run then does not upsert again), for a YooKassa order of a 299 RUB plan."""
+    row = FoundPayment(
+        id=key,
+        user_id=1,
+        plan_id=1,
+        method=PaymentMethod.YOOKASSA,
+        amount=Decimal("299.00"),
+        currency="RUB",
+        status=PaymentStatus.CREATED,
+        provider_payment_id=None,
+    )
+    return start_options(row, queue)
 
 
-def _options(queue: str) -> dict[str, Any]:
-    """How the shop starts a payment's run (shop.payments.hints.start_options)."""
-    return {
-        "task_queue": queue,
-        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        "search_attributes": STARTED,
-    }
-
-
-async def click(client: Client, queue: str, paced: str, workflow_id: str) -> str:
-    """The checkout's "Pay": the link, by update-with-start."""
-    start = WithStartWorkflowOperation(ShapeWorkflow.run, paced, id=workflow_id, **_options(queue))
+async def click(client: Client, queue: str, paced: str, key: str) -> str:
+    """The checkout's "Pay" for payment `key`: the link, by update-with-start."""
+    start = WithStartWorkflowOperation(ShapeWorkflow.run, paced, **_started(queue, key))
     return await client.execute_update_with_start_workflow(
         ShapeWorkflow.payment_link, start_workflow_operation=start
     )
 
 
-async def hint(client: Client, queue: str, paced: str, workflow_id: str) -> WorkflowHandle[Any, str]:
-    """A webhook's hint, by signal-with-start (its copies share one)."""
+async def hint(client: Client, queue: str, paced: str, key: str) -> WorkflowHandle[Any, str]:
+    """A webhook's hint for payment `key`, by signal-with-start (its copies share one)."""
     return await client.start_workflow(
-        ShapeWorkflow.run, paced, id=workflow_id, start_signal="check_provider", **_options(queue)
+        ShapeWorkflow.run, paced, start_signal="check_provider", **_started(queue, key)
     )
 
 

@@ -8,10 +8,11 @@ import time
 import pytest
 
 from sandbox.panel import V2, V3_0, V3_1, V3_4, SandboxPanel
+from shop.http_client import Timeouts
 from shop.panel.client import PanelClient, UpsertAction
 from shop.panel.errors import PanelAuthError, PanelDuplicate, PanelNotFound, PanelUnavailable
 from shop.panel.models import VISION, ClientSpec
-from shop.panel.session import PanelCredentials, panel_timeout
+from shop.panel.session import PanelCredentials
 from shop.panel.totp import totp
 from tests.panel_fixtures import StartPanel
 
@@ -37,7 +38,7 @@ def spec(**changes: object) -> ClientSpec:
 def client_for(panel: SandboxPanel, timeout: float = 3.0, **creds: object) -> PanelClient:
     values: dict[str, object] = {"url": panel.url, "username": panel.username, "password": panel.password}
     values.update(creds)
-    return PanelClient(PanelCredentials(**values), panel_timeout(timeout))  # type: ignore[arg-type]
+    return PanelClient(PanelCredentials(**values), Timeouts.of(timeout))  # type: ignore[arg-type]
 
 
 async def test_detects_each_version(any_panel: SandboxPanel) -> None:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from sandbox.mtg import sandbox_mtg
-from shop.proxy.client import MtgClient, MtgCredentials, mtg_timeout, renew_days
+from shop.http_client import Timeouts
+from shop.proxy.client import MtgClient, MtgCredentials, renew_days
 from shop.proxy.errors import MtgAuthError, MtgConflict, MtgNotFound, MtgRejected, MtgUnavailable
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
@@ -82,7 +83,7 @@ async def test_the_client_logs_in_once_and_again_only_when_the_token_dies() -> N
 async def test_faults_become_typed_errors() -> None:
     async with sandbox_mtg() as mtg:
         credentials = MtgCredentials(mtg.url, mtg.username, mtg.password)
-        async with MtgClient(credentials, mtg_timeout(0.5)) as client:
+        async with MtgClient(credentials, Timeouts.of(0.5)) as client:
             mtg.faults.panic_next = 1
             with pytest.raises(MtgUnavailable, match="500"):
                 await client.nodes()

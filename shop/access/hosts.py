@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from shop.access.host_registry import HostError, HostRegistry, host_name, invalid, panel_url
 from shop.access.provisioning import Provisioner
+from shop.http_client import Timeouts
 from shop.models import Host, PanelClient
 from shop.operators import audit
 from shop.panel.client import PanelClient as Panel
@@ -23,7 +24,7 @@ from shop.panel.errors import PanelAuthError, PanelError, PanelNotFound, PanelUn
 from shop.panel.links import UnsupportedInbound, check_supported
 from shop.panel.models import Inbound
 from shop.panel.pool import PanelPool, credentials_for
-from shop.panel.session import PanelCredentials, panel_timeout
+from shop.panel.session import PanelCredentials
 from shop.panel.totp import valid_secret
 from shop.panel.versions import PanelVersion
 
@@ -99,7 +100,7 @@ async def probe_panel(
     credentials: PanelCredentials, inbound_id: int, timeout_seconds: float = 15.0
 ) -> tuple[PanelVersion, Inbound]:
     """`check_panel`, also telling the 3x-ui mode the panel speaks (one login)."""
-    async with Panel(credentials, panel_timeout(timeout_seconds)) as panel:
+    async with Panel(credentials, Timeouts.of(timeout_seconds)) as panel:
         try:
             version = await panel.version()
         except PanelAuthError as error:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-import httpx
-
+from shop.http_client import Timeouts
 from shop.panel.dialects import Dialect, dialect_for
 from shop.panel.errors import PanelDuplicate
 from shop.panel.models import ClientSpec, Inbound, RemoteClient, Usage
@@ -30,10 +29,9 @@ class PanelClient:
     def __init__(
         self,
         credentials: PanelCredentials,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: Timeouts = DEFAULT_TIMEOUT,
     ) -> None:
-        self.session = PanelSession(credentials, timeout, transport)
+        self.session = PanelSession(credentials, timeout)
 
     @property
     def calls(self) -> int:

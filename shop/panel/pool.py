@@ -10,10 +10,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Hashable
 
 from shop.crypto import Sealer
+from shop.http_client import Timeouts
 from shop.models import Host
 from shop.panel.client import PanelClient
 from shop.panel.models import Inbound
-from shop.panel.session import PanelCredentials, panel_timeout
+from shop.panel.session import PanelCredentials
 
 INBOUND_TTL = 60.0
 
@@ -52,7 +53,7 @@ class PanelPool:
     def __init__(self, sealer: Callable[[], Sealer], timeout_seconds: float = 15.0) -> None:
         self._sealer_factory = sealer
         self._sealer: Sealer | None = None
-        self.timeout = panel_timeout(timeout_seconds)
+        self.timeout = Timeouts.of(timeout_seconds)
         self._clients: dict[int, tuple[str, PanelClient]] = {}
         self._inbounds: dict[int, tuple[float, Inbound]] = {}
         self._locks = KeyedLocks()

@@ -1,11 +1,10 @@
 """HTTP to one panel: version detection, login (cookie, CSRF, TOTP or Bearer), the JSON envelope,
-one re-login when the session is gone, and typed errors instead of raw httpx exceptions."""
+one re-login when the session is gone, and typed errors instead of a transport's exceptions."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
+from shop.http_client import Answer, HttpClient, Timeouts, Unreachable
 from shop.metrics.counters import count_panel_error, count_panel_request
 from shop.panel import totp
 from shop.panel.errors import (
@@ -31,11 +29,7 @@ from shop.panel.versions import PanelVersion
 log = logging.getLogger(__name__)
 
 
-def panel_timeout(seconds: float) -> httpx.Timeout:
-    return httpx.Timeout(seconds, connect=min(5.0, seconds))
-
-
-DEFAULT_TIMEOUT = panel_timeout(15.0)
+DEFAULT_TIMEOUT = Timeouts.of(15.0)
 # A probe email no shop ever uses: `clients/get/<it>` tells v3.1+ (JSON) from v3.0 (bare 404).
 _PROBE = "vpnshop-version-probe"
 
@@ -77,17 +71,15 @@ class PanelSession:
     def __init__(
         self,
         credentials: PanelCredentials,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: Timeouts = DEFAULT_TIMEOUT,
     ) -> None:
         self.credentials = credentials
-        self.http = httpx.AsyncClient(
-            base_url=credentials.base_url,
-            verify=credentials.verify_tls,
-            timeout=timeout,
-            follow_redirects=False,
-            transport=transport,
+        self.http = HttpClient(
+            credentials.base_url,
+            timeout,
             headers={"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"},
+            cookies=True,
+            verify_tls=credentials.verify_tls,
         )
         self.version: PanelVersion | None = None
         self.calls = 0  # HTTP requests sent, for benchmarks and tests
@@ -103,16 +95,13 @@ class PanelSession:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, path: str, **kwargs: Any) -> Answer:
         self.calls += 1
         try:
             response = await self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException as error:
+        except Unreachable as error:
             count_panel_request(self.credentials.url, answered=False)
-            raise PanelUnavailable(f"{method} {path}: timed out ({type(error).__name__})") from None
-        except httpx.TransportError as error:
-            count_panel_request(self.credentials.url, answered=False)
-            raise PanelUnavailable(f"{method} {path}: {type(error).__name__}: {error}") from None
+            raise PanelUnavailable(str(error)) from None
         count_panel_request(self.credentials.url, answered=True)
         return response
 
@@ -137,7 +126,7 @@ class PanelSession:
 
     async def _login(self) -> None:
         if not self.bearer:
-            self.http.cookies.clear()
+            self.http.clear_cookies()
         if self.version is None or self.version.has_csrf:
             # On v3 this also opens the cookie session that will hold the login.
             self._csrf = await self._fetch_csrf()
@@ -163,7 +152,7 @@ class PanelSession:
         body = self._json(response, "login")
         if not body.get("success"):
             raise PanelAuthError(f"login failed: {str(body.get('msg') or '').strip()}")
-        if not self.http.cookies:
+        if not self.http.has_cookies():
             raise PanelAuthError("login succeeded but the panel set no session cookie")
         if self._csrf is not None:
             # The token belongs to the session; take the one the logged-in session holds.
@@ -213,17 +202,17 @@ class PanelSession:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _json(self, response: httpx.Response, what: str) -> Any:
+    def _json(self, response: Answer, what: str) -> Any:
         if response.status_code >= 500:
             raise PanelUnavailable(f"{what}: panel answered HTTP {response.status_code}")
         if not response.content.strip():
             raise PanelUnavailable(f"{what}: empty answer (HTTP {response.status_code}), outcome unknown")
         try:
             return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except ValueError:  # not JSON, or not UTF-8
             raise PanelUnavailable(f"{what}: answer is not JSON (HTTP {response.status_code})") from None
 
-    def _check_session(self, response: httpx.Response) -> None:
+    def _check_session(self, response: Answer) -> None:
         status = response.status_code
         if status in (401, 404) or 300 <= status < 400:
             raise _SessionGone

@@ -1,4 +1,4 @@
-"""Crypto Pay (@CryptoBot) over httpx: fiat RUB invoices bound to our payment id, webhook HMAC."""
+"""Crypto Pay (@CryptoBot): fiat RUB invoices bound to our payment id, webhook HMAC."""
 
 from __future__ import annotations
 
@@ -64,8 +64,7 @@ class CryptoPay:
         await self.http.aclose()
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
-        request = self.http.build_request("POST", method, json=params)
-        body = (await http.send(self.http, request)).json()
+        body = (await http.send(self.http, "POST", method, json=params)).json()
         if not body.get("ok"):
             raise ProviderRejected(f"{method}: {body.get('error')}")
         return body["result"]

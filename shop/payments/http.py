@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Mapping
+from typing import Any
 
+from shop.http_client import Answer, HttpClient, Timeouts, Unreachable
 from shop.payments.base import ProviderError, ProviderRejected
 
 # Retryable per the providers' contracts: the outcome is unknown or the provider asks us to wait.
 RETRYABLE = frozenset({202, 408, 425, 429, 500, 502, 503, 504})
 
 
-def client(base_url: str, timeout: float, **kwargs: object) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/") + "/",
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        **kwargs,  # type: ignore[arg-type]
-    )
+def client(
+    base_url: str,
+    timeout: float,
+    *,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> HttpClient:
+    return HttpClient(base_url, Timeouts.of(timeout), headers=headers, auth=auth)
 
 
-async def send(http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+async def send(http: HttpClient, method: str, path: str, **kwargs: Any) -> Answer:
     try:
-        response = await http.send(request)
-    except httpx.HTTPError as error:
-        raise ProviderError(f"{request.method} {request.url.path}: {type(error).__name__}: {error}") from None
+        response = await http.request(method, path, **kwargs)
+    except Unreachable as error:
+        raise ProviderError(str(error)) from None
     if response.status_code in RETRYABLE:
-        raise ProviderError(f"{request.method} {request.url.path}: HTTP {response.status_code}")
+        raise ProviderError(f"{method} {path}: HTTP {response.status_code}")
     if response.status_code >= 400:
-        raise ProviderRejected(
-            f"{request.method} {request.url.path}: HTTP {response.status_code}: {response.text[:300]}"
-        )
+        raise ProviderRejected(f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}")
     return response

@@ -1,4 +1,4 @@
-"""YooKassa API v3 over httpx: redirect payments with a receipt, re-fetch, list, refunds."""
+"""YooKassa API v3: redirect payments with a receipt, re-fetch, list, refunds."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import ipaddress
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from shop.models import PaymentMethod
 from shop.payments import http
@@ -86,7 +84,7 @@ class YooKassa:
         vat_code: int = 1,
         timeout: float = 10.0,
     ) -> None:
-        self.http = http.client(api_url, timeout, auth=httpx.BasicAuth(shop_id, secret_key))
+        self.http = http.client(api_url, timeout, auth=(shop_id, secret_key))
         self.return_url = return_url
         self.fallback_email = fallback_email
         self.vat_code = vat_code
@@ -122,14 +120,13 @@ class YooKassa:
         if receipt:
             body["receipt"] = receipt
         # Our payment id is the key: a retried create returns the same YooKassa payment.
-        request = self.http.build_request(
-            "POST", "payments", json=body, headers={"Idempotence-Key": order.payment_id}
+        answer = await http.send(
+            self.http, "POST", "payments", json=body, headers={"Idempotence-Key": order.payment_id}
         )
-        return parse_payment((await http.send(self.http, request)).json())
+        return parse_payment(answer.json())
 
     async def fetch(self, provider_payment_id: str) -> ProviderPayment:
-        request = self.http.build_request("GET", f"payments/{provider_payment_id}")
-        return parse_payment((await http.send(self.http, request)).json())
+        return parse_payment((await http.send(self.http, "GET", f"payments/{provider_payment_id}")).json())
 
     async def list_paid(self, since: datetime) -> list[ProviderPayment]:
         found: list[ProviderPayment] = []
@@ -139,16 +136,14 @@ class YooKassa:
             "limit": "100",
         }
         while True:
-            request = self.http.build_request("GET", "payments", params=params)
-            page = (await http.send(self.http, request)).json()
+            page = (await http.send(self.http, "GET", "payments", params=params)).json()
             found += [parse_payment(item) for item in page.get("items", [])]
             if not page.get("next_cursor"):
                 return found
             params["cursor"] = page["next_cursor"]
 
     async def fetch_refund(self, refund_id: str) -> ProviderRefund:
-        request = self.http.build_request("GET", f"refunds/{refund_id}")
-        return parse_refund((await http.send(self.http, request)).json())
+        return parse_refund((await http.send(self.http, "GET", f"refunds/{refund_id}")).json())
 
     async def create_refund(
         self,
@@ -169,7 +164,7 @@ class YooKassa:
         fiscal = self._receipt(receipt.email, receipt.item, amount, currency) if receipt else None
         if fiscal:
             body["receipt"] = fiscal
-        request = self.http.build_request(
-            "POST", "refunds", json=body, headers={"Idempotence-Key": idempotence_key[:64]}
+        answer = await http.send(
+            self.http, "POST", "refunds", json=body, headers={"Idempotence-Key": idempotence_key[:64]}
         )
-        return parse_refund((await http.send(self.http, request)).json())
+        return parse_refund(answer.json())

@@ -1,5 +1,5 @@
 """HTTP client for one MTG admin panel (seed-system.md §5.6): token login cached for its lifetime
-and renewed once on a 401, explicit timeouts, typed errors instead of raw httpx exceptions."""
+and renewed once on a 401, explicit timeouts, typed errors instead of a transport's exceptions."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
+from shop.http_client import Answer, HttpClient, Timeouts, Unreachable
 from shop.proxy.errors import (
     MtgAuthError,
     MtgConflict,
@@ -31,11 +31,7 @@ TOKEN_MARGIN = 60.0
 DAY = timedelta(days=1)
 
 
-def mtg_timeout(seconds: float) -> httpx.Timeout:
-    return httpx.Timeout(seconds, connect=min(5.0, seconds))
-
-
-DEFAULT_TIMEOUT = mtg_timeout(15.0)
+DEFAULT_TIMEOUT = Timeouts.of(15.0)
 
 
 @dataclass(frozen=True)
@@ -90,14 +86,11 @@ class MtgClient:
     def __init__(
         self,
         credentials: MtgCredentials,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: Timeouts = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials
-        self.http = httpx.AsyncClient(
-            base_url=credentials.base_url, timeout=timeout, transport=transport, follow_redirects=False
-        )
+        self.http = HttpClient(credentials.base_url, timeout)
         self.clock = clock
         self.calls = 0  # HTTP requests sent, for tests
         self._token: str | None = None
@@ -113,14 +106,12 @@ class MtgClient:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, path: str, **kwargs: Any) -> Answer:
         self.calls += 1
         try:
             return await self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException as error:
-            raise MtgUnavailable(f"{method} {path}: timed out ({type(error).__name__})") from None
-        except httpx.TransportError as error:
-            raise MtgUnavailable(f"{method} {path}: {type(error).__name__}: {error}") from None
+        except Unreachable as error:
+            raise MtgUnavailable(str(error)) from None
 
     async def _login(self, stale: str | None) -> str:
         async with self._lock:
@@ -202,14 +193,14 @@ class MtgClient:
         return user.link
 
 
-def _json(answer: httpx.Response) -> Any:
+def _json(answer: Answer) -> Any:
     try:
         return answer.json()
     except ValueError:
         raise MtgUnavailable(f"HTTP {answer.status_code}: not JSON ({answer.text[:80]!r})") from None
 
 
-def _message(answer: httpx.Response) -> str:
+def _message(answer: Answer) -> str:
     try:
         found = answer.json()
     except ValueError:

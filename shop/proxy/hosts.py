@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import func, select
 
 from shop.access.host_registry import HostError, HostRegistry, host_name, invalid, panel_url
+from shop.http_client import Timeouts
 from shop.models import MtgHost, ProxyClient
 from shop.operators import audit
-from shop.proxy.client import MtgClient, MtgCredentials, Node, mtg_timeout
+from shop.proxy.client import MtgClient, MtgCredentials, Node
 from shop.proxy.errors import MtgAuthError, MtgError, MtgUnavailable
 from shop.proxy.pool import MtgPool, credentials_for
 from shop.proxy.provisioning import ProxyProvisioner
@@ -52,7 +53,7 @@ def parse_mtg_input(values: dict[str, object]) -> MtgHostInput:
 
 async def check_mtg(credentials: MtgCredentials, timeout_seconds: float = 15.0) -> list[Node]:
     """Log in and read the nodes; a HostError says what is wrong in one line."""
-    async with MtgClient(credentials, mtg_timeout(timeout_seconds)) as client:
+    async with MtgClient(credentials, Timeouts.of(timeout_seconds)) as client:
         try:
             nodes = await client.nodes()
         except MtgAuthError as error:

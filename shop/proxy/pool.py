@@ -9,9 +9,10 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 
 from shop.crypto import Sealer
+from shop.http_client import Timeouts
 from shop.models import MtgHost
 from shop.panel.pool import KeyedLocks
-from shop.proxy.client import MtgClient, MtgCredentials, mtg_timeout
+from shop.proxy.client import MtgClient, MtgCredentials
 
 
 def credentials_for(host: MtgHost, sealer: Sealer) -> MtgCredentials:
@@ -22,7 +23,7 @@ class MtgPool:
     def __init__(self, sealer: Callable[[], Sealer], timeout_seconds: float = 15.0) -> None:
         self._sealer_factory = sealer
         self._sealer: Sealer | None = None
-        self.timeout = mtg_timeout(timeout_seconds)
+        self.timeout = Timeouts.of(timeout_seconds)
         self._clients: dict[int, tuple[str, MtgClient]] = {}
         self._locks = KeyedLocks()
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from shop.access.provisioning import ClientSync, Provisioner, SyncStatus
+from shop.access.provisioning import ClientSync, Provisioner, SyncStatus, enabled_host_ids
 from shop.access.reconcile import HostReconcileReport, reconcile_host, save_report
 from shop.crypto import Sealer
 from shop.db import SessionFactory
@@ -79,11 +78,7 @@ class PanelActivities:
 
     @activity.defn
     async def list_enabled_hosts(self, inp: ListHostsInput) -> list[int]:
-        async with self.sessions() as session:
-            query = select(Host.id).where(Host.enabled.is_(True)).order_by(Host.sort_order, Host.id)
-            if inp.only is not None:
-                query = query.where(Host.id.in_(inp.only))
-            return list(await session.scalars(query))
+        return await enabled_host_ids(self.sessions, inp.only)
 
     @activity.defn
     async def upsert_client(self, inp: ClientOnHostInput) -> ClientSync:

@@ -24,6 +24,7 @@ from bot.delivery import access_card_messages, proxy_card_message
 from bot.keyboards.admin import payment_notice
 from bot.texts import t
 from shop.access import ledger
+from shop.access.provisioning import enabled_host_ids
 from shop.customers.accounts import ensure_subscription
 from shop.customers.users import Access, access_of, operator_languages
 from shop.db import SessionFactory
@@ -112,6 +113,8 @@ class RecordPaidInput(BaseModel):
     payment_id: str
     provider_payment_id: str | None = None
     grant: ApplyGrantInput
+    # A compact run (workflows/payment.py) takes the hosts to try from this step: one step less.
+    list_hosts: bool = False
 
 
 class PaymentEvent(enum.StrEnum):
@@ -132,6 +135,8 @@ class NotifyInput(BaseModel):
     payment_id: str
     event: PaymentEvent
     detail: str = ""
+    # A compact run records "delivered" in the step that composes the card: one step less.
+    record_delivered: bool = False
 
 
 class RefundChargeInput(BaseModel):
@@ -292,11 +297,12 @@ class PaymentActivities:
         )
 
     @activity.defn
-    async def record_paid(self, inp: RecordPaidInput) -> None:
+    async def record_paid(self, inp: RecordPaidInput) -> list[int] | None:
         """Paid, then its grant: the two always go together. Each half is idempotent (a transition
         already made is a no-op, the grant is keyed by the payment id), so a retry redoes nothing.
         A payment found delivered is past paid, not refused: a lean run's local steps from here to
-        the delivery can share one workflow task, and run again when a killed worker loses it."""
+        the delivery can share one workflow task, and run again when a killed worker loses it.
+        With `list_hosts`, returns the enabled hosts the client goes to (else None)."""
         paid = SetStatusInput(
             payment_id=inp.payment_id,
             status=PaymentStatus.SUCCEEDED,
@@ -319,6 +325,7 @@ class PaymentActivities:
         )
         applied, expiry = granted.applied, granted.grant_expiry
         await note_grant(self.sessions, inp.payment_id, g.seconds, expiry, applied, g.actor)
+        return await enabled_host_ids(self.sessions) if inp.list_hosts else None
 
     @activity.defn
     async def notify(self, inp: NotifyInput) -> None:
@@ -332,7 +339,10 @@ class PaymentActivities:
 
     @activity.defn
     async def compose_notices(self, inp: NotifyInput) -> list[BotMessage]:
-        """The messages of a payment event, in order; each goes out as its own paced activity."""
+        """The messages of a payment event, in order; each goes out as its own paced activity. With
+        `record_delivered`, the payment is first recorded delivered (as `set_status` would)."""
+        if inp.record_delivered:
+            await self.set_status(SetStatusInput(payment_id=inp.payment_id, status=PaymentStatus.DELIVERED))
         if self.telegram is None:
             log.warning("payment %s: %s not sent: the bot is not configured", inp.payment_id, inp.event)
             return []

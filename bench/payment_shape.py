@@ -1,11 +1,11 @@
 """The dev server's ceiling for a paid order's shape (issue 14): what the Temporal dev server and the
 SDK carry on this machine when the shop's own work costs nothing.
 
-`ShapeWorkflow` makes the server calls and records the history events of a lean VPN payment
-delivered on two hosts (tests/histories/payment_unreferred_delivered.json): started by the link's
-update-with-start (a double click asks twice), a patch marker and search-attribute upsert where the
-payment's run records one, its local steps (load, create; after the hint: fetch, paid, hosts, two
-first tries at once, delivered, the card's composition), one hint by signal-with-start (the API
+`ShapeWorkflow` makes the server calls and records the history events of a compact VPN payment run
+delivered on two hosts (tests/histories/payment_compact_delivered.json): started by the link's
+update-with-start (a double click asks twice), the run's one patch marker and search-attribute
+upsert, its local steps (load, create; after the hint: fetch, paid with the hosts to try, two
+first tries at once, the card's composition recording "delivered"), one hint by signal-with-start (the API
 merges a webhook's copies into one), and the card as one activity on a queue paced at the bot's
 rate. Every step returns at once. The load generator's process is its worker, as the shop's process
 is the payment's: a burst of N at once gives the shape's payments/s, its card p95 and the CPU the
@@ -38,8 +38,8 @@ with workflow.unsafe.imports_passed_through():
 
 STEP = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-# The payment's patches, each a marker and a search-attribute upsert in a new run.
-FIRST, HOSTS, QUEUE, COMPOSE = "shape-lean", "shape-hosts", "shape-queue", "shape-compose"
+# A compact run's one patch: a marker and a search-attribute upsert.
+COMPACT = "shape-compact"
 
 
 @activity.defn
@@ -75,7 +75,7 @@ class ShapeWorkflow:
 
     @workflow.run
     async def run(self, paced_queue: str) -> str:
-        workflow.patched(FIRST)
+        workflow.patched(COMPACT)
         await self._local("load_order")
         self.link = await self._local("create_provider_payment")
         self._status("pending")
@@ -84,16 +84,11 @@ class ShapeWorkflow:
         except TimeoutError:
             return "expired"
         await self._local("fetch_provider_payment")
-        await self._local("record_paid")
+        await self._local("record_paid")  # and the hosts to try
         self._status("succeeded")
-        workflow.patched(HOSTS)
-        await self._local("list_enabled_hosts")
         await asyncio.gather(self._local("upsert_client"), self._local("upsert_client"))
-        await self._local("set_status")
+        card = await self._local("compose_notices")  # and "delivered"
         self._status("delivered")
-        workflow.patched(QUEUE)
-        workflow.patched(COMPOSE)
-        card = await self._local("compose_notices")
         sent: str = await workflow.execute_activity(
             shape_step, card, task_queue=paced_queue, start_to_close_timeout=STEP, retry_policy=RETRY
         )

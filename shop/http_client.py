@@ -113,6 +113,11 @@ class HttpClient:
             )
         return self._session
 
+    @property
+    def is_open(self) -> bool:
+        """Holds connections (a request was made and `aclose` has not been called since)."""
+        return self._session is not None and not self._session.closed
+
     def has_cookies(self) -> bool:
         return self._session is not None and len(self._session.cookie_jar) > 0
 

@@ -25,6 +25,7 @@ SHARED_TOP_LEVEL = {
     "context.py",
     "crypto.py",
     "db.py",
+    "http_client.py",
     "models.py",
     "search_attributes.py",
     "settings.py",

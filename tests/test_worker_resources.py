@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import warnings
 
-import httpx
 from temporalio.client import Client
 
+from shop.http_client import HttpClient
 from shop.models import PaymentMethod
 from shop.payments.service import new_payment_id, start_checkout
 from tests.conftest import Database
@@ -16,9 +16,9 @@ from tests.panel_fixtures import StartPanel, add_sandbox_host, panel_settings
 from tests.payments_env import SLOW_POLL, payment_bench
 
 
-def _open_clients(prefixes: tuple[str, ...]) -> list[httpx.AsyncClient]:
-    found = [obj for obj in gc.get_objects() if isinstance(obj, httpx.AsyncClient)]
-    return [c for c in found if not c.is_closed and str(c.base_url).startswith(prefixes)]
+def _open_clients(prefixes: tuple[str, ...]) -> list[HttpClient]:
+    found = [obj for obj in gc.get_objects() if isinstance(obj, HttpClient)]
+    return [c for c in found if c.is_open and c.base_url.startswith(prefixes)]
 
 
 async def test_provider_and_panel_clients_are_closed_when_the_worker_stops(

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import NotifyInput, PaymentActivities
     from activities.telegram import TelegramActivities
     from shop.messaging.pacing import telegram_queue
+    from shop.messaging.telegram_send import BotMessage
 
 T = TypeVar("T")
 
@@ -34,9 +35,10 @@ SEND_TIMEOUT = timedelta(seconds=30)  # one call; a 429 wait inside it is a few 
 SEND_DEADLINE = timedelta(hours=1)
 
 
-def paced_queue() -> str | None:
-    """The bot's paced queue, or None (the workflow's own queue) in a run begun before it."""
-    if workflow.patched(TELEGRAM_QUEUE_PATCH):
+def paced_queue(compact: bool = False) -> str | None:
+    """The bot's paced queue, or None (the workflow's own queue) in a run begun before it.
+    `compact`: a payment run begun with its compact-run patch, which holds this one unmarked."""
+    if compact or workflow.patched(TELEGRAM_QUEUE_PATCH):
         return telegram_queue(workflow.info().task_queue)
     return None
 
@@ -58,10 +60,12 @@ async def notify(
     schedule_to_close: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     local: bool = False,
+    compact: bool = False,
 ) -> None:
     """A payment event's messages to the customer and the operators, in order. `local` (a lean
-    payment run): composed by a local activity, one round trip through the server less."""
-    queue = paced_queue()
+    payment run): composed by a local activity, one round trip through the server less.
+    `compact` (a compact payment run): local, and the patches it holds are not marked again."""
+    queue = paced_queue(compact)
     if queue is None:
         await workflow.execute_activity_method(
             PaymentActivities.notify,
@@ -71,7 +75,7 @@ async def notify(
             retry_policy=retry_policy,
         )
         return
-    if local and workflow.patched(LOCAL_COMPOSE_PATCH):
+    if compact or (local and workflow.patched(LOCAL_COMPOSE_PATCH)):
         messages = await workflow.execute_local_activity_method(
             PaymentActivities.compose_notices,
             inp,
@@ -87,7 +91,17 @@ async def notify(
             schedule_to_close_timeout=schedule_to_close,
             retry_policy=retry_policy,
         )
-    for message in messages:  # in order: the card's text before its QR code
+    await send(messages, queue, schedule_to_close, retry_policy)
+
+
+async def send(
+    messages: list[BotMessage],
+    queue: str,
+    schedule_to_close: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> None:
+    """Composed messages, one paced activity each, in order."""
+    for message in messages:  # in order: a card's text before its QR code (in older runs)
         await workflow.execute_activity_method(
             TelegramActivities.deliver,
             message,

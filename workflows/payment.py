@@ -55,6 +55,10 @@ HINT_GAP_PATCH = "hint-gap"
 HINT_GAP = timedelta(seconds=1)
 # Top-ups and gifts deliver money or a code instead of days (only runs of such payments reach it).
 PURPOSE_PATCH = "payment-purpose"
+# Runs started with it are lean and hold every patch above, and the paced queue's, local composing's
+# and inline hosts', with this one marker (and search-attribute upsert) instead of one each; "paid"
+# also lists the hosts to try, and the card's composing records "delivered": two steps fewer.
+COMPACT_PATCH = "compact-run"
 AWAITING_OPERATOR = "waiting for the operator"
 
 
@@ -121,6 +125,10 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
     def _since(self, patch: str) -> bool:
         return self.lean or workflow.patched(patch)
 
+    def _held(self, patch: str) -> bool:
+        """A patch newer than `lean-steps`: held by a compact run, else marked when first asked."""
+        return self.compact or workflow.patched(patch)
+
     def _status_is(self, status: PaymentStatus) -> None:
         self.status = status
         workflow.upsert_search_attributes([search_attributes.STATUS.value_set(status.value)])
@@ -166,7 +174,7 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
         ones within HINT_GAP of the last hinted look share the next look instead of one each. The
         first hint is looked at at once; a run begun before this patch looks at every one."""
         gap = (hinted_at + HINT_GAP - workflow.now()).total_seconds()
-        if gap > 0 and workflow.patched(HINT_GAP_PATCH):
+        if gap > 0 and self._held(HINT_GAP_PATCH):
             await workflow.sleep(gap)
 
     async def _stars_charge(self, order: Order) -> ProviderPayment | None:
@@ -205,7 +213,7 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
         return await self._poll_provider(order)
 
     async def _deliver(self, order: Order, provider_payment_id: str | None) -> None:
-        if order.purpose is not PaymentPurpose.SUBSCRIPTION and workflow.patched(PURPOSE_PATCH):
+        if order.purpose is not PaymentPurpose.SUBSCRIPTION and self._held(PURPOSE_PATCH):
             self.stage = "fulfilling"
             if self.lean:  # a lean run records "paid" with the grant, and these have no grant
                 await self._set(order, PaymentStatus.SUCCEEDED, provider_payment_id=provider_payment_id)
@@ -220,11 +228,15 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
             actor=f"payment:{order.method.value}",
             product=order.product,  # the plan's: a proxy purchase extends the proxy's expiry
         )
+        hosts: list[int] | None = None
         if self.lean:  # "paid" and its grant always go together: one local step
             paid = RecordPaidInput(
-                payment_id=order.payment_id, provider_payment_id=provider_payment_id, grant=grant
+                payment_id=order.payment_id,
+                provider_payment_id=provider_payment_id,
+                grant=grant,
+                list_hosts=self.compact and order.product is Product.VPN,
             )
-            await self._step(PaymentActivities.record_paid, paid)
+            hosts = await self._step(PaymentActivities.record_paid, paid)
             self._status_is(PaymentStatus.SUCCEEDED)
         else:
             await workflow.execute_activity_method(
@@ -236,13 +248,13 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
             )
         self.granted = True
         self.stage = "provisioning"
-        if order.product is Product.PROXY and workflow.patched(PROXY_PATCH):
+        if order.product is Product.PROXY and self._held(PROXY_PATCH):
             await self._provision_proxy(order)
             return
         child_id = provisioning_id(order)
         if self._since(ACCESS_FIRST_PATCH):
-            if self.lean and workflow.patched(INLINE_HOSTS_PATCH):
-                await self._provision_first_tries(order)
+            if self.lean and self._held(INLINE_HOSTS_PATCH):
+                await self._provision_first_tries(order, hosts)
             else:
                 await self._provision_access_first(order, child_id)
             return
@@ -275,7 +287,8 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
 
     @workflow.run
     async def run(self, inp: PaymentInput) -> PaymentProgress:
-        self.lean = workflow.patched(LEAN_PATCH)
+        self.compact = workflow.patched(COMPACT_PATCH)
+        self.lean = self.compact or workflow.patched(LEAN_PATCH)
         order: Order | None = await self._step(
             PaymentActivities.load_order, PaymentRef(payment_id=inp.payment_id)
         )
@@ -342,9 +355,14 @@ class PaymentWorkflow(PaymentSteps, HostReports, ProxyDelivery, HostFirstTries):
             await self._reject(order, f"delivery failed: {cause}")
             return
         # Recorded first: a Telegram outage must not hold back what the customer already has.
-        await self._set(order, PaymentStatus.DELIVERED)
-        self.stage = "delivered"
-        await self._notify(order, PaymentEvent.DELIVERED)
+        if self.compact:
+            card = await self._delivered(order)
+            self.stage = "delivered"
+            await self._send_card(order, card)
+        else:
+            await self._set(order, PaymentStatus.DELIVERED)
+            self.stage = "delivered"
+            await self._notify(order, PaymentEvent.DELIVERED)
         if self._since(REFERRAL_PATCH):
             await self._reward_referrer(order)
 

@@ -71,9 +71,11 @@ class HostFirstTries:
     tried_hosts: tuple[int, ...] = ()
     first_tries: tuple[asyncio.Task[None], ...] = ()
 
-    async def _provision_first_tries(self, order: Order) -> None:
-        """Returns once one host serves (the rest go on), or when none does and one recovers."""
-        hosts: list[int] = await self._step(PanelActivities.list_enabled_hosts, ListHostsInput())
+    async def _provision_first_tries(self, order: Order, hosts: list[int] | None) -> None:
+        """Returns once one host serves (the rest go on), or when none does and one recovers.
+        `hosts`: the enabled hosts, when "paid" listed them (a compact run); else listed here."""
+        if hosts is None:
+            hosts = await self._step(PanelActivities.list_enabled_hosts, ListHostsInput())
         self.tried_hosts = tuple(hosts)
         self.first_tries = tuple(
             asyncio.create_task(self._first_try(order, host_id, len(hosts))) for host_id in hosts

@@ -10,6 +10,7 @@ one workflow task. Older runs replay their recorded activities.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.purposes import FulfilInput, PurposeActivities
     from activities.referrals import ReferralActivities, RewardInput
-    from shop.models import GrantKind
+    from shop.messaging.telegram_send import BotMessage
+    from shop.models import GrantKind, PaymentStatus
     from shop.payments.base import ProviderPayment
     from shop.payments.stars import StarsCharge
 
@@ -44,7 +46,10 @@ PATIENT = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=ti
 
 
 class PaymentSteps:
+    _status_is: Callable[[PaymentStatus], None]  # PaymentWorkflow's
+
     lean = False  # set by the run from its `lean-steps` patch
+    compact = False  # set by the run from its `compact-run` patch (workflows/payment.py)
 
     async def _step(self, method: Any, arg: Any, within: timedelta | None = None) -> Any:
         """A short step (a database write, a provider call): local when lean, else an activity.
@@ -74,9 +79,28 @@ class PaymentSteps:
                 schedule_to_close=timedelta(hours=1),
                 retry_policy=PATIENT,
                 local=self.lean,
+                compact=self.compact,
             )
         except (ActivityError, ApplicationError):  # a local activity's failure comes unwrapped
             workflow.logger.warning("payment %s: %s notification failed", order.payment_id, event)
+
+    async def _delivered(self, order: Order) -> list[BotMessage]:
+        """A compact run's delivery: one step records "delivered" and composes the card, retried
+        until it works, as a status move is. Returns the card's messages, for `_send`."""
+        inp = NotifyInput(payment_id=order.payment_id, event=PaymentEvent.DELIVERED, record_delivered=True)
+        messages: list[BotMessage] = await self._step(PaymentActivities.compose_notices, inp)
+        self._status_is(PaymentStatus.DELIVERED)
+        return messages
+
+    async def _send_card(self, order: Order, messages: list[BotMessage]) -> None:
+        """Composed messages out on the paced queue; one that still fails is logged, as `_notify`
+        does."""
+        queue = notices.paced_queue(compact=True)
+        assert queue is not None
+        try:
+            await notices.send(messages, queue, schedule_to_close=timedelta(hours=1), retry_policy=PATIENT)
+        except ActivityError:
+            workflow.logger.warning("payment %s: delivered notification failed", order.payment_id)
 
     async def _fetch(self, order: Order, provider_payment_id: str) -> ProviderPayment:
         inp = FetchInput(
@@ -124,7 +148,7 @@ class PaymentSteps:
                 await workflow.execute_activity_method(
                     ReferralActivities.notify_referrer,
                     inp,
-                    task_queue=notices.paced_queue(),  # one message
+                    task_queue=notices.paced_queue(self.compact),  # one message
                     start_to_close_timeout=SHORT,
                     schedule_to_close_timeout=timedelta(hours=1),
                     retry_policy=PATIENT,

@@ -87,6 +87,15 @@ async def all_desired(sessions: SessionFactory, now: datetime | None = None) -> 
     return {row.id: _desired(row, moment) for row in rows}
 
 
+async def enabled_host_ids(sessions: SessionFactory, only: list[int] | None = None) -> list[int]:
+    """The hosts a client goes to: the enabled ones (of `only`, when given), in the operators' order."""
+    query = select(Host.id).where(Host.enabled.is_(True)).order_by(Host.sort_order, Host.id)
+    if only is not None:
+        query = query.where(Host.id.in_(only))
+    async with engine_of(sessions).connect() as connection:
+        return list(await connection.scalars(query))
+
+
 def expiry_ms(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1000) if moment else 0
 

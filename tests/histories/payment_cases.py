@@ -3,7 +3,8 @@ webhook (delivered, refunded, amount mismatch), Stars (delivered, refunded, a se
 mismatch), a P2P transfer approved, the sweeper finding lost webhooks and a late payment, and an
 invitee's purchase rewarding the referrer, and a payment delivered while one host is down (access first);
 and since the `inline-hosts` patch, payments whose run tries the hosts itself: both serving, one down,
-none serving until one returns; and one of a customer without a referrer (no reward step)."""
+none serving until one returns; one of a customer without a referrer (no reward step); and the
+compact run's shape."""
 
 from __future__ import annotations
 
@@ -254,6 +255,27 @@ async def unreferred(rec: Recorder) -> None:
         await _settled(rec, bench, "payment_unreferred_delivered", paid, "delivered")
 
 
+async def compact(rec: Recorder) -> None:
+    """A payment's shape since the `compact-run` patch: one marker for every patch, "paid" listing the
+    hosts and the card's composing recording "delivered". A customer without a referrer on two hosts
+    (the payments bench's, which bench/payment_shape.py stands for); then an invitee's while the
+    second host refuses connections (its provisioning run in the background, the referrer told)."""
+    async with _two_hosts(rec, "compact") as (bench, _first, second):
+        paid = await _checkout(bench, 1001, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(paid)["id"])
+        await _settled(rec, bench, "payment_compact_delivered", paid, "delivered")
+
+        await second.down()
+        await register_user(bench.ctx.sessions, 1002, "referrer", "Referrer")
+        await register_user(bench.ctx.sessions, 1003, "invitee", "Invitee", referrer_id=1002)
+        invited = await _checkout(bench, 1003, PaymentMethod.YOOKASSA)
+        bench.yookassa.pay(bench.yookassa.by_order(invited)["id"])
+        await _settled(rec, bench, "payment_compact_referred_host_down", invited, "delivered")
+        balance = (await summary(bench.ctx.sessions, 1002)).balance
+        expect(balance > 0, f"the referrer is rewarded, got {balance}")
+        await second.up()
+
+
 SCENARIOS = [
     Scenario(
         "payments",
@@ -295,4 +317,5 @@ SCENARIOS = [
         inline_hosts,
     ),
     Scenario("unreferred", ("payment_unreferred_delivered",), unreferred),
+    Scenario("compact", ("payment_compact_delivered", "payment_compact_referred_host_down"), compact),
 ]

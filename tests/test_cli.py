@@ -229,3 +229,17 @@ def test_the_cli_runs_its_commands_on_uvloop() -> None:
 
     cli._run(command())
     assert seen == [uvloop.Loop]
+
+
+def test_a_shop_process_freezes_its_start_and_collects_young_objects_less_often() -> None:
+    """What a command's process does before its work (docs/performance.md, "The collector"); in a
+    fresh interpreter, so this test process keeps CPython's defaults."""
+    probe = (
+        "import asyncio, gc\n"
+        "from shop.runtime import cli\n"
+        "before = gc.get_threshold()[0]\n"
+        "cli._run(asyncio.sleep(0))\n"
+        "print(before, gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["700", str(cli.YOUNG_COLLECTION), "True"]

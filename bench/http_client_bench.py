@@ -98,24 +98,27 @@ async def _measure(requests: int, rounds: int, in_flights: list[int]) -> None:
             spent["httpx"].append(await _with_httpx(requests, in_flight))
             spent["shop"].append(await _with_shop(requests, in_flight))
         old, new = min(spent["httpx"]), min(spent["shop"])
-        print(
-            f"{in_flight:>4} in flight: httpx {old:.3f} ms CPU/request, shop's HttpClient {new:.3f} "
-            f"({new / old:.2f}x; least of {rounds} rounds of {requests})"
-        )
+        line = f"{in_flight:>4} in flight: httpx {old:.3f} ms CPU/request, shop's HttpClient {new:.3f}"
+        print(f"{line} ({new / old:.2f}x; least of {rounds} rounds of {requests})")
 
 
-if __name__ == "__main__":
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+def main() -> None:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--in-flight", default="1,20,100")
     args = parser.parse_args()
+    in_flights = [int(n) for n in args.in_flight.split(",")]
     server = subprocess.Popen([sys.executable, "-c", SERVER])
     try:
         import uvloop  # as the shop runs
 
-        uvloop.run(_measure(args.requests, args.rounds, [int(n) for n in args.in_flight.split(",")]))
+        uvloop.run(_measure(args.requests, args.rounds, in_flights))
     finally:
         server.terminate()
         server.wait()
+
+
+if __name__ == "__main__":
+    main()

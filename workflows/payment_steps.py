@@ -86,7 +86,7 @@ class PaymentSteps:
 
     async def _delivered(self, order: Order) -> list[BotMessage]:
         """A compact run's delivery: one step records "delivered" and composes the card, retried
-        until it works, as a status move is. Returns the card's messages, for `_send`."""
+        until it works, as a status move is. Returns the card's messages, for `_send_card`."""
         inp = NotifyInput(payment_id=order.payment_id, event=PaymentEvent.DELIVERED, record_delivered=True)
         messages: list[BotMessage] = await self._step(PaymentActivities.compose_notices, inp)
         self._status_is(PaymentStatus.DELIVERED)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from shop.context import AppContext
+from shop.metrics.counters import worker_counters
 from shop.metrics.exposition import CONTENT_TYPE, exposition
 
 router = APIRouter()
@@ -30,7 +31,7 @@ async def metrics(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    body = await exposition(ctx.sessions)
+    body = await exposition(ctx.sessions, worker_counters(ctx.settings.data_dir))
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 

@@ -74,9 +74,14 @@ class Stack:
     def control(self) -> str:
         return str(self.sandboxes["control"])
 
+    def shop_pids(self) -> list[int]:
+        """`up`'s own process and its worker processes (WORKER_PROCESSES), not the Temporal server."""
+        return [self.shop.pid, *(pid for pid in children(self.shop.pid) if pid != self.temporal_pid)]
+
     def cpu(self) -> tuple[float, float, float]:
-        """(shop process, Temporal dev server, the whole machine) CPU seconds so far."""
-        return cpu_seconds(self.shop.pid), cpu_seconds(self.temporal_pid), machine_busy_seconds()
+        """(the shop's processes, Temporal dev server, the whole machine) CPU seconds so far."""
+        shop = sum(cpu_seconds(pid) for pid in self.shop_pids())
+        return shop, cpu_seconds(self.temporal_pid), machine_busy_seconds()
 
 
 def _settings_env(

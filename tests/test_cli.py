@@ -22,6 +22,7 @@ from shop.db import create_engine, session_factory
 from shop.models import GrantKind, Subscription
 from shop.runtime import cli
 from shop.runtime.temporal import connect, free_port, namespace_retention, pid_alive
+from shop.settings import load_settings
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 
 
@@ -107,11 +108,17 @@ class Shop:
                 await asyncio.sleep(0.2)
         raise AssertionError(f"never healthy:\n{self.log()}")
 
-    def temporal_children(self) -> list[int]:
+    def children(self, named: str) -> list[int]:
         assert self.process is not None
         tasks = Path(f"/proc/{self.process.pid}/task").glob("*/children")
         children = [pid for task in tasks for pid in task.read_text().split()]
-        return [int(pid) for pid in children if "temporal" in Path(f"/proc/{pid}/cmdline").read_text()]
+        return [int(pid) for pid in children if named in Path(f"/proc/{pid}/cmdline").read_text()]
+
+    def temporal_children(self) -> list[int]:
+        return self.children("temporal")
+
+    def worker_children(self) -> list[int]:
+        return self.children("worker_processes")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.process is not None
@@ -196,12 +203,50 @@ async def test_up_serves_ui_and_health_stops_cleanly_and_resumes(shop: Shop) -> 
     await engine.dispose()
 
 
-async def test_killed_shop_leaves_no_orphan_server(shop: Shop) -> None:
+async def test_killed_shop_leaves_no_orphan_server_or_worker(shop: Shop) -> None:
+    shop.env["WORKER_PROCESSES"] = "2"
     shop.start()
     await shop.wait_healthy()
     [temporal_pid] = shop.temporal_children()
+    workers = shop.worker_children()
+    assert len(workers) == 2
     shop.stop(signal.SIGKILL)
     assert _wait_gone(temporal_pid), "SIGKILL of the shop left the Temporal dev server running"
+    for pid in workers:
+        assert _wait_gone(pid), "SIGKILL of the shop left a worker process running"
+
+
+async def test_a_worker_process_that_dies_brings_the_shop_down_in_order(shop: Shop) -> None:
+    shop.env["WORKER_PROCESSES"] = "1"
+    shop.start()
+    await shop.wait_healthy()
+    [temporal_pid] = shop.temporal_children()
+    [worker] = shop.worker_children()
+    os.kill(worker, signal.SIGKILL)  # the OOM killer, say
+    assert shop.process is not None
+    assert shop.process.wait(timeout=40) == 1
+    assert _wait_gone(temporal_pid)
+    log = shop.log()
+    assert "a worker process exited with code -9" in log
+    assert log.index("API stopped") < log.index("Temporal dev server stopped")
+
+
+def test_up_runs_one_worker_process_per_core_unless_told(tmp_path: Path) -> None:
+    settings = load_settings(_env_file=None, data_dir=tmp_path)
+    assert settings.worker_process_count == min(os.cpu_count() or 1, 4)
+    assert load_settings(_env_file=None, worker_processes=0).worker_process_count == 0
+    result = _run(["up"], _env(tmp_path, WORKER_PROCESSES="-1"), tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("vpnshop: invalid setting WORKER_PROCESSES:")
+
+
+async def test_up_runs_the_worker_in_its_own_process_when_asked(shop: Shop) -> None:
+    shop.env["WORKER_PROCESSES"] = "0"
+    shop.start()
+    await shop.wait_healthy()
+    assert shop.worker_children() == []
+    assert shop.stop() == 0
+    assert "worker stopped" in shop.log()
 
 
 async def test_ctrl_c_to_the_whole_job_stops_every_part_in_order(shop: Shop) -> None:
@@ -227,7 +272,7 @@ def test_the_cli_runs_its_commands_on_uvloop() -> None:
     async def command() -> None:
         seen.append(type(asyncio.get_running_loop()))
 
-    cli._run(command())
+    cli.run_process(command())
     assert seen == [uvloop.Loop]
 
 
@@ -238,7 +283,7 @@ def test_a_shop_process_freezes_its_start_and_collects_young_objects_less_often(
         "import asyncio, gc\n"
         "from shop.runtime import cli\n"
         "before = gc.get_threshold()[0]\n"
-        "cli._run(asyncio.sleep(0))\n"
+        "cli.run_process(asyncio.sleep(0))\n"
         "print(before, gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

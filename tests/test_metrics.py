@@ -7,8 +7,12 @@ the sandboxes saw and the database holds, not with numbers written here."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,7 +21,8 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from console.auth import LANG_COOKIE
-from shop.metrics.counters import count_panel_request, panel_host
+from shop.metrics.counters import PANEL_ERRORS, count_panel_request, panel_host, summed_by, worker_counters
+from shop.metrics.exposition import exposition
 from shop.metrics.records import DeliveryTimes
 from shop.models import Payment, PaymentMethod, Reminder, ReminderStatus, Subscription, utcnow
 from shop.payments.service import new_payment_id, start_checkout
@@ -247,3 +252,43 @@ async def test_a_worker_on_its_own_serves_its_counters(sqlite_db: Database) -> N
         await serving
     unset = make_context(sqlite_db, None, "metrics-test")
     await asyncio.wait_for(run_worker_metrics(unset, asyncio.Event()), 5)  # no port: returns at once
+
+
+def _count_in_a_worker_process(directory: Path, url: str, times: int) -> None:
+    """What a worker process of `up` does: counts panel requests in prometheus-client's files."""
+    script = (
+        "from shop.metrics.counters import count_panel_request, count_panel_error\n"
+        "from shop.panel.errors import PanelUnavailable\n"
+        f"for _ in range({times}):\n"
+        f"    count_panel_request({url!r}, answered=False)\n"
+        f"    count_panel_error({url!r}, PanelUnavailable('refused'))\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
+
+
+async def test_metrics_and_the_dashboard_add_up_the_worker_processes_counters(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """`up` runs its workers apart (WORKER_PROCESSES): their panel counters reach the API's /metrics
+    and the console's home page, summed with the API process's own for the same series."""
+    ctx = make_context(sqlite_db, None, "metrics-test", metrics_token=TOKEN, data_dir=tmp_path)
+    directory = worker_counters(tmp_path)
+    directory.mkdir()
+    url = "http://worker-panel.example:2053/secret-path/"
+    host = panel_host(url)
+    before = _samples((await exposition(ctx.sessions, directory)).decode())
+    _count_in_a_worker_process(directory, url, 3)
+    _count_in_a_worker_process(directory, url, 2)  # a second worker process
+    count_panel_request(url, answered=False)  # and the API process itself
+    text = (await exposition(ctx.sessions, directory)).decode()
+    after = _samples(text)
+    assert _value(before, "vpnshop_panel_requests_total", host=host, outcome="unavailable") == 0
+    assert _value(after, "vpnshop_panel_requests_total", host=host, outcome="unavailable") == 6
+    assert _value(after, "vpnshop_panel_errors_total", host=host, kind="unavailable") == 5
+    assert text.count("# TYPE vpnshop_panel_requests_total counter") == 1  # one family, not one per process
+    assert "secret-path" not in text
+    errors = summed_by(PANEL_ERRORS, "host", directory)
+    assert errors[host] == 5
+    assert host not in summed_by(PANEL_ERRORS, "host", tmp_path / "absent")  # this process's alone
+    await ctx.close()

@@ -14,7 +14,7 @@ from console.auth import require_role
 from console.charts import bars
 from console.render import render
 from shop.context import AppContext
-from shop.metrics.counters import PANEL_ERRORS, SUB_REQUESTS, WEBHOOKS, totals
+from shop.metrics.counters import PANEL_ERRORS, SUB_REQUESTS, WEBHOOKS, summed_by, worker_counters
 from shop.operators.roles import Role, allows
 from shop.operators.signin import Operator
 from shop.storefront.dashboard import Dashboard
@@ -53,18 +53,11 @@ def _links(request: Request, operator: Operator) -> dict[str, str]:
     return links
 
 
-def _by(counter_totals: dict[tuple[str, ...], float], position: int) -> dict[str, int]:
-    """A counter's values summed by one of its labels."""
-    summed: dict[str, int] = {}
-    for labels, value in counter_totals.items():
-        summed[labels[position]] = summed.get(labels[position], 0) + int(value)
-    return dict(sorted(summed.items()))
-
-
 @router.get("/")
 async def home(request: Request, operator: Operator = Depends(require_role(Role.SUPPORT))) -> Response:
     ctx: AppContext = request.app.state.ctx
     dashboard: Dashboard = request.app.state.dashboard
+    workers = worker_counters(ctx.settings.data_dir)
     shown, runs = await dashboard.current(fresh=request.query_params.get("fresh") == "1")
     charts = [
         (name, bars(shown.series_days, shown.series[name], name)) for name in CHARTS if name in shown.series
@@ -79,8 +72,9 @@ async def home(request: Request, operator: Operator = Depends(require_role(Role.
         charts=charts,
         links=_links(request, operator),
         schedule_web=web,
-        # This process's counters, as /metrics shows them (webhooks and /sub: the API's own).
-        webhooks=_by(totals(WEBHOOKS), 1),
-        panel_errors=_by(totals(PANEL_ERRORS), 0),
-        sub_requests=_by(totals(SUB_REQUESTS), 1),
+        # The counters as /metrics shows them: this process's (webhooks and /sub are the API's
+        # own) and those of `up`'s worker processes (the panels' errors are mostly theirs).
+        webhooks=summed_by(WEBHOOKS, "outcome", workers),
+        panel_errors=summed_by(PANEL_ERRORS, "host", workers),
+        sub_requests=summed_by(SUB_REQUESTS, "status", workers),
     )

@@ -1,10 +1,17 @@
-"""What a process counts as it happens: the prometheus-client default registry of this process."""
+"""What a process counts as it happens: the prometheus-client default registry of this process, and,
+where `vpnshop up` runs its workers in processes of their own, theirs (prometheus-client's
+multiprocess files in a directory under DATA_DIR), summed per series."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from prometheus_client import Counter
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 WEBHOOKS = Counter(
     "vpnshop_webhooks",
@@ -53,11 +60,48 @@ def count_panel_error(url: str, error: BaseException) -> None:
     PANEL_ERRORS.labels(panel_host(url), type(error).__name__.removeprefix("Panel").lower()).inc()
 
 
-def totals(counter: Counter) -> dict[tuple[str, ...], float]:
-    """A counter's values in this process, by its label values (for the console's dashboard)."""
-    return {
-        tuple(sample.labels.values()): sample.value
-        for metric in counter.collect()
-        for sample in metric.samples
-        if sample.name.endswith("_total")
-    }
+def worker_counters(data_dir: Path) -> Path:
+    """Where `up`'s worker processes write their counters (WORKER_PROCESSES)."""
+    return data_dir / "worker-counters"
+
+
+class ShopCounters(Collector):
+    """This process's counters and those of `up`'s worker processes, one series each."""
+
+    def __init__(self, workers: Path | None) -> None:
+        self.workers = workers
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        sums: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        sources = [REGISTRY.collect()]
+        if self.workers is not None and self.workers.is_dir():
+            sources.append(MultiProcessCollector(None, path=str(self.workers)).collect())
+        for source in sources:
+            for family in source:
+                families.setdefault(family.name, family)
+                series = sums.setdefault(family.name, {})
+                for sample in family.samples:
+                    key = (sample.name, tuple(sorted(sample.labels.items())))
+                    if sample.name.endswith("_created"):  # when the series began: the earliest
+                        series[key] = min(series.get(key, sample.value), sample.value)
+                    else:
+                        series[key] = series.get(key, 0.0) + sample.value
+        for name, family in families.items():
+            merged = Metric(name, family.documentation, family.type, family.unit)
+            for (sample_name, labels), value in sums[name].items():
+                merged.add_sample(sample_name, dict(labels), value)
+            yield merged
+
+
+def summed_by(counter: Counter, label: str, workers: Path | None) -> dict[str, int]:
+    """A counter's totals over the shop's processes (`ShopCounters`), summed by one of its labels."""
+    [family_name] = [family.name for family in counter.describe()]
+    summed: dict[str, int] = {}
+    for family in ShopCounters(workers).collect():
+        if family.name == family_name:
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    value = sample.labels[label]
+                    summed[value] = summed.get(value, 0) + int(sample.value)
+    return dict(sorted(summed.items()))

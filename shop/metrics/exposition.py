@@ -1,15 +1,17 @@
-"""The Prometheus text format of both kinds of figures: the records (read now) and this process's
-counters (the default registry)."""
+"""The Prometheus text format of both kinds of figures: the records (read now) and the counters of
+this process and of `up`'s worker processes (`shop.metrics.counters.ShopCounters`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from shop.db import SessionFactory
+from shop.metrics.counters import ShopCounters
 from shop.metrics.records import Records, records
 from shop.models import PaymentStatus
 
@@ -48,7 +50,9 @@ class _RecordsCollector(Collector):
         yield reminders
 
 
-async def exposition(sessions: SessionFactory) -> bytes:
+async def exposition(sessions: SessionFactory, workers: Path | None = None) -> bytes:
+    """`workers`: the directory of `up`'s worker processes' counters, if any."""
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(_RecordsCollector(await records(sessions)))
-    return generate_latest(scraped) + generate_latest(REGISTRY)
+    scraped.register(ShopCounters(workers))
+    return generate_latest(scraped)

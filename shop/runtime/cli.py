@@ -16,10 +16,11 @@ from shop.operators.roles import role_of
 from shop.operators.signin import signin_link
 from shop.runtime import backups_cli, hosts_cli, mtg_cli, preflight
 from shop.runtime.temporal import TemporalStartError
+from shop.runtime.worker_processes import WorkerProcessExited
 from shop.settings import Settings, SettingsError, load_settings
 
 
-def _configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -135,7 +136,8 @@ def _tune_gc() -> None:
     gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
-def _run(work: Coroutine[Any, Any, None]) -> None:
+def run_process(work: Coroutine[Any, Any, None]) -> None:
+    """Run a shop process's top coroutine: the collector tuned, on uvloop where installed."""
     _tune_gc()
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
         runner.run(work)
@@ -147,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     try:
         settings = load_settings()
-        _configure_logging(settings)
-        _run(_dispatch(args, settings))
+        configure_logging(settings)
+        run_process(_dispatch(args, settings))
     except SettingsError as error:
         print(f"vpnshop: {error}", file=sys.stderr)
         return 2
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f"vpnshop: {line}", file=sys.stderr)
         return 1
-    except (TemporalStartError, preflight.StartRefused) as error:
+    except (TemporalStartError, preflight.StartRefused, WorkerProcessExited) as error:
         for line in str(error).splitlines():
             print(f"vpnshop: {line}", file=sys.stderr)
         return 1

@@ -1,10 +1,12 @@
-"""Running the shop: `up` (everything in one process) and one role per process for scaled setups."""
+"""Running the shop: `up` (everything on one machine: the API and the bots in its own process, the
+worker in it or in WORKER_PROCESSES processes beside it) and one role per process for scaled setups."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from shop.context import AppContext
+from shop.metrics.counters import worker_counters
 from shop.runtime import preflight
 from shop.runtime.migrate import upgrade
 from shop.runtime.temporal import EmbeddedTemporal, connect, ensure_retention
@@ -142,4 +145,11 @@ async def up(settings: Settings, stop: asyncio.Event | None = None) -> None:
     with preflight.claim(settings):
         if settings.embedded_temporal:
             log.info("starting vpnshop: API %s, Temporal UI %s", settings.base_url, settings.temporal_web)
-        await run_roles(settings, [run_worker, run_api, run_bot, run_support], migrate=True, stop=stop)
+        # Counters restart with the shop, as in one process; `up` without worker processes has none.
+        shutil.rmtree(worker_counters(settings.data_dir), ignore_errors=True)
+        workers: Role = run_worker
+        if settings.worker_process_count:
+            from shop.runtime.worker_processes import run_worker_processes
+
+            workers = run_worker_processes
+        await run_roles(settings, [workers, run_api, run_bot, run_support], migrate=True, stop=stop)

@@ -156,8 +156,8 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(None, ge=1, le=65535)
 
     # `vpnshop up` runs its worker in this many processes of its own beside the API and the bots,
-    # so the shop's work uses every core; 0 runs it inside `up`'s own process; unset: one per core
-    # (at most 4). Each process holds ~100 MB.
+    # so the shop's work uses every core; 0 runs it inside `up`'s own process. Unset: one per core
+    # and per 1.5 GB of memory, at most 4; none on one core, where a process more only adds memory.
     worker_processes: int | None = Field(None, ge=0, le=16)
 
     log_level: str = "INFO"
@@ -247,11 +247,12 @@ class Settings(BaseSettings):
 
     @property
     def worker_process_count(self) -> int:
-        """WORKER_PROCESSES, or one per core (at most 4): two on a 2-core machine carried a burst of
-        payments at 17.1/s against 15.5/s with one and 13.2/s in `up`'s own process."""
+        """WORKER_PROCESSES, or what the machine carries (above): two on a 2-core machine carried a
+        burst of payments at 17.1/s against 15.5/s with one and 13.2/s in `up`'s own process, and
+        each takes ~270 MB at rest (docs/performance.md)."""
         if self.worker_processes is not None:
             return self.worker_processes
-        return min(os.cpu_count() or 1, 4)
+        return default_worker_processes(os.cpu_count() or 1, physical_memory())
 
     @property
     def temporal_target(self) -> str:
@@ -287,6 +288,24 @@ def describe_error(error: ValidationError) -> str:
     hidden = name.endswith(("_KEY", "_TOKEN", "_SECRET", "PASSWORD"))
     shown = "" if value is None or isinstance(value, dict) or hidden else f" (got {masked[:40]!r})"
     return f"invalid setting {name}: {first['msg']}{shown}"
+
+
+WORKER_PROCESS_MEMORY = 1536 * 2**20  # bytes of the machine's memory per worker process by default
+
+
+def physical_memory() -> int | None:
+    """The machine's memory in bytes, where the system tells it."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def default_worker_processes(cores: int, memory: int | None) -> int:
+    if cores < 2:
+        return 0
+    fits = 4 if memory is None else memory // WORKER_PROCESS_MEMORY
+    return max(0, min(cores, 4, fits))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,7 +22,7 @@ from shop.db import create_engine, session_factory
 from shop.models import GrantKind, Subscription
 from shop.runtime import cli
 from shop.runtime.temporal import connect, free_port, namespace_retention, pid_alive
-from shop.settings import load_settings
+from shop.settings import default_worker_processes, load_settings, physical_memory
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 
 
@@ -231,10 +231,17 @@ async def test_a_worker_process_that_dies_brings_the_shop_down_in_order(shop: Sh
     assert log.index("API stopped") < log.index("Temporal dev server stopped")
 
 
-def test_up_runs_one_worker_process_per_core_unless_told(tmp_path: Path) -> None:
+def test_up_runs_a_worker_process_per_core_and_per_1_5_gb_unless_told(tmp_path: Path) -> None:
+    gb = 2**30
+    assert default_worker_processes(2, 24 * gb) == 2  # this machine
+    assert default_worker_processes(8, 64 * gb) == 4
+    assert default_worker_processes(2, 2 * gb) == 1  # a small server: memory decides
+    assert default_worker_processes(4, 1 * gb) == 0
+    assert default_worker_processes(1, 8 * gb) == 0  # one core: a process more adds nothing
+    assert default_worker_processes(2, None) == 2
     settings = load_settings(_env_file=None, data_dir=tmp_path)
-    assert settings.worker_process_count == min(os.cpu_count() or 1, 4)
-    assert load_settings(_env_file=None, worker_processes=0).worker_process_count == 0
+    assert settings.worker_process_count == default_worker_processes(os.cpu_count() or 1, physical_memory())
+    assert load_settings(_env_file=None, worker_processes=3).worker_process_count == 3
     result = _run(["up"], _env(tmp_path, WORKER_PROCESSES="-1"), tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("vpnshop: invalid setting WORKER_PROCESSES:")

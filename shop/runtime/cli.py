@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vpnshop", description="A Telegram shop for VPN subscriptions")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "up", help="run everything in one process (embedded Temporal unless TEMPORAL_ADDRESS)"
+        "up", help="run everything on this machine (embedded Temporal unless TEMPORAL_ADDRESS)"
     )
     commands.add_parser("worker", help="run the Temporal worker only")
     commands.add_parser("api", help="run the HTTP API only")

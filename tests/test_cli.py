@@ -222,6 +222,11 @@ async def test_a_worker_process_that_dies_brings_the_shop_down_in_order(shop: Sh
     await shop.wait_healthy()
     [temporal_pid] = shop.temporal_children()
     [worker] = shop.worker_children()
+    polling = "INFO [worker 1] worker.main: worker polling task queue vpnshop"
+    deadline = time.monotonic() + 60
+    while polling not in shop.log():  # each process's lines say which it is
+        assert time.monotonic() < deadline, shop.log()
+        await asyncio.sleep(0.2)
     os.kill(worker, signal.SIGKILL)  # the OOM killer, say
     assert shop.process is not None
     assert shop.process.wait(timeout=40) == 1
@@ -254,6 +259,7 @@ async def test_up_runs_the_worker_in_its_own_process_when_asked(shop: Shop) -> N
     assert shop.worker_children() == []
     assert shop.stop() == 0
     assert "worker stopped" in shop.log()
+    assert "[worker " not in shop.log()
 
 
 async def test_ctrl_c_to_the_whole_job_stops_every_part_in_order(shop: Shop) -> None:

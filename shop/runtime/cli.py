@@ -20,10 +20,11 @@ from shop.runtime.worker_processes import WorkerProcessExited
 from shop.settings import Settings, SettingsError, load_settings
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, process: str = "") -> None:
+    """`process` names a process of several writing to one stream (`up`'s worker processes)."""
     logging.basicConfig(
         level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s %(levelname)s {process + ' ' if process else ''}%(name)s: %(message)s",
         stream=sys.stderr,
     )
     for noisy in (

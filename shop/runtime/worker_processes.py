@@ -29,7 +29,7 @@ class WorkerProcessExited(RuntimeError):
     pass
 
 
-def _spawn(address: str, counters: Path) -> subprocess.Popen[bytes]:
+def _spawn(address: str, counters: Path, number: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, COUNTERS_VARIABLE: str(counters)}
     # Same process group as `up`: a Ctrl-C in the terminal reaches the workers too, and each stops
     # as `vpnshop worker` does. A killed `up` takes its Temporal server with it, so nothing is left
@@ -37,7 +37,7 @@ def _spawn(address: str, counters: Path) -> subprocess.Popen[bytes]:
     # parent-death signal follows the thread that spawns the child: this runs on the main thread's
     # event loop.
     return subprocess.Popen(
-        [sys.executable, "-m", "shop.runtime.worker_processes", address],
+        [sys.executable, "-m", "shop.runtime.worker_processes", address, str(number)],
         env=env,
         preexec_fn=functools.partial(die_with_parent, signal.SIGKILL),
     )
@@ -62,7 +62,7 @@ async def run_worker_processes(ctx: AppContext, stop: asyncio.Event) -> None:
     counters = worker_counters(settings.data_dir)
     counters.mkdir(parents=True)
     address = ctx.require_temporal().service_client.config.target_host
-    processes = [_spawn(address, counters) for _ in range(settings.worker_process_count)]
+    processes = [_spawn(address, counters, n) for n in range(1, settings.worker_process_count + 1)]
     log.info("%d worker processes started", len(processes))
     exited = [asyncio.create_task(asyncio.to_thread(process.wait)) for process in processes]
     stopping = asyncio.create_task(stop.wait())
@@ -78,14 +78,15 @@ async def run_worker_processes(ctx: AppContext, stop: asyncio.Event) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """One worker process of `up`: `python -m shop.runtime.worker_processes <Temporal address>`."""
+    """One worker process of `up`: `python -m shop.runtime.worker_processes <Temporal address> <n>`;
+    its log lines say `[worker n]`."""
     from shop.runtime.cli import configure_logging, run_process
     from shop.runtime.processes import run_roles, run_worker
     from shop.settings import load_settings
 
-    [address] = argv
+    address, number = argv
     settings = load_settings(temporal_address=address)
-    configure_logging(settings)
+    configure_logging(settings, f"[worker {number}]")
     try:
         run_process(run_roles(settings, [run_worker], migrate=False))
     except KeyboardInterrupt:

@@ -54,7 +54,7 @@ from shop.models import (
 from shop.payments.plans import ensure_plan
 from shop.payments.service import new_payment_id, start_checkout
 from shop.settings import load_settings
-from tests.topology import ADMIN, KEY, NAMESPACE, Topology, shop_client, topology
+from tests.topology import ADMIN, KEY, NAMESPACE, Sandboxes, Topology, shop_client, topology
 
 PAYERS_FROM = 10_000
 REMINDED_FROM = 20_000
@@ -78,6 +78,48 @@ class Record:
     paid: list[str] = field(default_factory=list)  # payment ids paid at YooKassa
     payers: dict[str, int] = field(default_factory=dict)  # payment id -> user
     errors: list[str] = field(default_factory=list)  # the load's own client, for the report
+
+
+async def add_user(ctx: AppContext, sandboxes: Sandboxes, user_id: int) -> Subscription:
+    await sandboxes.call("telegram", "add_user", user_id, f"User{user_id}", language_code="en")
+    await register_user(ctx.sessions, user_id, None, f"User{user_id}", language="en")
+    return await ensure_subscription(ctx.sessions, user_id)
+
+
+async def stock_shop(ctx: AppContext, sandboxes: Sandboxes, api_url: str) -> int:
+    """The sandbox panels as hosts, a plan (its id returned), the operator, YooKassa's webhooks to
+    `api_url` in three copies each."""
+    hosts = HostService(ctx.sessions, Sealer.from_settings(ctx.settings))
+    for index, panel in enumerate(sandboxes.info["panels"]):
+        login = {"username": panel["username"], "password": panel["password"]}
+        place = {"name": f"host{index}", "panel_url": panel["url"], "inbound_id": panel["inbound_id"]}
+        await hosts.add(parse_input(login | place | {"flag": "🧪"}))
+    plan = await ensure_plan(ctx.sessions, "Month", 30, Decimal("299.00"), "RUB")
+    await add_user(ctx, sandboxes, ADMIN)
+    await sandboxes.set("yookassa", "webhooks.url", f"{api_url}/webhooks/yookassa")
+    await sandboxes.set("yookassa", "webhooks.copies", 3)
+    return plan.id
+
+
+async def pay(ctx: AppContext, sandboxes: Sandboxes, record: Record, user_id: int, plan_id: int) -> None:
+    """One customer's order: a double click at checkout, then paid at YooKassa (whose webhook
+    copies reach the shop); every step retried as a customer would while the shop restarts."""
+    await retried(lambda: add_user(ctx, sandboxes, user_id), record)
+    payment_id = new_payment_id()
+    record.payers[payment_id] = user_id
+
+    async def click() -> None:
+        await start_checkout(ctx, user_id, plan_id, PaymentMethod.YOOKASSA, payment_id)
+
+    await asyncio.gather(retried(click, record), retried(click, record))
+
+    async def provider_id() -> str:
+        found = await sandboxes.call("yookassa", "by_order", payment_id)
+        return str(found["id"])
+
+    paid_id = await retried(provider_id, record)
+    await sandboxes.call("yookassa", "pay", paid_id)
+    record.paid.append(payment_id)
 
 
 async def retried(what: Callable[[], Awaitable[Any]], record: Record, seconds: float = 300) -> Any:
@@ -131,20 +173,10 @@ class Chaos:
 
     # --- setup ---------------------------------------------------------------------------
     async def _user(self, user_id: int) -> Subscription:
-        await self.sandboxes.call("telegram", "add_user", user_id, f"User{user_id}", language_code="en")
-        await register_user(self.ctx.sessions, user_id, None, f"User{user_id}", language="en")
-        return await ensure_subscription(self.ctx.sessions, user_id)
+        return await add_user(self.ctx, self.sandboxes, user_id)
 
     async def setup(self, reminded: int = 8, audience: int = 60) -> None:
-        hosts = HostService(self.ctx.sessions, Sealer.from_settings(self.ctx.settings))
-        for index, panel in enumerate(self.sandboxes.info["panels"]):
-            login = {"username": panel["username"], "password": panel["password"]}
-            place = {"name": f"host{index}", "panel_url": panel["url"], "inbound_id": panel["inbound_id"]}
-            await hosts.add(parse_input(login | place | {"flag": "🧪"}))
-        plan = await ensure_plan(self.ctx.sessions, "Month", 30, Decimal("299.00"), "RUB")
-        self.plan_id = plan.id
-        await self.sandboxes.call("telegram", "add_user", ADMIN, "Operator", language_code="en")
-        await register_user(self.ctx.sessions, ADMIN, None, "Operator", language="en")
+        self.plan_id = await stock_shop(self.ctx, self.sandboxes, self.topo.api_url(0))
         # /sub of a customer with a paid month (no panel needed: /sub serves the database's links).
         probe = await self._user(REMINDED_FROM - 1)
         await ledger.grant(
@@ -168,29 +200,12 @@ class Chaos:
         self.audience = list(range(AUDIENCE_FROM, AUDIENCE_FROM + audience))
         for user_id in self.audience:
             await self._user(user_id)
-        await self.sandboxes.set("yookassa", "webhooks.url", f"{self.topo.api_url(0)}/webhooks/yookassa")
-        await self.sandboxes.set("yookassa", "webhooks.copies", 3)
 
     # --- load ----------------------------------------------------------------------------
     async def pay_one(self) -> None:
         user_id = self.next_payer
         self.next_payer += 1
-        await retried(lambda: self._user(user_id), self.record)
-        payment_id = new_payment_id()
-        self.record.payers[payment_id] = user_id
-
-        async def click() -> None:
-            await start_checkout(self.ctx, user_id, self.plan_id, PaymentMethod.YOOKASSA, payment_id)
-
-        await asyncio.gather(retried(click, self.record), retried(click, self.record))  # a double click
-
-        async def provider_id() -> str:
-            found = await self.sandboxes.call("yookassa", "by_order", payment_id)
-            return str(found["id"])
-
-        paid_id = await retried(provider_id, self.record)
-        await self.sandboxes.call("yookassa", "pay", paid_id)
-        self.record.paid.append(payment_id)
+        await pay(self.ctx, self.sandboxes, self.record, user_id, self.plan_id)
 
     async def payments(self, every: float) -> None:
         while not self.stopping.is_set():
@@ -412,8 +427,8 @@ class Verdict:
     figures: dict[str, Any]
 
 
-async def invariants(chaos: Chaos, client: Client) -> Verdict:
-    ctx, record, sandboxes = chaos.ctx, chaos.record, chaos.sandboxes
+async def payment_problems(ctx: AppContext, sandboxes: Sandboxes, record: Record) -> list[str]:
+    """Each paid payment delivered, granted once, its client once on every panel, one card."""
     problems: list[str] = []
     async with ctx.sessions() as session:
         grants = list(
@@ -450,6 +465,12 @@ async def invariants(chaos: Chaos, client: Client) -> Verdict:
         cards = [m for m in messages if m["photo"]]  # the access card's QR code
         if len(cards) != 1:
             problems.append(f"user {user} got {len(cards)} access cards")
+    return problems
+
+
+async def invariants(chaos: Chaos, client: Client) -> Verdict:
+    ctx, record, sandboxes = chaos.ctx, chaos.record, chaos.sandboxes
+    problems = await payment_problems(ctx, sandboxes, record)
     for user in chaos.reminded:  # their reminder, besides the broadcast's copy
         messages = await sandboxes.call("telegram", "messages", user)
         reminders = [m for m in messages if m["text"] != BROADCAST_TEXT]

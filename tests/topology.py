@@ -217,7 +217,7 @@ def shop_env(info: dict[str, Any], postgres: PrivatePostgres, temporal: Embedded
     return env
 
 
-def _sandbox_process(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def start_sandboxes(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     with (root / "sandboxes.log").open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "sandbox.stack"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log
@@ -226,7 +226,7 @@ def _sandbox_process(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any
     return process, json.loads(process.stdout.readline())
 
 
-async def _wait_healthy(url: str, seconds: float = 600) -> None:
+async def wait_healthy(url: str, seconds: float = 600) -> None:
     async with httpx.AsyncClient(timeout=5) as http:
         for _ in range(int(seconds * 2)):
             with contextlib.suppress(httpx.HTTPError):
@@ -249,7 +249,7 @@ async def topology(root: Path, **overrides: str) -> AsyncIterator[Topology]:
         log_file=root / "temporal.log",
     )
     await asyncio.to_thread(temporal.start)
-    sandbox_process, info = await asyncio.wait_for(asyncio.to_thread(_sandbox_process, root), 120)
+    sandbox_process, info = await asyncio.wait_for(asyncio.to_thread(start_sandboxes, root), 120)
     env = shop_env(info, postgres, temporal) | overrides
     migrate = await asyncio.to_thread(
         subprocess.run,
@@ -276,7 +276,7 @@ async def topology(root: Path, **overrides: str) -> AsyncIterator[Topology]:
         for role in topo.roles:
             role.start()
         for index in range(APIS):
-            await _wait_healthy(topo.api_url(index))
+            await wait_healthy(topo.api_url(index))
         yield topo
     finally:
         for role in topo.roles:

@@ -305,7 +305,7 @@ def default_worker_processes(cores: int, memory: int | None) -> int:
     if cores < 2:
         return 0
     fits = 4 if memory is None else memory // WORKER_PROCESS_MEMORY
-    return max(0, min(cores, 4, fits))
+    return min(cores, 4, fits)
 
 
 def load_settings(**overrides: object) -> Settings:

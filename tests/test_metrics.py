@@ -21,7 +21,14 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from console.auth import LANG_COOKIE
-from shop.metrics.counters import PANEL_ERRORS, count_panel_request, panel_host, summed_by, worker_counters
+from shop.metrics.counters import (
+    PANEL_ERRORS,
+    ShopCounters,
+    count_panel_request,
+    panel_host,
+    summed_by,
+    worker_counters,
+)
 from shop.metrics.exposition import exposition
 from shop.metrics.records import DeliveryTimes
 from shop.models import Payment, PaymentMethod, Reminder, ReminderStatus, Subscription, utcnow
@@ -288,7 +295,8 @@ async def test_metrics_and_the_dashboard_add_up_the_worker_processes_counters(
     assert _value(after, "vpnshop_panel_errors_total", host=host, kind="unavailable") == 5
     assert text.count("# TYPE vpnshop_panel_requests_total counter") == 1  # one family, not one per process
     assert "secret-path" not in text
-    errors = summed_by(PANEL_ERRORS, "host", directory)
+    errors = summed_by(list(ShopCounters(directory).collect()), PANEL_ERRORS, "host")
     assert errors[host] == 5
-    assert host not in summed_by(PANEL_ERRORS, "host", tmp_path / "absent")  # this process's alone
+    alone = list(ShopCounters(tmp_path / "absent").collect())  # this process's counters alone
+    assert host not in summed_by(alone, PANEL_ERRORS, "host")
     await ctx.close()

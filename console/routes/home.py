@@ -14,7 +14,14 @@ from console.auth import require_role
 from console.charts import bars
 from console.render import render
 from shop.context import AppContext
-from shop.metrics.counters import PANEL_ERRORS, SUB_REQUESTS, WEBHOOKS, summed_by, worker_counters
+from shop.metrics.counters import (
+    PANEL_ERRORS,
+    SUB_REQUESTS,
+    WEBHOOKS,
+    ShopCounters,
+    summed_by,
+    worker_counters,
+)
 from shop.operators.roles import Role, allows
 from shop.operators.signin import Operator
 from shop.storefront.dashboard import Dashboard
@@ -57,7 +64,9 @@ def _links(request: Request, operator: Operator) -> dict[str, str]:
 async def home(request: Request, operator: Operator = Depends(require_role(Role.SUPPORT))) -> Response:
     ctx: AppContext = request.app.state.ctx
     dashboard: Dashboard = request.app.state.dashboard
-    workers = worker_counters(ctx.settings.data_dir)
+    # The counters as /metrics shows them, read once: this process's (webhooks and /sub are the
+    # API's own) and those of `up`'s worker processes (the panels' errors are mostly theirs).
+    counters = list(ShopCounters(worker_counters(ctx.settings.data_dir)).collect())
     shown, runs = await dashboard.current(fresh=request.query_params.get("fresh") == "1")
     charts = [
         (name, bars(shown.series_days, shown.series[name], name)) for name in CHARTS if name in shown.series
@@ -72,9 +81,7 @@ async def home(request: Request, operator: Operator = Depends(require_role(Role.
         charts=charts,
         links=_links(request, operator),
         schedule_web=web,
-        # The counters as /metrics shows them: this process's (webhooks and /sub are the API's
-        # own) and those of `up`'s worker processes (the panels' errors are mostly theirs).
-        webhooks=summed_by(WEBHOOKS, "outcome", workers),
-        panel_errors=summed_by(PANEL_ERRORS, "host", workers),
-        sub_requests=summed_by(SUB_REQUESTS, "status", workers),
+        webhooks=summed_by(counters, WEBHOOKS, "outcome"),
+        panel_errors=summed_by(counters, PANEL_ERRORS, "host"),
+        sub_requests=summed_by(counters, SUB_REQUESTS, "status"),
     )

@@ -94,11 +94,11 @@ class ShopCounters(Collector):
             yield merged
 
 
-def summed_by(counter: Counter, label: str, workers: Path | None) -> dict[str, int]:
-    """A counter's totals over the shop's processes (`ShopCounters`), summed by one of its labels."""
+def summed_by(families: list[Metric], counter: Counter, label: str) -> dict[str, int]:
+    """A counter's totals in `families` (`ShopCounters`' collection), summed by one of its labels."""
     [family_name] = [family.name for family in counter.describe()]
     summed: dict[str, int] = {}
-    for family in ShopCounters(workers).collect():
+    for family in families:
         if family.name == family_name:
             for sample in family.samples:
                 if sample.name.endswith("_total"):

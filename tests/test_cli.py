@@ -23,6 +23,7 @@ from shop.models import GrantKind, Subscription
 from shop.runtime import cli
 from shop.runtime.temporal import connect, free_port, namespace_retention, pid_alive
 from shop.settings import default_worker_processes, load_settings, physical_memory
+from tests.topology import child_pids
 from workflows.grant import GrantAccessInput, GrantAccessWorkflow, grant_workflow_id
 
 
@@ -108,17 +109,13 @@ class Shop:
                 await asyncio.sleep(0.2)
         raise AssertionError(f"never healthy:\n{self.log()}")
 
-    def children(self, named: str) -> list[int]:
-        assert self.process is not None
-        tasks = Path(f"/proc/{self.process.pid}/task").glob("*/children")
-        children = [pid for task in tasks for pid in task.read_text().split()]
-        return [int(pid) for pid in children if named in Path(f"/proc/{pid}/cmdline").read_text()]
-
     def temporal_children(self) -> list[int]:
-        return self.children("temporal")
+        assert self.process is not None
+        return child_pids(self.process.pid, "temporal")
 
     def worker_children(self) -> list[int]:
-        return self.children("worker_processes")
+        assert self.process is not None
+        return child_pids(self.process.pid, "worker_processes")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.process is not None

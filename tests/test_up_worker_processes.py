@@ -19,7 +19,16 @@ from shop.runtime.temporal import connect, free_port
 from shop.settings import load_settings
 from tests.chaos import PAYERS_FROM, Record, delivered, pay, payment_problems, stock_shop
 from tests.polling import eventually
-from tests.topology import ADMIN, KEY, NAMESPACE, Role, Sandboxes, start_sandboxes, wait_healthy
+from tests.topology import (
+    ADMIN,
+    KEY,
+    NAMESPACE,
+    Role,
+    Sandboxes,
+    child_pids,
+    start_sandboxes,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("load")]
 
@@ -65,16 +74,6 @@ async def _sandboxes(root: Path) -> AsyncIterator[Sandboxes]:
         process.wait(30)
 
 
-def _workers(up: Role) -> list[int]:
-    assert up.process is not None
-    found = []
-    for task in Path(f"/proc/{up.process.pid}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            if "worker_processes" in Path(f"/proc/{pid}/cmdline").read_text():
-                found.append(int(pid))
-    return found
-
-
 async def test_payments_through_a_killed_worker_process_are_delivered_once(tmp_path: Path) -> None:
     api_port, temporal_port = free_port(), free_port()
     async with _sandboxes(tmp_path) as sandboxes:
@@ -101,12 +100,12 @@ async def test_payments_through_a_killed_worker_process_are_delivered_once(tmp_p
                     )
 
                 await pay_next(PAYMENTS // 3)
-                workers = _workers(up)
+                assert up.process is not None
+                workers = child_pids(up.process.pid, "worker_processes")
                 assert len(workers) == 2
                 paying = asyncio.create_task(pay_next(PAYMENTS // 3))  # as the worker dies
                 await asyncio.sleep(0.3)
                 os.kill(workers[0], signal.SIGKILL)
-                assert up.process is not None
                 assert await asyncio.to_thread(up.process.wait, 60) == 1
                 # While the shop is down, checkouts are clicked again and YooKassa sends its
                 # webhooks again until one is answered.

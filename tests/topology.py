@@ -34,6 +34,13 @@ ADMIN = 900
 WORKERS, APIS = 3, 2
 
 
+def child_pids(pid: int, named: str) -> list[int]:
+    """The children of process `pid` whose command line holds `named` (/proc)."""
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    children = [child for task in tasks for child in task.read_text().split()]
+    return [int(child) for child in children if named in Path(f"/proc/{child}/cmdline").read_text()]
+
+
 def _pg_bin(name: str) -> str:
     found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
     if not found:

@@ -470,7 +470,7 @@ TEXTS: dict[str, str] = {
     "dash_reminders": "reminders sent / failed (on record)",
     "dash_webhooks": "payment webhooks since this API started",
     "dash_sub_requests": "/sub requests by status since this API started",
-    "dash_panel_errors": "panel errors by host, this process",
+    "dash_panel_errors": "panel errors by host since this API started",
     "nav_backups": "Backups",
     "backup_key_title": "Keep the secret key too.",
     "backup_key_note": "Panel passwords and tokens in a backup are encrypted with this shop's key ({where}); without it they cannot be decrypted. The key is not in the backups: store it apart from them.",
